@@ -1,0 +1,254 @@
+/**
+ * Image-folder datasets (`root/<class>/**.jpg|jpeg|png|webp`, torchvision ImageFolder order),
+ * decoded and resized with sharp (shorter side → size, then center crop) into contiguous uint8.
+ */
+
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import sharp from 'sharp';
+import {
+  ArrayDataset,
+  DatasetFormatError,
+  DatasetNotFoundError,
+  computeMeanStd,
+  sharedBytes,
+  sharedInt32,
+  type Split,
+} from './dataset.js';
+import { Rng } from './random.js';
+
+export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp'];
+
+export interface FolderOptions {
+  /** Root folder: `root/<class>/...`, or `root/train/<class>` + `root/test|val/<class>`. */
+  root: string;
+  /** Output size (square, or [height, width]). Default 224 for 3 channels, 28 for 1. */
+  size?: number | [number, number];
+  /** 3 = RGB (default), 1 = grayscale. */
+  channels?: 1 | 3;
+  /** Fraction of each class held out as the test split when there are no train/test subfolders (default 0.2). */
+  testFraction?: number;
+  /** Seed of that split (default 0). */
+  seed?: number;
+  /** Images decoded at once (default 4). */
+  concurrency?: number;
+  /** Override the per-channel statistics (otherwise computed from the decoded training split). */
+  mean?: number[];
+  std?: number[];
+  /** Dataset name reported (default "folder:<basename>"). */
+  name?: string;
+}
+
+export interface FolderIndex {
+  classNames: string[];
+  /** Per split: files and labels. */
+  train: { files: string[]; labels: number[] };
+  test: { files: string[]; labels: number[] };
+  /** 'subfolders' when root/train + root/test|val exist, else 'seeded'. */
+  mode: 'subfolders' | 'seeded';
+}
+
+function isDir(p: string): boolean {
+  try {
+    return fs.statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** Sorted subdirectory names (code-unit order like Python's sorted()), hidden ones skipped. */
+function listClassDirs(dir: string): string[] {
+  return fs
+    .readdirSync(dir)
+    .filter((n) => !n.startsWith('.') && isDir(path.join(dir, n)))
+    .sort();
+}
+
+/** All image files under dir (recursive, following symlinks, sorted per folder like os.walk + sorted). */
+function listImages(dir: string, seen = new Set<string>()): string[] {
+  const real = fs.realpathSync(dir);
+  if (seen.has(real)) return [];
+  seen.add(real);
+  const names = fs.readdirSync(dir).filter((n) => !n.startsWith('.')).sort();
+  const out: string[] = [];
+  const subdirs: string[] = [];
+  for (const n of names) {
+    const p = path.join(dir, n);
+    if (isDir(p)) subdirs.push(p);
+    else if (IMAGE_EXTENSIONS.includes(path.extname(n).toLowerCase())) out.push(p);
+  }
+  for (const s of subdirs) out.push(...listImages(s, seen));
+  return out;
+}
+
+function scanClasses(dir: string, classNames: string[]): { files: string[]; labels: number[] } {
+  const files: string[] = [];
+  const labels: number[] = [];
+  for (const name of listClassDirs(dir)) {
+    const label = classNames.indexOf(name);
+    if (label < 0) throw new DatasetFormatError(path.join(dir, name), `class "${name}" is not among the training classes`);
+    const imgs = listImages(path.join(dir, name));
+    for (const f of imgs) {
+      files.push(f);
+      labels.push(label);
+    }
+  }
+  return { files, labels };
+}
+
+/** Scans a folder dataset (no decoding). */
+export function indexFolder(opts: Pick<FolderOptions, 'root' | 'testFraction' | 'seed'>): FolderIndex {
+  const root = path.resolve(opts.root);
+  if (!isDir(root)) throw new DatasetNotFoundError(`image folder ${root} does not exist or is not a directory`);
+  const trainDir = path.join(root, 'train');
+  const testDir = ['test', 'val'].map((n) => path.join(root, n)).find(isDir);
+  if (isDir(trainDir)) {
+    const classNames = listClassDirs(trainDir);
+    if (classNames.length === 0) throw new DatasetFormatError(trainDir, 'no class folders found');
+    const train = scanClasses(trainDir, classNames);
+    for (const [i, c] of classNames.entries()) {
+      if (!train.labels.includes(i)) {
+        throw new DatasetFormatError(path.join(trainDir, c), `no images (${IMAGE_EXTENSIONS.join(', ')}) found for class "${c}"`);
+      }
+    }
+    const test = testDir ? scanClasses(testDir, classNames) : { files: [], labels: [] };
+    return { classNames, train, test, mode: 'subfolders' };
+  }
+  const classNames = listClassDirs(root);
+  if (classNames.length === 0) throw new DatasetFormatError(root, 'no class folders found (expected root/<class>/*.jpg|png|webp)');
+  const fraction = opts.testFraction ?? 0.2;
+  if (!(fraction >= 0 && fraction < 1)) throw new RangeError(`testFraction must be in [0, 1), got ${fraction}`);
+  const train = { files: [] as string[], labels: [] as number[] };
+  const test = { files: [] as string[], labels: [] as number[] };
+  for (const [label, c] of classNames.entries()) {
+    const files = listImages(path.join(root, c));
+    if (files.length === 0) {
+      throw new DatasetFormatError(path.join(root, c), `no images (${IMAGE_EXTENSIONS.join(', ')}) found for class "${c}"`);
+    }
+    const nTest = Math.round(files.length * fraction);
+    const perm = Rng.from(opts.seed ?? 0, 'folder-split', c).permutation(files.length);
+    const isTest = new Uint8Array(files.length);
+    for (let k = 0; k < nTest; k++) isTest[perm[k]] = 1;
+    for (let k = 0; k < files.length; k++) {
+      const dst = isTest[k] ? test : train;
+      dst.files.push(files[k]);
+      dst.labels.push(label);
+    }
+  }
+  return { classNames, train, test, mode: 'seeded' };
+}
+
+function sizeOf(opts: FolderOptions): [number, number] {
+  const s = opts.size ?? ((opts.channels ?? 3) === 3 ? 224 : 28);
+  const hw: [number, number] = typeof s === 'number' ? [s, s] : s;
+  if (!hw.every((v) => Number.isInteger(v) && v > 0)) throw new RangeError(`invalid image size ${JSON.stringify(s)}`);
+  return hw;
+}
+
+/** Decodes one image file to HWC uint8 of the given size (shorter side resize + center crop). */
+export async function decodeImage(file: string, height: number, width: number, channels: 1 | 3): Promise<Uint8Array> {
+  try {
+    let img = sharp(file, { failOn: 'error' }).removeAlpha();
+    img = channels === 3 ? img.toColourspace('srgb') : img.grayscale();
+    const { data, info } = await img
+      .resize(width, height, { fit: 'cover', position: 'centre', kernel: 'linear' })
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true });
+    if (info.width !== width || info.height !== height || info.channels !== channels) {
+      throw new Error(`decoded to ${info.width}x${info.height}x${info.channels}, expected ${width}x${height}x${channels}`);
+    }
+    return new Uint8Array(data.buffer, data.byteOffset, data.length);
+  } catch (e) {
+    throw new DatasetFormatError(file, `cannot decode image: ${(e as Error).message}`);
+  }
+}
+
+async function decodeAll(
+  files: string[],
+  out: Uint8Array,
+  height: number,
+  width: number,
+  channels: 1 | 3,
+  concurrency: number,
+): Promise<void> {
+  const size = height * width * channels;
+  let next = 0;
+  let failed = false;
+  const worker = async () => {
+    while (!failed && next < files.length) {
+      const i = next++;
+      try {
+        out.set(await decodeImage(files[i], height, width, channels), i * size);
+      } catch (e) {
+        failed = true;
+        throw e;
+      }
+    }
+  };
+  const n = Math.max(1, Math.min(concurrency, files.length));
+  await Promise.all(Array.from({ length: n }, worker));
+}
+
+const decodeCache = new Map<string, Promise<{ images: Uint8Array; labels: Int32Array }>>();
+
+/** Forgets all decoded folder images held in memory. */
+export function clearFolderCache(): void {
+  decodeCache.clear();
+}
+
+async function decodeSplit(
+  opts: FolderOptions,
+  index: FolderIndex,
+  split: Split,
+): Promise<{ images: Uint8Array; labels: Int32Array }> {
+  const [h, w] = sizeOf(opts);
+  const channels = opts.channels ?? 3;
+  const part = index[split];
+  const stamp = part.files.map((f) => {
+    const st = fs.statSync(f);
+    return `${f}:${st.size}:${st.mtimeMs}`;
+  });
+  const key = JSON.stringify([h, w, channels, stamp]);
+  let p = decodeCache.get(key);
+  if (!p) {
+    p = (async () => {
+      const images = sharedBytes(part.files.length * h * w * channels);
+      await decodeAll(part.files, images, h, w, channels, opts.concurrency ?? 4);
+      const labels = sharedInt32(part.labels.length);
+      labels.set(part.labels);
+      return { images, labels };
+    })();
+    decodeCache.set(key, p);
+    p.catch(() => decodeCache.delete(key));
+  }
+  return p;
+}
+
+/** Opens one split of an image-folder dataset (decodes all of its images, cached in memory). */
+export async function loadFolder(split: Split, opts: FolderOptions): Promise<ArrayDataset> {
+  const index = indexFolder(opts);
+  const [h, w] = sizeOf(opts);
+  const channels = opts.channels ?? 3;
+  if (split === 'test' && index.mode === 'subfolders' && index.test.files.length === 0) {
+    throw new DatasetNotFoundError(`${opts.root}: has a train/ folder but no test/ or val/ folder with images`);
+  }
+  const data = await decodeSplit(opts, index, split);
+  let mean = opts.mean;
+  let std = opts.std;
+  if (!mean || !std) {
+    const train = split === 'train' ? data : await decodeSplit(opts, index, 'train');
+    const st = computeMeanStd(train.images, channels);
+    mean ??= st.mean;
+    std ??= st.std;
+  }
+  const name = opts.name ?? `folder:${path.basename(path.resolve(opts.root))}`;
+  return new ArrayDataset(name, split, data.images, data.labels, { channels, height: h, width: w }, index.classNames, mean, std);
+}
+
+/** Lists the files a split would use, without decoding (for reports / dry runs). */
+export async function folderFiles(split: Split, opts: FolderOptions): Promise<{ file: string; label: number }[]> {
+  const index = indexFolder(opts);
+  await fsp.access(path.resolve(opts.root));
+  return index[split].files.map((file, i) => ({ file, label: index[split].labels[i] }));
+}

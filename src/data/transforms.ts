@@ -1,0 +1,395 @@
+/**
+ * Seeded, serializable image transforms: uint8 HWC in, float32 CHW out.
+ *
+ * A transform is described by a JSON-serializable spec (an array of steps) so that it can be sent to
+ * worker threads; `compileTransform` turns it into a function `(image, rng) → Float32Array`.
+ * Geometric steps run on uint8 HWC images; the result is scaled to [0, 1] (like ToTensor) and, if the
+ * last step is `normalize`, normalized by mean/std per channel.
+ */
+
+import type { Rng } from './random.js';
+
+export type Size2 = number | [number, number];
+
+export type TransformStep =
+  /** Zero (or `fill`) padding: number = all sides, [lr, tb], or [left, top, right, bottom] (torchvision order). */
+  | { op: 'pad'; padding: number | [number, number] | [number, number, number, number]; fill?: number }
+  /** torchvision RandomCrop(size, padding): pad by `padding` with `fill` (default 0), then a random size crop. */
+  | { op: 'randomCrop'; size: Size2; padding?: number; fill?: number }
+  /** torchvision CenterCrop (pads with zeros when the crop is larger than the image). */
+  | { op: 'centerCrop'; size: Size2 }
+  /** Bilinear resize (PIL-style, antialiased when shrinking). A number resizes the shorter side keeping aspect. */
+  | { op: 'resize'; size: Size2 }
+  /** Horizontal flip with probability p (default 0.5). */
+  | { op: 'hflip'; p?: number }
+  /** Replicates a single channel into three (no-op for 3 channels). */
+  | { op: 'grayscaleToRgb' }
+  /** (x/255 - mean) / std per channel; must be the last step. Omitted mean/std come from the dataset (resolveTransform). */
+  | { op: 'normalize'; mean?: number[]; std?: number[] };
+
+export type TransformSpec = TransformStep[];
+
+export interface ImageShape {
+  channels: number;
+  height: number;
+  width: number;
+}
+
+/** A uint8 HWC image. */
+export interface Image {
+  data: Uint8Array;
+  height: number;
+  width: number;
+  channels: number;
+}
+
+export interface CompiledTransform {
+  readonly input: ImageShape;
+  readonly output: ImageShape;
+  /** output.channels × output.height × output.width */
+  readonly outputSize: number;
+  /** Transforms one HWC uint8 image into a new CHW float32 array. */
+  apply(image: Uint8Array, rng: Rng): Float32Array;
+  /** Same, writing into `out` at `offset`. */
+  applyInto(image: Uint8Array, rng: Rng, out: Float32Array, offset: number): void;
+}
+
+function hw(size: Size2): [number, number] {
+  const r: [number, number] = typeof size === 'number' ? [size, size] : [size[0], size[1]];
+  if (!r.every((v) => Number.isInteger(v) && v > 0)) throw new RangeError(`invalid size ${JSON.stringify(size)}`);
+  return r;
+}
+
+/** Python's round(): half to even. */
+function roundHalfEven(x: number): number {
+  const f = Math.floor(x);
+  const d = x - f;
+  if (d > 0.5) return f + 1;
+  if (d < 0.5) return f;
+  return f % 2 === 0 ? f : f + 1;
+}
+
+function padLTRB(p: number | number[]): [number, number, number, number] {
+  if (typeof p === 'number') return [p, p, p, p];
+  if (p.length === 2) return [p[0], p[1], p[0], p[1]];
+  if (p.length === 4) return [p[0], p[1], p[2], p[3]];
+  throw new RangeError(`pad: padding must be a number, [lr, tb] or [l, t, r, b], got ${JSON.stringify(p)}`);
+}
+
+/** Output size of torchvision Resize(size) for a given input. */
+function resizeTarget(size: Size2, h: number, w: number): [number, number] {
+  if (typeof size !== 'number') return hw(size);
+  if (!(Number.isInteger(size) && size > 0)) throw new RangeError(`resize: invalid size ${size}`);
+  if (h <= w) return [size, Math.max(1, Math.floor((size * w) / h))];
+  return [Math.max(1, Math.floor((size * h) / w)), size];
+}
+
+/** Crop [top, top+th) × [left, left+tw); out-of-range source pixels are `fill`. */
+export function cropImage(img: Image, top: number, left: number, th: number, tw: number, fill = 0): Image {
+  const { data, height: h, width: w, channels: c } = img;
+  const out = new Uint8Array(th * tw * c);
+  if (fill !== 0) out.fill(fill);
+  const y0 = Math.max(0, -top);
+  const y1 = Math.min(th, h - top);
+  const x0 = Math.max(0, -left);
+  const x1 = Math.min(tw, w - left);
+  if (x1 > x0) {
+    for (let y = y0; y < y1; y++) {
+      const src = ((top + y) * w + left + x0) * c;
+      out.set(data.subarray(src, src + (x1 - x0) * c), (y * tw + x0) * c);
+    }
+  }
+  return { data: out, height: th, width: tw, channels: c };
+}
+
+export function padImage(img: Image, padding: number | [number, number] | [number, number, number, number], fill = 0): Image {
+  const [l, t, r, b] = padLTRB(padding);
+  return cropImage(img, -t, -l, img.height + t + b, img.width + l + r, fill);
+}
+
+export function hflipImage(img: Image): Image {
+  const { data, height: h, width: w, channels: c } = img;
+  const out = new Uint8Array(data.length);
+  for (let y = 0; y < h; y++) {
+    const row = y * w * c;
+    for (let x = 0; x < w; x++) {
+      const s = row + x * c;
+      const d = row + (w - 1 - x) * c;
+      for (let k = 0; k < c; k++) out[d + k] = data[s + k];
+    }
+  }
+  return { data: out, height: h, width: w, channels: c };
+}
+
+/** PIL-style resampling coefficients for one axis (triangle filter, antialiased when shrinking). */
+function bilinearCoeffs(inSize: number, outSize: number): { start: Int32Array; count: Int32Array; weights: Float64Array; stride: number } {
+  const scale = inSize / outSize;
+  const filterscale = Math.max(scale, 1);
+  const support = 1 * filterscale;
+  const stride = Math.ceil(support) * 2 + 1;
+  const start = new Int32Array(outSize);
+  const count = new Int32Array(outSize);
+  const weights = new Float64Array(outSize * stride);
+  for (let i = 0; i < outSize; i++) {
+    const center = (i + 0.5) * scale;
+    let xmin = Math.trunc(center - support + 0.5);
+    if (xmin < 0) xmin = 0;
+    let xmax = Math.trunc(center + support + 0.5);
+    if (xmax > inSize) xmax = inSize;
+    const n = Math.min(xmax - xmin, stride);
+    let total = 0;
+    for (let k = 0; k < n; k++) {
+      const x = (k + xmin - center + 0.5) / filterscale;
+      const wgt = Math.abs(x) < 1 ? 1 - Math.abs(x) : 0;
+      weights[i * stride + k] = wgt;
+      total += wgt;
+    }
+    if (total > 0) for (let k = 0; k < n; k++) weights[i * stride + k] /= total;
+    start[i] = xmin;
+    count[i] = n;
+  }
+  return { start, count, weights, stride };
+}
+
+/** Bilinear resize to exactly th × tw (PIL-style; rounds to uint8). */
+export function resizeImage(img: Image, th: number, tw: number): Image {
+  const { data, height: h, width: w, channels: c } = img;
+  if (th === h && tw === w) return img;
+  const cx = bilinearCoeffs(w, tw);
+  const cy = bilinearCoeffs(h, th);
+  const tmp = new Float64Array(h * tw * c);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < tw; x++) {
+      const s = cx.start[x];
+      const n = cx.count[x];
+      const wo = x * cx.stride;
+      for (let k = 0; k < c; k++) {
+        let acc = 0;
+        for (let j = 0; j < n; j++) acc += cx.weights[wo + j] * data[(y * w + s + j) * c + k];
+        tmp[(y * tw + x) * c + k] = acc;
+      }
+    }
+  }
+  const out = new Uint8Array(th * tw * c);
+  for (let y = 0; y < th; y++) {
+    const s = cy.start[y];
+    const n = cy.count[y];
+    const wo = y * cy.stride;
+    for (let x = 0; x < tw; x++) {
+      for (let k = 0; k < c; k++) {
+        let acc = 0;
+        for (let j = 0; j < n; j++) acc += cy.weights[wo + j] * tmp[((s + j) * tw + x) * c + k];
+        const v = Math.round(acc);
+        out[(y * tw + x) * c + k] = v < 0 ? 0 : v > 255 ? 255 : v;
+      }
+    }
+  }
+  return { data: out, height: th, width: tw, channels: c };
+}
+
+export function grayscaleToRgbImage(img: Image): Image {
+  if (img.channels !== 1) return img;
+  const n = img.height * img.width;
+  const out = new Uint8Array(n * 3);
+  for (let i = 0; i < n; i++) {
+    const v = img.data[i];
+    out[3 * i] = v;
+    out[3 * i + 1] = v;
+    out[3 * i + 2] = v;
+  }
+  return { data: out, height: img.height, width: img.width, channels: 3 };
+}
+
+/** Output shape of a spec for a given input shape (validates the spec). */
+export function transformOutputShape(spec: TransformSpec, input: ImageShape): ImageShape {
+  let { channels, height, width } = input;
+  spec.forEach((step, i) => {
+    switch (step.op) {
+      case 'pad': {
+        const [l, t, r, b] = padLTRB(step.padding);
+        if (![l, t, r, b].every((v) => Number.isInteger(v) && v >= 0)) throw new RangeError(`pad: invalid padding ${JSON.stringify(step.padding)}`);
+        height += t + b;
+        width += l + r;
+        break;
+      }
+      case 'randomCrop': {
+        const [th, tw] = hw(step.size);
+        const p = step.padding ?? 0;
+        if (!(Number.isInteger(p) && p >= 0)) throw new RangeError(`randomCrop: invalid padding ${p}`);
+        if (height + 2 * p < th || width + 2 * p < tw) {
+          throw new RangeError(`randomCrop: crop ${th}x${tw} larger than padded image ${height + 2 * p}x${width + 2 * p}`);
+        }
+        [height, width] = [th, tw];
+        break;
+      }
+      case 'centerCrop':
+        [height, width] = hw(step.size);
+        break;
+      case 'resize':
+        [height, width] = resizeTarget(step.size, height, width);
+        break;
+      case 'hflip':
+        if (step.p !== undefined && !(step.p >= 0 && step.p <= 1)) throw new RangeError(`hflip: p must be in [0, 1]`);
+        break;
+      case 'grayscaleToRgb':
+        channels = 3;
+        break;
+      case 'normalize':
+        if (i !== spec.length - 1) throw new Error(`transform: normalize must be the last step (found at step ${i})`);
+        break;
+      default:
+        throw new Error(`transform: unknown op ${JSON.stringify((step as { op?: unknown }).op)}`);
+    }
+  });
+  return { channels, height, width };
+}
+
+/**
+ * Fills in normalize's mean/std from dataset statistics (replicating a single-channel statistic
+ * when the output has 3 channels). Returns a new spec; the input is not modified.
+ */
+export function resolveTransform(spec: TransformSpec, stats: { mean: number[]; std: number[]; channels: number; height: number; width: number }): TransformSpec {
+  const out = transformOutputShape(spec, stats);
+  return spec.map((step) => {
+    if (step.op !== 'normalize') return { ...step };
+    const fit = (v: number[]) => (v.length === 1 && out.channels === 3 ? [v[0], v[0], v[0]] : [...v]);
+    return { op: 'normalize', mean: fit(step.mean ?? stats.mean), std: fit(step.std ?? stats.std) };
+  });
+}
+
+/** Compiles a (resolved) spec for a fixed input shape. */
+export function compileTransform(spec: TransformSpec, input: ImageShape): CompiledTransform {
+  const output = transformOutputShape(spec, input);
+  const inSize = input.channels * input.height * input.width;
+  const outPlane = output.height * output.width;
+  const outputSize = output.channels * outPlane;
+  const last = spec[spec.length - 1];
+  let scale: Float64Array | null = null;
+  let bias: Float64Array | null = null;
+  const C = output.channels;
+  if (last && last.op === 'normalize') {
+    const { mean, std } = last;
+    if (!mean || !std) throw new Error('transform: normalize needs mean and std (resolve the spec with resolveTransform(spec, dataset))');
+    if (mean.length !== C || std.length !== C) {
+      throw new Error(`transform: normalize has ${mean.length}/${std.length} mean/std values for ${C} channels`);
+    }
+    if (std.some((s) => !(s > 0))) throw new Error('transform: normalize std values must be > 0');
+    scale = Float64Array.from(std, (s) => 1 / (255 * s));
+    bias = Float64Array.from(mean, (m, c) => -m / std[c]);
+  }
+  const geometric = spec.filter((s) => s.op !== 'normalize');
+
+  const applyInto = (image: Uint8Array, rng: Rng, out: Float32Array, offset: number): void => {
+    if (image.length !== inSize) {
+      throw new Error(`transform: image has ${image.length} bytes, expected ${input.height}x${input.width}x${input.channels}`);
+    }
+    let img: Image = { data: image, height: input.height, width: input.width, channels: input.channels };
+    for (const step of geometric) {
+      switch (step.op) {
+        case 'pad':
+          img = padImage(img, step.padding, step.fill ?? 0);
+          break;
+        case 'randomCrop': {
+          const [th, tw] = hw(step.size);
+          const p = step.padding ?? 0;
+          const ph = img.height + 2 * p;
+          const pw = img.width + 2 * p;
+          let i = 0;
+          let j = 0;
+          if (!(ph === th && pw === tw)) {
+            i = rng.int(ph - th + 1);
+            j = rng.int(pw - tw + 1);
+          }
+          img = cropImage(img, i - p, j - p, th, tw, step.fill ?? 0);
+          break;
+        }
+        case 'centerCrop': {
+          const [th, tw] = hw(step.size);
+          const top = th > img.height ? -Math.floor((th - img.height) / 2) : roundHalfEven((img.height - th) / 2);
+          const left = tw > img.width ? -Math.floor((tw - img.width) / 2) : roundHalfEven((img.width - tw) / 2);
+          img = cropImage(img, top, left, th, tw, 0);
+          break;
+        }
+        case 'resize': {
+          const [th, tw] = resizeTarget(step.size, img.height, img.width);
+          img = resizeImage(img, th, tw);
+          break;
+        }
+        case 'hflip':
+          if (rng.random() < (step.p ?? 0.5)) img = hflipImage(img);
+          break;
+        case 'grayscaleToRgb':
+          img = grayscaleToRgbImage(img);
+          break;
+      }
+    }
+    // HWC uint8 → CHW float32 (optionally normalized)
+    const d = img.data;
+    for (let c = 0; c < C; c++) {
+      const o = offset + c * outPlane;
+      if (scale && bias) {
+        const s = scale[c];
+        const b = bias[c];
+        for (let p = 0; p < outPlane; p++) out[o + p] = d[p * C + c] * s + b;
+      } else {
+        for (let p = 0; p < outPlane; p++) out[o + p] = d[p * C + c] / 255;
+      }
+    }
+  };
+
+  return {
+    input: { ...input },
+    output,
+    outputSize,
+    applyInto,
+    apply(image: Uint8Array, rng: Rng): Float32Array {
+      const out = new Float32Array(outputSize);
+      applyInto(image, rng, out, 0);
+      return out;
+    },
+  };
+}
+
+export interface StandardTransformOptions {
+  /** Training augmentation (random crop / flip) when true. */
+  train: boolean;
+  /** Output side length (default: 32 for CIFAR, (Fashion-)MNIST and synthetic; the dataset's own for folders). */
+  size?: number;
+  /** Output channels (default: the dataset's; 3 with a 1-channel dataset replicates the gray channel). */
+  channels?: 1 | 3;
+  /** Append normalize (default true). */
+  normalize?: boolean;
+}
+
+/**
+ * The usual recipe for a dataset:
+ * - CIFAR: train = RandomCrop(32, padding=4) + horizontal flip; test = identity.
+ * - (Fashion-)MNIST: pad 2 (28 → 32), train adds RandomCrop(32, padding=2), and flips for Fashion-MNIST.
+ * - others: resize/center-crop to `size` if it differs; train adds a horizontal flip.
+ * Then grayscale → RGB when `channels: 3` is asked of a 1-channel dataset, then normalize.
+ */
+export function standardTransform(ds: { name: string } & ImageShape, opts: StandardTransformOptions): TransformSpec {
+  const spec: TransformSpec = [];
+  const name = ds.name;
+  if (name === 'cifar10' || name === 'cifar100') {
+    const size = opts.size ?? 32;
+    if (size !== ds.height || size !== ds.width) spec.push({ op: 'resize', size }, { op: 'centerCrop', size });
+    if (opts.train) spec.push({ op: 'randomCrop', size, padding: Math.round(size / 8) }, { op: 'hflip', p: 0.5 });
+  } else if (name === 'fashion-mnist' || name === 'mnist') {
+    const size = opts.size ?? 32;
+    if (size === 32 && ds.height === 28 && ds.width === 28) spec.push({ op: 'pad', padding: 2 });
+    else if (size !== ds.height || size !== ds.width) spec.push({ op: 'resize', size }, { op: 'centerCrop', size });
+    if (opts.train) {
+      spec.push({ op: 'randomCrop', size, padding: Math.max(1, Math.round(size / 16)) });
+      if (name === 'fashion-mnist') spec.push({ op: 'hflip', p: 0.5 });
+    }
+  } else {
+    const size = opts.size ?? (name === 'synthetic' ? 32 : undefined);
+    if (size !== undefined && (size !== ds.height || size !== ds.width)) spec.push({ op: 'resize', size }, { op: 'centerCrop', size });
+    if (opts.train && name !== 'synthetic') spec.push({ op: 'hflip', p: 0.5 });
+  }
+  if ((opts.channels ?? ds.channels) === 3 && ds.channels === 1) spec.push({ op: 'grayscaleToRgb' });
+  if (opts.channels === 1 && ds.channels === 3) throw new Error(`standardTransform: RGB → grayscale is not supported`);
+  if (opts.normalize !== false) spec.push({ op: 'normalize' });
+  return spec;
+}

@@ -1,0 +1,82 @@
+/** Loading state dicts from either checkpoint format, and writing files atomically. */
+
+import { randomBytes } from 'node:crypto';
+import { open, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { StateDict } from '../tensor.js';
+import { readPth } from './pth.js';
+import { readSafetensors, writeSafetensors } from './safetensors.js';
+
+/** The prefix nn.DataParallel (and megvii's training scripts) put on every key. */
+const DATA_PARALLEL_PREFIX = 'module.';
+
+/**
+ * A state dict from checkpoint bytes, format chosen by content: a zip ('PK') or pickle
+ * is torch.save, anything else must be safetensors. Wrapper dicts
+ * (`{'state_dict': ...}`, `{'model': ...}`) are unwrapped and a `module.` prefix
+ * shared by every key is removed.
+ */
+export function loadCheckpoint(bytes: Uint8Array, fileName: string): StateDict {
+  const isTorch = (bytes[0] === 0x50 && bytes[1] === 0x4b) || bytes[0] === 0x80;
+  const sd = isTorch ? readPth(bytes, fileName) : readSafetensors(bytes, fileName);
+  const keys = [...sd.keys()];
+  return keys.length > 0 && keys.every((k) => k.startsWith(DATA_PARALLEL_PREFIX))
+    ? stripPrefix(sd, DATA_PARALLEL_PREFIX)
+    : sd;
+}
+
+export async function loadStateDictFile(path: string): Promise<StateDict> {
+  const bytes = await readFile(path);
+  return loadCheckpoint(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), path);
+}
+
+/** A copy of `sd` with `prefix` removed from the keys that start with it (same tensors, same order). */
+export function stripPrefix(sd: StateDict, prefix: string): StateDict {
+  const out: StateDict = new Map();
+  for (const [k, t] of sd) {
+    const name = k.startsWith(prefix) ? k.slice(prefix.length) : k;
+    if (out.has(name)) throw new Error(`stripPrefix: removing '${prefix}' makes two keys '${name}'`);
+    out.set(name, t);
+  }
+  return out;
+}
+
+/**
+ * Writes `bytes` to a temporary file beside `path`, fsyncs it and renames it over
+ * `path`, so readers see either the old file or the complete new one.
+ */
+export async function saveFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
+  let fh: FileHandle | undefined;
+  let done = false;
+  try {
+    fh = await open(tmp, 'wx');
+    await fh.writeFile(bytes);
+    await fh.sync();
+    await fh.close();
+    fh = undefined;
+    await rename(tmp, path);
+    done = true;
+  } finally {
+    if (!done) {
+      await fh?.close().catch(() => {});
+      await rm(tmp, { force: true });
+    }
+  }
+  // Persist the rename itself; directories cannot be fsynced on every platform.
+  try {
+    const dir = await open(dirname(path), 'r');
+    try {
+      await dir.sync();
+    } finally {
+      await dir.close();
+    }
+  } catch {
+    /* best effort */
+  }
+}
+
+/** Writes `sd` as safetensors to `path` atomically. */
+export async function saveSafetensorsFile(path: string, sd: StateDict, metadata?: Record<string, string>): Promise<void> {
+  await saveFileAtomic(path, writeSafetensors(sd, metadata));
+}

@@ -1,0 +1,103 @@
+/** createModel(name, options) / listModels(): every network by its torchvision-style name. */
+import { MobileNetV1 } from './mobilenet_v1.js';
+import { type InvertedResidualRow, MobileNetV2 } from './mobilenet_v2.js';
+import { MobileNetV3 } from './mobilenet_v3.js';
+import type { Network } from './network.js';
+import { SHUFFLENET_V1_GROUPS, SHUFFLENET_V1_SIZES, ShuffleNetV1, type ShuffleNetV1Groups, type ShuffleNetV1Size } from './shufflenet_v1.js';
+import { ShuffleNetV2, type ShuffleNetV2Size } from './shufflenet_v2.js';
+
+type OptionKind = 'number' | 'integer' | 'boolean' | 'stem' | 'rows' | readonly (string | number)[];
+
+const common = { numClasses: 'integer', stem: 'stem', seed: 'integer' } as const;
+
+interface Entry {
+  description: string;
+  options: Record<string, OptionKind>;
+  build(o: Record<string, unknown>): Network;
+}
+
+const shuffleV2 = (size: ShuffleNetV2Size): Entry => ({
+  description: `ShuffleNetV2 ${size.slice(1).replace('_', '.')}x (torchvision)`,
+  options: { ...common },
+  build: (o) => new ShuffleNetV2(size, o),
+});
+
+const REGISTRY: Record<string, Entry> = {
+  mobilenet_v1: {
+    description: 'MobileNetV1 with ReLU6, torchvision-style names',
+    options: { ...common, widthMult: 'number', dropout: 'number' },
+    build: (o) => new MobileNetV1(o),
+  },
+  mobilenet_v2: {
+    description: 'MobileNetV2 (torchvision)',
+    options: { ...common, widthMult: 'number', roundNearest: 'integer', invertedResidualSetting: 'rows', dropout: 'number' },
+    build: (o) => new MobileNetV2({ ...o, invertedResidualSetting: o.invertedResidualSetting as InvertedResidualRow[] | undefined }),
+  },
+  mobilenet_v3_large: {
+    description: 'MobileNetV3-Large (torchvision)',
+    options: { ...common, widthMult: 'number', reducedTail: 'boolean', dilated: 'boolean', dropout: 'number' },
+    build: (o) => new MobileNetV3('large', o),
+  },
+  mobilenet_v3_small: {
+    description: 'MobileNetV3-Small (torchvision)',
+    options: { ...common, widthMult: 'number', reducedTail: 'boolean', dilated: 'boolean', dropout: 'number' },
+    build: (o) => new MobileNetV3('small', o),
+  },
+  shufflenet_v1: {
+    description: 'ShuffleNetV1 (megvii ShuffleNet-Series)',
+    options: { ...common, groups: SHUFFLENET_V1_GROUPS, size: SHUFFLENET_V1_SIZES },
+    build: (o) => new ShuffleNetV1({ ...o, groups: o.groups as ShuffleNetV1Groups | undefined, size: o.size as ShuffleNetV1Size | undefined }),
+  },
+  shufflenet_v2_x0_5: shuffleV2('x0_5'),
+  shufflenet_v2_x1_0: shuffleV2('x1_0'),
+  shufflenet_v2_x1_5: shuffleV2('x1_5'),
+  shufflenet_v2_x2_0: shuffleV2('x2_0'),
+};
+
+export interface ModelListing {
+  name: string;
+  description: string;
+  options: string[];
+}
+
+export function listModels(): ModelListing[] {
+  return Object.entries(REGISTRY).map(([name, e]) => ({ name, description: e.description, options: Object.keys(e.options) }));
+}
+
+export function modelOptionNames(name: string): string[] {
+  return Object.keys(entry(name).options);
+}
+
+function entry(name: string): Entry {
+  const e = REGISTRY[name];
+  if (!e) throw new Error(`unknown model '${name}'; available: ${Object.keys(REGISTRY).join(', ')}`);
+  return e;
+}
+
+export function createModel(name: string, options: Record<string, unknown> = {}): Network {
+  const e = entry(name);
+  for (const [key, value] of Object.entries(options)) {
+    if (value === undefined) continue;
+    const kind = e.options[key];
+    if (!kind) throw new Error(`${name}: unknown option '${key}'; accepted: ${Object.keys(e.options).join(', ')}`);
+    checkOption(name, key, value, kind);
+  }
+  return e.build(options);
+}
+
+function checkOption(model: string, key: string, v: unknown, kind: OptionKind): void {
+  const bad = (expected: string) => new Error(`${model}: option '${key}' must be ${expected}, got ${JSON.stringify(v)}`);
+  if (Array.isArray(kind)) {
+    if (!kind.includes(v as string | number)) throw bad(`one of ${kind.join(', ')}`);
+  } else if (kind === 'number') {
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw bad('a number');
+  } else if (kind === 'integer') {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw bad('a non-negative integer');
+  } else if (kind === 'boolean') {
+    if (typeof v !== 'boolean') throw bad('true or false');
+  } else if (kind === 'stem') {
+    if (v !== 'imagenet' && v !== 'cifar') throw bad("'imagenet' or 'cifar'");
+  } else if (kind === 'rows') {
+    if (!Array.isArray(v)) throw bad('a list of [t, c, n, s] rows');
+  }
+}

@@ -1,0 +1,90 @@
+/** Lowers the graph IR to an ONNX ModelProto with the official schema (onnx-proto's compiled onnx.proto). */
+import onnxProto from 'onnx-proto';
+import type { Attr, Graph, ValueInfo } from '../graph/ir.js';
+import type { DType, Tensor } from '../tensor.js';
+
+const { onnx } = onnxProto;
+
+export const OPSET = 17;
+/** IR version 8 is the one that goes with opset 17. */
+const IR_VERSION = 8;
+
+const elemTypes: Record<DType, number> = {
+  float32: onnx.TensorProto.DataType.FLOAT,
+  uint8: onnx.TensorProto.DataType.UINT8,
+  int32: onnx.TensorProto.DataType.INT32,
+  int64: onnx.TensorProto.DataType.INT64,
+  bool: onnx.TensorProto.DataType.BOOL,
+  float64: onnx.TensorProto.DataType.DOUBLE,
+};
+
+export function onnxElemType(dtype: DType): number {
+  return elemTypes[dtype];
+}
+
+function tensorProto(name: string, t: Tensor): onnxProto.onnx.ITensorProto {
+  const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+  return { name, dims: [...t.shape], dataType: elemTypes[t.dtype], rawData: bytes };
+}
+
+function attributeProto(name: string, a: Attr): onnxProto.onnx.IAttributeProto {
+  const T = onnx.AttributeProto.AttributeType;
+  if ('i' in a) return { name, type: T.INT, i: a.i };
+  if ('f' in a) return { name, type: T.FLOAT, f: a.f };
+  if ('ints' in a) return { name, type: T.INTS, ints: a.ints };
+  if ('floats' in a) return { name, type: T.FLOATS, floats: a.floats };
+  if ('s' in a) return { name, type: T.STRING, s: new TextEncoder().encode(a.s) };
+  return { name, type: T.TENSOR, t: tensorProto(name, a.t) };
+}
+
+function valueInfo(v: ValueInfo): onnxProto.onnx.IValueInfoProto {
+  return {
+    name: v.name,
+    type: {
+      tensorType: {
+        elemType: elemTypes[v.dtype],
+        shape: { dim: v.shape.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
+      },
+    },
+  };
+}
+
+export interface SerializeOptions {
+  /** Also record every intermediate value's inferred shape (helps ORT plan memory; larger file). */
+  valueInfo?: boolean;
+  docString?: string;
+}
+
+export function toModelProto(g: Graph, options: SerializeOptions = {}): onnxProto.onnx.IModelProto {
+  const graphInputs = new Set(g.inputs.map((v) => v.name));
+  const boundary = new Set([...graphInputs, ...g.outputs.map((v) => v.name), ...g.initializers.keys()]);
+  return {
+    irVersion: IR_VERSION,
+    opsetImport: [{ domain: '', version: OPSET }],
+    producerName: 'mobilezoo',
+    producerVersion: '0.1.0',
+    docString: options.docString ?? '',
+    graph: {
+      name: g.name,
+      node: g.nodes.map((n) => ({
+        name: n.name,
+        opType: n.op,
+        input: n.inputs,
+        output: n.outputs,
+        attribute: Object.entries(n.attrs).map(([k, a]) => attributeProto(k, a)),
+      })),
+      input: g.inputs.map(valueInfo),
+      output: g.outputs.map(valueInfo),
+      initializer: [...g.initializers].filter(([name]) => !graphInputs.has(name)).map(([name, t]) => tensorProto(name, t)),
+      valueInfo: options.valueInfo ? [...g.values.values()].filter((v) => !boundary.has(v.name)).map(valueInfo) : [],
+    },
+  };
+}
+
+export function serializeModel(g: Graph, options: SerializeOptions = {}): Uint8Array {
+  return onnx.ModelProto.encode(onnx.ModelProto.create(toModelProto(g, options))).finish();
+}
+
+export function decodeModel(bytes: Uint8Array): onnxProto.onnx.ModelProto {
+  return onnx.ModelProto.decode(bytes);
+}

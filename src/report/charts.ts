@@ -1,0 +1,320 @@
+/**
+ * Static charts for training reports: vega-lite specs compiled to vega and
+ * rendered headless (no canvas, no DOM) to SVG, plus SVG -> PNG via sharp.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import * as vega from 'vega';
+import { compile, type TopLevelSpec } from 'vega-lite';
+import sharp from 'sharp';
+import type { EpochMetrics } from './csv.js';
+
+/** Font stack used in every chart; DejaVu Sans is what librsvg finds on Debian. */
+export const CHART_FONT = 'DejaVu Sans, Liberation Sans, Helvetica, Arial, sans-serif';
+
+export interface LineSeries {
+  name: string;
+  /** [x, y] pairs; non-finite y values are dropped (gaps are bridged). */
+  points: ReadonlyArray<readonly [number, number]>;
+}
+
+export interface LineChartOptions {
+  title: string;
+  xLabel: string;
+  yLabel: string;
+  series: ReadonlyArray<LineSeries>;
+  /** Outer width of the SVG in px (default 640). */
+  width?: number;
+  /** Outer height of the SVG in px (default 400). */
+  height?: number;
+  /** d3-format string for y tick labels, e.g. '.0%' for fractions shown as percent. */
+  yFormat?: string;
+  /** Fixed y domain, e.g. [0, 1] for accuracy. Default: fit the data (zero not forced). */
+  yDomain?: readonly [number, number];
+}
+
+export interface ConfusionMatrixOptions {
+  classNames: ReadonlyArray<string>;
+  /** matrix[trueClass][predictedClass] = count. */
+  matrix: ReadonlyArray<ReadonlyArray<number>>;
+  title: string;
+  /** Show the count in each cell; default: only when cells are large enough to be legible. */
+  showCounts?: boolean;
+}
+
+const BASE_CONFIG = {
+  background: 'white',
+  font: CHART_FONT,
+  padding: 12,
+  view: { stroke: null },
+  title: { fontSize: 16, fontWeight: 'bold', anchor: 'start', color: '#1f2937', offset: 12, subtitleColor: '#6b7280', subtitleFontSize: 11 },
+  axis: {
+    labelFontSize: 11,
+    titleFontSize: 12,
+    titleFontWeight: 'normal',
+    titleColor: '#374151',
+    labelColor: '#4b5563',
+    domainColor: '#9ca3af',
+    tickColor: '#9ca3af',
+    gridColor: '#e5e7eb',
+    titlePadding: 10,
+  },
+  legend: { labelFontSize: 12, titleFontSize: 12, labelColor: '#374151', titleColor: '#374151', symbolStrokeWidth: 2.5 },
+} as const;
+
+/** Compile a vega-lite spec and render it to an SVG string (headless). */
+export async function renderVegaLiteSvg(spec: TopLevelSpec): Promise<string> {
+  const vgSpec = compile(spec).spec;
+  const view = new vega.View(vega.parse(vgSpec), { renderer: 'none', logLevel: vega.Warn });
+  try {
+    return compactSvgNumbers(await view.toSVG());
+  } finally {
+    view.finalize();
+  }
+}
+
+/**
+ * Round the float noise vega leaves in geometry (`d="M8.160000000000025,…"`)
+ * to 3 decimals. Only `d`, `transform` and `points` attribute values are touched,
+ * never text content.
+ */
+export function compactSvgNumbers(svg: string): string {
+  return svg.replace(/\b(d|transform|points)="([^"]*)"/g, (_m, attr: string, value: string) => {
+    const v = value.replace(/-?\d+\.\d{4,}(?:e[-+]?\d+)?/gi, (num) => {
+      const r = Math.round(Number(num) * 1000) / 1000;
+      return String(Object.is(r, -0) ? 0 : r);
+    });
+    return `${attr}="${v}"`;
+  });
+}
+
+function isInteger(x: number): boolean {
+  return Number.isFinite(x) && Math.floor(x) === x;
+}
+
+/** Line chart with one colored line per series (e.g. train vs test loss per epoch). */
+export async function lineChartSvg(opts: LineChartOptions): Promise<string> {
+  const width = opts.width ?? 640;
+  const height = opts.height ?? 400;
+  const names = opts.series.map((s) => s.name);
+  if (new Set(names).size !== names.length) {
+    throw new Error(`lineChartSvg: series names must be unique, got ${JSON.stringify(names)}`);
+  }
+  const values: { x: number; y: number; series: string; order: number }[] = [];
+  opts.series.forEach((s, order) => {
+    for (const [x, y] of s.points) {
+      if (Number.isFinite(x) && Number.isFinite(y)) values.push({ x, y, series: s.name, order });
+    }
+  });
+  const allInt = values.length > 0 && values.every((v) => isInteger(v.x));
+  const xs = values.map((v) => v.x);
+  const xSpan = xs.length ? Math.max(...xs) - Math.min(...xs) : 0;
+
+  const xAxis: Record<string, unknown> = { title: opts.xLabel, grid: false, labelFlush: false };
+  if (allInt) {
+    xAxis.format = 'd';
+    xAxis.tickMinStep = 1;
+    if (xSpan <= 20) xAxis.values = [...new Set(xs)].sort((a, b) => a - b);
+  }
+  const yAxis: Record<string, unknown> = { title: opts.yLabel, tickCount: 6 };
+  if (opts.yFormat) yAxis.format = opts.yFormat;
+  const yScale: Record<string, unknown> = { zero: false, nice: true };
+  if (opts.yDomain) yScale.domain = [opts.yDomain[0], opts.yDomain[1]];
+
+  const spec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    width,
+    height,
+    autosize: { type: 'fit', contains: 'padding' },
+    config: BASE_CONFIG,
+    title: { text: opts.title },
+    data: { values },
+    mark: { type: 'line', strokeWidth: 2.5, interpolate: 'linear', point: { filled: true, size: xs.length > 120 ? 0 : 40 } },
+    encoding: {
+      x: {
+        field: 'x',
+        type: 'quantitative',
+        axis: xAxis,
+        scale: { zero: false, nice: false, padding: 8 },
+      },
+      y: { field: 'y', type: 'quantitative', axis: yAxis, scale: yScale },
+      color: {
+        field: 'series',
+        type: 'nominal',
+        // keep the caller's series order (not alphabetical) and include empty series
+        scale: { domain: names, scheme: 'tableau10' },
+        legend: { title: null, orient: 'top', direction: 'horizontal', symbolType: 'stroke', offset: 4 },
+      },
+      order: { field: 'x', type: 'quantitative' },
+      tooltip: [
+        { field: 'series', type: 'nominal' },
+        { field: 'x', type: 'quantitative', title: opts.xLabel },
+        { field: 'y', type: 'quantitative', title: opts.yLabel, format: opts.yFormat ?? '.4~g' },
+      ],
+    },
+  } as unknown as TopLevelSpec;
+  return renderVegaLiteSvg(spec);
+}
+
+/**
+ * Confusion-matrix heatmap: rows are true classes, columns predicted classes.
+ * Cell color is the row-normalized fraction (recall of the true class spread
+ * over predictions); the cell text is the raw count.
+ */
+export async function confusionMatrixSvg(opts: ConfusionMatrixOptions): Promise<string> {
+  const n = opts.classNames.length;
+  if (n === 0) throw new Error('confusionMatrixSvg: no classes');
+  if (opts.matrix.length !== n || opts.matrix.some((r) => r.length !== n)) {
+    throw new Error(`confusionMatrixSvg: matrix must be ${n}x${n} to match classNames`);
+  }
+  const cell = Math.max(8, Math.min(56, Math.floor(560 / n)));
+  const side = cell * n;
+  const showCounts = opts.showCounts ?? cell >= 22;
+  const maxCount = Math.max(0, ...opts.matrix.flat());
+  const countDigits = String(Math.round(maxCount)).length;
+  const textSize = Math.max(8, Math.min(13, Math.floor((cell - 4) / Math.max(2.2, countDigits * 0.65))));
+
+  const values: { t: number; p: number; count: number; frac: number; tn: string; pn: string }[] = [];
+  for (let t = 0; t < n; t++) {
+    const row = opts.matrix[t]!;
+    const total = row.reduce((a, b) => a + b, 0);
+    for (let p = 0; p < n; p++) {
+      const count = row[p]!;
+      values.push({ t, p, count, frac: total > 0 ? count / total : 0, tn: opts.classNames[t]!, pn: opts.classNames[p]! });
+    }
+  }
+  // Label axes by index, mapped to names in an expression: robust to duplicate names.
+  const labelExpr = `${JSON.stringify(opts.classNames.map((s) => String(s)))}[datum.value]`;
+  const maxLabel = Math.max(...opts.classNames.map((s) => s.length));
+  const labelFontSize = cell >= 18 ? 11 : Math.max(6, cell - 3);
+  const labelLimit = 140;
+
+  const spec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    config: { ...BASE_CONFIG, axis: { ...BASE_CONFIG.axis, grid: false, ticks: false, domain: false, labelFontSize } },
+    title: { text: opts.title, subtitle: 'rows: true class · columns: predicted · color: fraction of the true class (row-normalized)' },
+    width: side,
+    height: side,
+    data: { values },
+    encoding: {
+      x: {
+        field: 'p',
+        type: 'ordinal',
+        scale: { domain: [...Array(n).keys()], paddingInner: 0.04 },
+        axis: {
+          title: 'Predicted class',
+          orient: 'bottom',
+          labelExpr,
+          labelAngle: maxLabel > 2 ? -45 : 0,
+          labelAlign: maxLabel > 2 ? 'right' : 'center',
+          labelBaseline: maxLabel > 2 ? 'top' : 'top',
+          labelLimit,
+          labelOverlap: false,
+          labelPadding: 4,
+        },
+      },
+      y: {
+        field: 't',
+        type: 'ordinal',
+        scale: { domain: [...Array(n).keys()], paddingInner: 0.04 },
+        axis: { title: 'True class', labelExpr, labelLimit, labelOverlap: false, labelPadding: 6 },
+      },
+    },
+    layer: [
+      {
+        mark: { type: 'rect', cornerRadius: cell >= 20 ? 2 : 0, aria: false, ...(cell >= 14 ? { stroke: '#e5e7eb', strokeWidth: 1 } : {}) },
+        encoding: {
+          color: {
+            field: 'frac',
+            type: 'quantitative',
+            // ColorBrewer Blues, starting at (almost) white so empty cells read as empty
+            scale: { domain: [0, 1], range: ['#f7fbff', '#c6dbef', '#6baed6', '#2171b5', '#08306b'], interpolate: 'hcl' },
+            legend: { title: 'row fraction', format: '.0%', gradientLength: Math.max(120, Math.min(side, 300)), orient: 'right' },
+          },
+          tooltip: [
+            { field: 'tn', title: 'true' },
+            { field: 'pn', title: 'predicted' },
+            { field: 'count', type: 'quantitative', title: 'count' },
+            { field: 'frac', type: 'quantitative', title: 'row fraction', format: '.1%' },
+          ],
+        },
+      },
+      ...(showCounts
+        ? [
+            {
+              mark: { type: 'text', fontSize: textSize, baseline: 'middle', aria: false },
+              encoding: {
+                text: { field: 'count', type: 'quantitative', format: 'd' },
+                color: { condition: { test: 'datum.frac > 0.5', value: 'white' }, value: '#1f2937' },
+                opacity: { condition: { test: 'datum.count === 0', value: 0.35 }, value: 1 },
+              },
+            },
+          ]
+        : []),
+    ],
+  } as unknown as TopLevelSpec;
+  return renderVegaLiteSvg(spec);
+}
+
+/** Rasterize an SVG string to PNG. `scale` 2 gives a crisp 2x image (density 144 dpi). */
+export async function svgToPng(svg: string, scale = 2): Promise<Buffer> {
+  return sharp(Buffer.from(svg, 'utf8'), { density: 72 * scale })
+    .flatten({ background: '#ffffff' })
+    .png({ compressionLevel: 9 })
+    .toBuffer();
+}
+
+/** Write `<pathWithoutExt>.svg` and `<pathWithoutExt>.png`; returns both paths. */
+export async function writeChart(pathWithoutExt: string, svg: string): Promise<{ svgPath: string; pngPath: string }> {
+  const svgPath = `${pathWithoutExt}.svg`;
+  const pngPath = `${pathWithoutExt}.png`;
+  await mkdir(dirname(svgPath), { recursive: true });
+  const png = await svgToPng(svg);
+  await writeFile(svgPath, svg, 'utf8');
+  await writeFile(pngPath, png);
+  return { svgPath, pngPath };
+}
+
+export interface TrainingCharts {
+  lossSvg: string;
+  accuracySvg: string;
+  confusionSvg: string;
+}
+
+/**
+ * The three standard report charts from `metrics.csv` rows and the final
+ * test confusion matrix: train/test loss per epoch, train/test top-1 accuracy
+ * per epoch, and the confusion heatmap.
+ */
+export async function trainingCharts(
+  epochs: ReadonlyArray<EpochMetrics>,
+  classNames: ReadonlyArray<string>,
+  confusion: ReadonlyArray<ReadonlyArray<number>>,
+  titleSuffix = '',
+): Promise<TrainingCharts> {
+  const sfx = titleSuffix ? ` — ${titleSuffix}` : '';
+  const pts = (key: keyof EpochMetrics) => epochs.map((r) => [r.epoch, r[key]] as [number, number]);
+  const [lossSvg, accuracySvg, confusionSvg] = await Promise.all([
+    lineChartSvg({
+      title: `Loss${sfx}`,
+      xLabel: 'epoch',
+      yLabel: 'cross-entropy loss',
+      series: [
+        { name: 'train loss', points: pts('trainLoss') },
+        { name: 'test loss', points: pts('testLoss') },
+      ],
+    }),
+    lineChartSvg({
+      title: `Top-1 accuracy${sfx}`,
+      xLabel: 'epoch',
+      yLabel: 'accuracy',
+      yFormat: '.1~%',
+      series: [
+        { name: 'train accuracy', points: pts('trainAcc') },
+        { name: 'test accuracy', points: pts('testAcc') },
+      ],
+    }),
+    confusionMatrixSvg({ classNames, matrix: confusion, title: `Confusion matrix (test set)${sfx}` }),
+  ]);
+  return { lossSvg, accuracySvg, confusionSvg };
+}

@@ -1,0 +1,4 @@
+export * from './charts.js';
+export * from './metrics.js';
+export * from './csv.js';
+export * from './html.js';
