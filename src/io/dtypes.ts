@@ -59,7 +59,8 @@ type Indexable = { [i: number]: number | bigint };
 /** Little-endian element view over `bytes` (copied first when misaligned). */
 function rawView(dtype: StorageDType, bytes: Uint8Array): Raw {
   const size = ELEMENT_SIZE[dtype];
-  const b = bytes.byteOffset % size === 0 ? bytes : bytes.slice();
+  // A copy, not bytes.slice(): on a Node Buffer slice() is a view with the same misalignment.
+  const b = bytes.byteOffset % size === 0 ? bytes : new Uint8Array(bytes);
   const n = Math.floor(b.byteLength / size);
   switch (dtype) {
     case 'F64': return new Float64Array(b.buffer, b.byteOffset, n);

@@ -118,7 +118,8 @@ export async function lineChartSvg(opts: LineChartOptions): Promise<string> {
   }
   const yAxis: Record<string, unknown> = { title: opts.yLabel, tickCount: 6 };
   if (opts.yFormat) yAxis.format = opts.yFormat;
-  const yScale: Record<string, unknown> = { zero: false, nice: true };
+  // padding keeps extreme points off the frame edges (e.g. a single epoch)
+  const yScale: Record<string, unknown> = { zero: false, nice: true, padding: 8 };
   if (opts.yDomain) yScale.domain = [opts.yDomain[0], opts.yDomain[1]];
 
   const spec = {

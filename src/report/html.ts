@@ -222,12 +222,13 @@ h2{font-size:17px;margin:0 0 12px;font-weight:650}
 .card-sub{color:var(--muted);font-size:12px;margin-top:2px;overflow-wrap:anywhere}
 section.panel{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:18px 20px;margin:0 0 20px}
 .grid2{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,520px),1fr));gap:20px}
-.grid2>section.panel{margin:0}
+.grid3{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,340px),1fr));gap:20px}
+.grid2>section.panel,.grid3>section.panel{margin:0}
+section.chart-panel{padding:10px}
+.sr-only{position:absolute;width:1px;height:1px;padding:0;margin:-1px;overflow:hidden;clip:rect(0,0,0,0);white-space:nowrap;border:0}
 .row-gap{margin-bottom:20px}
 figure.chart{margin:0;text-align:center}
 figure.chart svg{max-width:100%;height:auto;display:inline-block}
-.confusion-layout{display:grid;grid-template-columns:minmax(0,3fr) minmax(320px,2fr);gap:24px;align-items:start}
-@media (max-width:1100px){.confusion-layout{grid-template-columns:1fr}}
 .table-wrap{overflow-x:auto}
 table.data{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums;font-size:13px}
 table.data th,table.data td{padding:6px 10px;border-bottom:1px solid var(--line);text-align:left;white-space:nowrap}
@@ -303,15 +304,16 @@ export function renderReportHtml(data: ReportData): string {
 </header>
 <div class="cards" id="summary">${cards}</div>
 <div class="grid2 row-gap" id="curves">
-<section class="panel"><h2>Loss</h2>${chartFigure(data.charts.lossSvg, 'chart-loss', 'train and test loss per epoch')}</section>
-<section class="panel"><h2>Accuracy</h2>${chartFigure(data.charts.accuracySvg, 'chart-accuracy', 'train and test accuracy per epoch')}</section>
+<section class="panel chart-panel"><h2 class="sr-only">Loss</h2>${chartFigure(data.charts.lossSvg, 'chart-loss', 'train and test loss per epoch')}</section>
+<section class="panel chart-panel"><h2 class="sr-only">Accuracy</h2>${chartFigure(data.charts.accuracySvg, 'chart-accuracy', 'train and test accuracy per epoch')}</section>
 </div>
-<section class="panel" id="confusion">
-<h2>Test set: confusion matrix and per-class accuracy</h2>
-<div class="confusion-layout">
+<section class="panel chart-panel" id="confusion">
+<h2 class="sr-only">Confusion matrix (test set)</h2>
 ${chartFigure(data.charts.confusionSvg, 'chart-confusion', 'confusion matrix')}
+</section>
+<section class="panel" id="per-class">
+<h2>Per-class accuracy (test set)</h2>
 <div class="table-wrap">${perClassTable(data)}</div>
-</div>
 </section>
 <section class="panel" id="epochs">
 <h2>Epochs</h2>
@@ -321,7 +323,7 @@ ${chartFigure(data.charts.confusionSvg, 'chart-confusion', 'confusion matrix')}
 <h2>Command</h2>
 <pre class="command"><code>${escapeHtml(data.command)}</code></pre>
 </section>
-<div class="grid2" id="details">
+<div class="grid3" id="details">
 <section class="panel"><h2>Model</h2>${keyValueTable([
     ['name', model.name],
     ['parameters', groupedInt(model.params)],

@@ -13,15 +13,16 @@ export interface SessionOptions {
 }
 
 export function ortSessionOptions(o: SessionOptions = {}): ort.InferenceSession.SessionOptions {
-  return {
+  const options: ort.InferenceSession.SessionOptions = {
     executionProviders: ['cpu'],
     graphOptimizationLevel: o.optimization ?? 'all',
-    intraOpNumThreads: o.threads,
     interOpNumThreads: 1,
     executionMode: 'sequential',
-    enableProfiling: o.profilePrefix !== undefined,
-    profileFilePrefix: o.profilePrefix,
   };
+  // ORT rejects keys that are present but undefined.
+  if (o.threads !== undefined) options.intraOpNumThreads = o.threads;
+  if (o.profilePrefix !== undefined) Object.assign(options, { enableProfiling: true, profileFilePrefix: o.profilePrefix });
+  return options;
 }
 
 export async function createSession(model: Graph | Uint8Array, o: SessionOptions = {}): Promise<ort.InferenceSession> {
