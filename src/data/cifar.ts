@@ -6,6 +6,7 @@ import path from 'node:path';
 import {
   ArrayDataset,
   ChannelStats,
+  computeMeanStd,
   DatasetFormatError,
   DatasetNotFoundError,
   dataRoots,
@@ -299,7 +300,13 @@ export async function loadCifarFolder(
       }
     }
   }
-  const stats = await cifarTrainStats(variant, folder);
+  let stats: { mean: number[]; std: number[] };
+  if (split === 'train') {
+    // the training images are in memory already: compute (and cache) their statistics from them
+    const key = await fileKey(files);
+    stats = statsCache.get(key) ?? computeMeanStd(images, 3);
+    statsCache.set(key, stats);
+  } else stats = await cifarTrainStats(variant, folder);
   return new ArrayDataset(
     variant,
     split,

@@ -353,7 +353,7 @@ export function compileTransform(spec: TransformSpec, input: ImageShape): Compil
 export interface StandardTransformOptions {
   /** Training augmentation (random crop / flip) when true. */
   train: boolean;
-  /** Output side length (default: 32 for CIFAR, (Fashion-)MNIST and synthetic; the dataset's own for folders). */
+  /** Output side length (default: 32 for CIFAR and (Fashion-)MNIST; the dataset's own otherwise). */
   size?: number;
   /** Output channels (default: the dataset's; 3 with a 1-channel dataset replicates the gray channel). */
   channels?: 1 | 3;
@@ -384,7 +384,7 @@ export function standardTransform(ds: { name: string } & ImageShape, opts: Stand
       if (name === 'fashion-mnist') spec.push({ op: 'hflip', p: 0.5 });
     }
   } else {
-    const size = opts.size ?? (name === 'synthetic' ? 32 : undefined);
+    const size = opts.size;
     if (size !== undefined && (size !== ds.height || size !== ds.width)) spec.push({ op: 'resize', size }, { op: 'centerCrop', size });
     if (opts.train && name !== 'synthetic') spec.push({ op: 'hflip', p: 0.5 });
   }
