@@ -41,6 +41,8 @@ export class GraphBuilder {
   batchNormTrain?: (a: BatchNormTrainArgs) => string;
   /** Set by training graphs: a random dropout mask per step. */
   dropout?: (x: string, p: number) => string;
+  /** New values of buffers a train-mode graph updates (running statistics), by buffer name. */
+  readonly bufferUpdates = new Map<string, string>();
 
   readonly graph: Graph;
   readonly paramMode: ParamMode;

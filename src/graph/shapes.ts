@@ -64,13 +64,31 @@ function num(c: ShapeContext, d: Dim, what: string): number {
   return d;
 }
 
-/** Product of dims; symbolic factors are kept as a '*'-joined symbol. */
+/** A dim as a number times symbols: 'N' → 1·[N], '3*N' → 3·[N]. */
+function factors(d: Dim): { n: number; syms: string[] } {
+  if (typeof d === 'number') return { n: d, syms: [] };
+  let n = 1;
+  const syms: string[] = [];
+  for (const f of d.split('*')) /^\d+$/.test(f) ? (n *= Number(f)) : syms.push(f);
+  return { n, syms };
+}
+
+function fromFactors(n: number, syms: string[]): Dim {
+  if (syms.length === 0) return n;
+  const s = [...syms].sort();
+  return n === 1 ? s.join('*') : [String(n), ...s].join('*');
+}
+
+/** Product of dims; symbolic factors are kept in a canonical '*'-joined symbol. */
 export function dimProduct(dims: Dim[]): Dim {
   let n = 1;
   const syms: string[] = [];
-  for (const d of dims) typeof d === 'number' ? (n *= d) : syms.push(d);
-  if (syms.length === 0) return n;
-  return n === 1 ? syms.join('*') : [String(n), ...syms].join('*');
+  for (const d of dims) {
+    const f = factors(d);
+    n *= f.n;
+    syms.push(...f.syms);
+  }
+  return fromFactors(n, syms);
 }
 
 const same: Rule = (c) => [{ dtype: need(c, 0).dtype, shape: [...need(c, 0).shape] }];
@@ -103,7 +121,9 @@ rules.set('Cast', (c) => {
 
 function spatialOut(c: ShapeContext, size: number, k: number, s: number, padBegin: number, padEnd: number, d: number, ceil = false): number {
   const span = size + padBegin + padEnd - d * (k - 1) - 1;
-  const out = (ceil ? Math.ceil(span / s) : Math.floor(span / s)) + 1;
+  let out = (ceil ? Math.ceil(span / s) : Math.floor(span / s)) + 1;
+  // With ceil_mode the last window must start inside the input or its begin padding (PyTorch, ORT).
+  if (ceil && (out - 1) * s >= size + padBegin) out--;
   if (out < 1) fail(c, `spatial size ${size} is too small for kernel ${k} (stride ${s}, padding ${padBegin}+${padEnd})`);
   return out;
 }
@@ -113,9 +133,9 @@ rules.set('Conv', (c) => {
   const w = need(c, 1).shape;
   if (x.length !== 4 || w.length !== 4) fail(c, 'expects NCHW input and OIHW weight');
   const group = intAttr(c.attrs, 'group', 1);
-  const cin = num(c, x[1]!, 'input channels');
-  if (cin !== num(c, w[1]!, 'weight in-channels') * group) {
-    fail(c, `input has ${cin} channels, weight expects ${w[1]} x ${group} groups`);
+  // Weight-gradient convs fold the batch into channels, so a channel count may be symbolic.
+  if (typeof x[1] === 'number' && typeof w[1] === 'number' && x[1] !== w[1] * group) {
+    fail(c, `input has ${x[1]} channels, weight expects ${w[1]} x ${group} groups`);
   }
   const k = [num(c, w[2]!, 'kernel'), num(c, w[3]!, 'kernel')];
   const s = intsAttr(c.attrs, 'strides', [1, 1]);
@@ -148,7 +168,9 @@ function poolRule(c: ShapeContext): OutInfo[] {
   const ceil = intAttr(c.attrs, 'ceil_mode', 0) === 1;
   const h = spatialOut(c, num(c, x[2]!, 'height'), k[0]!, s[0]!, p[0]!, p[2]!, 1, ceil);
   const w = spatialOut(c, num(c, x[3]!, 'width'), k[1]!, s[1]!, p[1]!, p[3]!, 1, ceil);
-  return [{ dtype: need(c, 0).dtype, shape: [x[0]!, x[1]!, h, w] }];
+  const out: OutInfo[] = [{ dtype: need(c, 0).dtype, shape: [x[0]!, x[1]!, h, w] }];
+  if (c.op === 'MaxPool') out.push({ dtype: 'int64', shape: [x[0]!, x[1]!, h, w] });
+  return out;
 }
 rules.set('AveragePool', poolRule);
 rules.set('MaxPool', poolRule);
@@ -202,20 +224,16 @@ rules.set('Reshape', (c) => {
 
 /** The dim d such that product(known) * d = product(all), with symbols cancelling by name. */
 function divideDims(c: ShapeContext, all: Dim[], known: Dim[]): Dim {
-  let n = 1;
-  const syms: string[] = [];
-  for (const d of all) typeof d === 'number' ? (n *= d) : syms.push(d);
-  for (const d of known) {
-    if (typeof d === 'number') {
-      if (n % d !== 0) fail(c, `cannot infer -1: ${n} is not divisible by ${d}`);
-      n /= d;
-    } else {
-      const i = syms.indexOf(d);
-      if (i < 0) fail(c, `cannot infer -1 with symbol '${d}'`);
-      syms.splice(i, 1);
-    }
+  const total = factors(dimProduct(all));
+  const part = factors(dimProduct(known));
+  if (total.n % part.n !== 0) fail(c, `cannot infer -1: ${total.n} is not divisible by ${part.n}`);
+  const syms = [...total.syms];
+  for (const s of part.syms) {
+    const i = syms.indexOf(s);
+    if (i < 0) fail(c, `cannot infer -1 with symbol '${s}'`);
+    syms.splice(i, 1);
   }
-  return dimProduct([n, ...syms]);
+  return fromFactors(total.n / part.n, syms);
 }
 
 rules.set('Flatten', (c) => {
@@ -268,9 +286,15 @@ rules.set('Slice', (c) => {
   axes.forEach((a0, i) => {
     const a = normAxis(a0, shape.length);
     const size = num(c, shape[a]!, 'sliced dim');
-    const clamp = (v: number) => Math.min(Math.max(v < 0 ? v + size : v, 0), size);
-    if (steps[i] !== 1) fail(c, 'only step 1 is supported');
-    shape[a] = Math.max(0, clamp(ends[i]!) - clamp(starts[i]!));
+    const step = steps[i]!;
+    if (step === 0) fail(c, 'step 0');
+    // ONNX clamps starts/ends to [0, size] for positive steps and [-1, size-1] for negative ones.
+    const clamp = (v: number) => {
+      const w = v < 0 ? v + size : v;
+      return step > 0 ? Math.min(Math.max(w, 0), size) : Math.min(Math.max(w, -1), size - 1);
+    };
+    const span = step > 0 ? clamp(ends[i]!) - clamp(starts[i]!) : clamp(starts[i]!) - clamp(ends[i]!);
+    shape[a] = Math.max(0, Math.ceil(span / Math.abs(step)));
   });
   return [{ dtype: x.dtype, shape }];
 });
@@ -324,6 +348,8 @@ rules.set('Dropout', (c) => {
   const x = need(c, 0);
   return [{ dtype: x.dtype, shape: [...x.shape] }, { dtype: 'bool', shape: [...x.shape] }];
 });
+
+rules.set('ScatterElements', (c) => [{ dtype: need(c, 0).dtype, shape: [...need(c, 0).shape] }]);
 
 rules.set('GatherElements', (c) => [{ dtype: need(c, 0).dtype, shape: [...need(c, 1).shape] }]);
 

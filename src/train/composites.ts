@@ -1,0 +1,97 @@
+/**
+ * Train-mode pieces with hand-written gradients: BatchNorm on batch statistics (with PyTorch's running
+ * statistics update), dropout with a mask fed each step, and softmax cross-entropy.
+ */
+import { defineGradient } from '../autodiff/backward.js';
+import type { BatchNormTrainArgs, GraphBuilder } from '../graph/builder.js';
+import { attr } from '../graph/ir.js';
+import { Tensor } from '../tensor.js';
+
+const AXES = [0, 2, 3];
+
+/** The batch size as a float scalar [1], read from a batch-shaped value at run time. */
+export function batchSizeOf(g: GraphBuilder, v: string): string {
+  const shape = g.op1('Shape', [v]);
+  const n = g.op1('Slice', [shape, g.ints([0]), g.ints([1])]);
+  return g.op1('Cast', [n], { to: attr.i(1) });
+}
+
+export function batchNormTrain(g: GraphBuilder, a: BatchNormTrainArgs): string {
+  const [, c, h, w] = g.shape(a.x) as [string | number, number, number, number];
+  const per = [1, c, 1, 1];
+  const reduceMean = (v: string) => g.op1('ReduceMean', [v], { axes: attr.ints(AXES), keepdims: attr.i(1) });
+  const reduceSum = (v: string) => g.op1('ReduceSum', [v, g.ints(AXES, 'axes')], { keepdims: attr.i(0) });
+  const mean = reduceMean(a.x);
+  const xc = g.sub(a.x, mean);
+  const variance = reduceMean(g.mul(xc, xc));
+  const invstd = g.op1('Reciprocal', [g.op1('Sqrt', [g.add(variance, g.scalar(a.eps, 'eps'))])]);
+  const k = g.mul(g.reshape(a.scale, per), invstd);
+  // PyTorch's CPU kernel computes x·k + (bias − mean·k); the same rounding keeps outputs that sit on a
+  // ReLU6/hardswish kink on the same side as PyTorch's.
+  const y = g.add(g.mul(a.x, k), g.sub(g.reshape(a.bias, per), g.mul(mean, k)));
+
+  // Running statistics, PyTorch's way: momentum-weighted, with the unbiased variance.
+  const count = g.mul(batchSizeOf(g, a.x), g.scalar(h * w, 'hw'));
+  const unbias = g.div(count, g.sub(count, g.scalar(1, 'one')));
+  const m = g.scalar(a.momentum, 'momentum');
+  const keep = g.scalar(1 - a.momentum, 'keep');
+  const flat = (v: string) => g.reshape(v, [c]);
+  g.bufferUpdates.set(a.runningMean, g.add(g.mul(a.runningMean, keep), g.mul(flat(mean), m)));
+  g.bufferUpdates.set(a.runningVar, g.add(g.mul(a.runningVar, keep), g.mul(g.mul(flat(variance), unbias), m)));
+  g.bufferUpdates.set(a.numBatchesTracked, g.add(a.numBatchesTracked, g.constant(Tensor.int64([], [1]), 'one')));
+
+  defineGradient(g, y, {
+    inputs: [a.x, a.scale, a.bias],
+    grad: (g, dy) => {
+      const sumDy = reduceSum(dy);
+      const sumDyXc = reduceSum(g.mul(dy, xc));
+      const invstdC = flat(invstd);
+      const dgamma = g.mul(sumDyXc, invstdC);
+      // dx = k·(dy − mean(dy) − xc·invstd²·mean(dy·xc)) = dy·k + xc·a + b, with per-channel a and b.
+      const invCount = g.op1('Reciprocal', [count]);
+      const kC = flat(k);
+      const coefA = g.mul(g.mul(g.mul(kC, g.mul(invstdC, invstdC)), sumDyXc), invCount);
+      const coefB = g.mul(g.mul(kC, sumDy), invCount);
+      const dx = g.sub(g.sub(g.mul(dy, k), g.mul(xc, g.reshape(coefA, per))), g.reshape(coefB, per));
+      return [dx, dgamma, sumDy];
+    },
+  });
+  return y;
+}
+
+/** A dropout mask input per dropout layer, drawn on the host each step (seeded), scaled by 1/(1-p). */
+export interface DropoutMask {
+  name: string;
+  p: number;
+  /** Features per sample (the mask is [N, features...]). */
+  shape: (string | number)[];
+}
+
+export function dropoutWithMaskInput(g: GraphBuilder, masks: DropoutMask[]) {
+  return (x: string, p: number): string => {
+    const name = `dropout_mask_${masks.length}`;
+    const shape = g.shape(x);
+    masks.push({ name, p, shape });
+    return g.mul(x, g.input(name, 'float32', shape));
+  };
+}
+
+/**
+ * Mean softmax cross-entropy against integer labels, with optional label smoothing (PyTorch's
+ * CrossEntropyLoss(label_smoothing=ε): targets (1−ε)·onehot + ε/K). Gradient (softmax − target)/N.
+ */
+export function crossEntropy(g: GraphBuilder, logits: string, labels: string, numClasses: number, smoothing = 0): string {
+  const logp = g.op1('LogSoftmax', [logits], { axis: attr.i(1) });
+  const onehot = g.op1('OneHot', [labels, g.ints([numClasses], 'depth'), g.constant(Tensor.float32([2], [0, 1]), 'onoff')], { axis: attr.i(-1) });
+  const target = smoothing > 0 ? g.add(g.mul(onehot, g.scalar(1 - smoothing)), g.scalar(smoothing / numClasses)) : onehot;
+  const perSample = g.op1('ReduceSum', [g.mul(target, logp), g.ints([1], 'axes')], { keepdims: attr.i(0) });
+  const loss = g.op1('Neg', [g.op1('ReduceMean', [perSample], { axes: attr.ints([0]), keepdims: attr.i(0) })]);
+  defineGradient(g, loss, {
+    inputs: [logits],
+    grad: (g, dloss) => {
+      const scale = g.div(dloss, batchSizeOf(g, logits));
+      return [g.mul(g.sub(g.op1('Exp', [logp]), target), scale)];
+    },
+  });
+  return loss;
+}

@@ -1,0 +1,105 @@
+/**
+ * The train step as one graph: train-mode forward, loss, backward, optimizer update. Parameters,
+ * buffers and optimizer slots are graph inputs; their new values are graph outputs, fed back next step.
+ */
+import { backward } from '../autodiff/backward.js';
+import { GraphBuilder } from '../graph/builder.js';
+import type { Graph } from '../graph/ir.js';
+import { BatchNorm2d } from '../nn/layers.js';
+import type { Module } from '../nn/module.js';
+import { type DropoutMask, batchNormTrain, crossEntropy, dropoutWithMaskInput } from './composites.js';
+import { type OptimizerSpec, STEP_INPUTS, emitUpdate, optimizerSlots } from './optimizers.js';
+
+export interface StepGraphOptions {
+  inputSize: [number, number, number];
+  numClasses: number;
+  labelSmoothing?: number;
+  /** Omit to build a graph that computes loss and gradients without updating anything. */
+  optimizer?: OptimizerSpec;
+  /** Batch size: fixed, or symbolic (default) so the last smaller batch of an epoch runs too. */
+  batch?: number | 'N';
+}
+
+export interface StepGraph {
+  graph: Graph;
+  params: string[];
+  buffers: string[];
+  /** Graph input name of each slot: `${slot}/${param}`. */
+  slots: { name: string; param: string; slot: string }[];
+  masks: DropoutMask[];
+  /** Output names: loss, logits; per-parameter gradients (no-optimizer graphs) or new values. */
+  outputs: { loss: string; logits: string; grads: Map<string, string>; newValues: Map<string, string> };
+}
+
+/** Parameters that the papers' and megvii's recipes do not decay: BatchNorm affine parameters and biases. */
+export function noDecayParams(model: Module): Set<string> {
+  const out = new Set<string>();
+  for (const [path, m] of model.modules()) {
+    for (const n of m.parameters.keys()) {
+      if (m instanceof BatchNorm2d || n === 'bias') out.add(path ? `${path}.${n}` : n);
+    }
+  }
+  return out;
+}
+
+export function buildStepGraph(model: Module, o: StepGraphOptions): StepGraph {
+  const wasTraining = [...model.modules()].map(([, m]) => m.training);
+  model.train();
+  const g = new GraphBuilder({ paramMode: 'input' });
+  const masks: DropoutMask[] = [];
+  g.batchNormTrain = (a) => batchNormTrain(g, a);
+  g.dropout = dropoutWithMaskInput(g, masks);
+  const batch = o.batch ?? 'N';
+  let logits: string;
+  try {
+    const x = g.input('input', 'float32', [batch, ...o.inputSize]);
+    logits = model.call(g, x);
+  } finally {
+    [...model.modules()].forEach(([, m], i) => (m.training = wasTraining[i]!));
+  }
+  const labels = g.input('labels', 'int64', [batch]);
+  const loss = crossEntropy(g, logits, labels, o.numClasses, o.labelSmoothing ?? 0);
+
+  const paramNames = model.namedParameters().map(([n]) => n).filter((n) => g.params.has(n));
+  const bufferNames = model.namedBuffers().map(([n]) => n).filter((n) => g.params.has(n));
+  const grads = backward(g, loss, paramNames);
+
+  g.output(loss, 'loss');
+  g.output(logits, 'logits');
+  const outGrads = new Map<string, string>();
+  const newValues = new Map<string, string>();
+  const slots: StepGraph['slots'] = [];
+
+  if (!o.optimizer) {
+    for (const p of paramNames) {
+      const d = grads.get(p);
+      if (d) outGrads.set(p, g.output(d, `grad/${p}`));
+    }
+  } else {
+    const spec = o.optimizer;
+    const scalars = Object.fromEntries(STEP_INPUTS.map((s) => [s, g.input(s, 'float32', [])])) as Record<(typeof STEP_INPUTS)[number], string>;
+    const noDecay = spec.noDecayBnBias ? noDecayParams(model) : new Set<string>();
+    const slotNames = optimizerSlots(spec);
+    for (const p of paramNames) {
+      const d = grads.get(p);
+      if (!d) continue;
+      const slot = (s: string) => {
+        const name = `${s}/${p}`;
+        if (!g.graph.values.has(name)) {
+          g.input(name, 'float32', g.shape(p));
+          slots.push({ name, param: p, slot: s });
+        }
+        return name;
+      };
+      slotNames.forEach(slot);
+      const u = emitUpdate(g, spec, p, d, slot, noDecay.has(p) ? 0 : spec.weightDecay ?? 0, scalars);
+      newValues.set(p, g.output(u.param, `new/${p}`));
+      for (const [s, v] of u.slots) newValues.set(`${s}/${p}`, g.output(v, `new/${s}/${p}`));
+    }
+  }
+  for (const b of bufferNames) {
+    const v = g.bufferUpdates.get(b);
+    if (v) newValues.set(b, g.output(v, `new/${b}`));
+  }
+  return { graph: g.graph, params: paramNames, buffers: bufferNames, slots, masks, outputs: { loss: 'loss', logits: 'logits', grads: outGrads, newValues } };
+}
