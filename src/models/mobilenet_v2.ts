@@ -70,6 +70,8 @@ export class MobileNetV2 extends Network {
     super();
     const widthMult = options.widthMult ?? 1.0;
     const roundNearest = options.roundNearest ?? 8;
+    if (!(widthMult > 0)) throw new Error(`mobilenet_v2: widthMult must be > 0, got ${widthMult}`);
+    if (!Number.isInteger(roundNearest) || roundNearest < 1) throw new Error(`mobilenet_v2: roundNearest must be a positive integer, got ${roundNearest}`);
     const setting = options.invertedResidualSetting ?? MOBILENET_V2_SETTING;
     validateSetting(setting);
     this.numClasses = options.numClasses ?? 1000;

@@ -6,9 +6,9 @@ import type { Network } from './network.js';
 import { SHUFFLENET_V1_GROUPS, SHUFFLENET_V1_SIZES, ShuffleNetV1, type ShuffleNetV1Groups, type ShuffleNetV1Size } from './shufflenet_v1.js';
 import { ShuffleNetV2, type ShuffleNetV2Size } from './shufflenet_v2.js';
 
-type OptionKind = 'number' | 'integer' | 'boolean' | 'stem' | 'rows' | readonly (string | number)[];
+type OptionKind = 'number' | 'integer' | 'positive' | 'boolean' | 'stem' | 'rows' | readonly (string | number)[];
 
-const common = { numClasses: 'integer', stem: 'stem', seed: 'integer' } as const;
+const common = { numClasses: 'positive', stem: 'stem', seed: 'integer' } as const;
 
 interface Entry {
   description: string;
@@ -93,6 +93,8 @@ function checkOption(model: string, key: string, v: unknown, kind: OptionKind): 
     if (typeof v !== 'number' || !Number.isFinite(v)) throw bad('a number');
   } else if (kind === 'integer') {
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw bad('a non-negative integer');
+  } else if (kind === 'positive') {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw bad('a positive integer');
   } else if (kind === 'boolean') {
     if (typeof v !== 'boolean') throw bad('true or false');
   } else if (kind === 'stem') {

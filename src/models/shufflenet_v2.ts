@@ -51,7 +51,9 @@ export class ShuffleNetV2Unit extends Module {
   protected forward(g: GraphBuilder, x: string): string {
     let out: string;
     if (this.stride === 1) {
-      const c = g.dims(x)[1]!;
+      // Only the channel count must be known; the batch may be symbolic.
+      const c = g.shape(x)[1];
+      if (typeof c !== 'number') throw new Error(`ShuffleNetV2 unit: channel count of '${x}' must be known, got '${c}'`);
       const [x1, x2] = g.split(x, 1, [c / 2, c / 2]);
       out = g.concat([x1!, this.branch2.call(g, x2!)], 1);
     } else {

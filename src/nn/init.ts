@@ -7,6 +7,14 @@ export class Rng {
   constructor(seed = 0) {
     this.s = (seed >>> 0) ^ 0x9e3779b9;
   }
+  reset(seed = 0): void {
+    this.s = (seed >>> 0) ^ 0x9e3779b9;
+    this.spare = undefined;
+  }
+  /** Jump ahead as if uniform() had been called `draws` times (mulberry32's state is a counter). */
+  skip(draws: number): void {
+    this.s = (this.s + Math.imul(draws % 4294967296, 0x6d2b79f5)) >>> 0;
+  }
   /** mulberry32: uniform in [0, 1). */
   uniform(): number {
     let t = (this.s = (this.s + 0x6d2b79f5) >>> 0);

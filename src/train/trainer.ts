@@ -1,0 +1,245 @@
+/**
+ * Training on ONNX Runtime: one compiled train-step graph; parameters, buffers and optimizer state live
+ * on the host between steps and are fed in / read back each step (no per-step recompilation).
+ */
+import type ort from 'onnxruntime-node';
+import { Rng } from '../nn/init.js';
+import type { Network } from '../models/network.js';
+import type { Module } from '../nn/module.js';
+import { type SessionOptions, createSession, ort as ortModule } from '../runtime/session.js';
+import { InferenceSession } from '../runtime/inference.js';
+import { type StateDict, Tensor } from '../tensor.js';
+import { type OptimizerSpec, STEP_INPUTS, stepScalars } from './optimizers.js';
+import { type ScheduleSpec, learningRate } from './schedules.js';
+import { type StepGraph, buildStepGraph } from './step-graph.js';
+
+export interface TrainerOptions extends SessionOptions {
+  optimizer: OptimizerSpec;
+  lr: number;
+  schedule?: ScheduleSpec;
+  epochs?: number;
+  warmupEpochs?: number;
+  stepsPerEpoch?: number;
+  labelSmoothing?: number;
+  /** Seed of the dropout masks. */
+  seed?: number;
+  /** Keep an exponential moving average of the weights with this decay (e.g. 0.9999). */
+  emaDecay?: number;
+  inputSize?: [number, number, number];
+}
+
+export interface StepResult {
+  loss: number;
+  logits?: Float32Array;
+}
+
+type Labels = Int32Array | BigInt64Array | number[];
+
+function toInt64(labels: Labels): BigInt64Array {
+  return labels instanceof BigInt64Array ? labels : BigInt64Array.from(Array.from(labels, (v) => BigInt(v)));
+}
+
+function ortTensor(t: Tensor): ort.Tensor {
+  return new ortModule.Tensor(t.dtype === 'int64' ? 'int64' : 'float32', t.data as Float32Array | BigInt64Array, [...t.shape]);
+}
+
+export class Trainer {
+  /** Optimizer steps taken (PyTorch's optimizer `step` count). */
+  step = 0;
+  private readonly rng: Rng;
+  private rngDraws = 0;
+  private gradSession?: { graph: StepGraph; session: ort.InferenceSession };
+  private evalSession?: { session: InferenceSession; version: number };
+  private version = 0;
+  private readonly state = new Map<string, Tensor>();
+  private ema?: Map<string, Float32Array>;
+
+  private constructor(
+    readonly model: Network,
+    readonly options: TrainerOptions,
+    private readonly graph: StepGraph,
+    private readonly session: ort.InferenceSession,
+  ) {
+    this.rng = new Rng(options.seed ?? 0);
+    for (const s of graph.slots) this.state.set(s.name, Tensor.float32(model.stateDict().get(s.param)!.shape));
+    if (options.emaDecay) this.ema = new Map(model.namedParameters().map(([n, t]) => [n, t.toFloat32().slice()]));
+  }
+
+  static async create(model: Network, options: TrainerOptions): Promise<Trainer> {
+    const graph = buildStepGraph(model, {
+      inputSize: options.inputSize ?? model.inputSize,
+      numClasses: model.numClasses,
+      labelSmoothing: options.labelSmoothing,
+      optimizer: options.optimizer,
+    });
+    const session = await createSession(graph.graph, options);
+    return new Trainer(model, options, graph, session);
+  }
+
+  get inputSize(): [number, number, number] {
+    return this.options.inputSize ?? this.model.inputSize;
+  }
+
+  /** The learning rate the next step will use. */
+  currentLr(): number {
+    const perEpoch = this.options.stepsPerEpoch ?? 1;
+    return learningRate(this.options.schedule ?? { type: 'constant' }, {
+      baseLr: this.options.lr, epochs: this.options.epochs ?? 1, warmupEpochs: this.options.warmupEpochs,
+    }, this.step / perEpoch);
+  }
+
+  private feeds(images: Float32Array, labels: Labels, g: StepGraph): Record<string, ort.Tensor> {
+    const n = labels.length;
+    const per = this.inputSize.reduce((a, b) => a * b, 1);
+    if (images.length !== n * per) {
+      throw new Error(`trainer: ${images.length} image values for ${n} labels; expected ${n} x ${this.inputSize.join('x')}`);
+    }
+    const feeds: Record<string, ort.Tensor> = {
+      input: new ortModule.Tensor('float32', images, [n, ...this.inputSize]),
+      labels: new ortModule.Tensor('int64', toInt64(labels), [n]),
+    };
+    const sd = this.model.stateDict();
+    for (const name of [...g.params, ...g.buffers]) feeds[name] = ortTensor(sd.get(name)!);
+    for (const m of g.masks) feeds[m.name] = this.dropoutMask(n, m.shape.slice(1) as number[], m.p);
+    return feeds;
+  }
+
+  private dropoutMask(n: number, featureShape: number[], p: number): ort.Tensor {
+    const size = n * featureShape.reduce((a, b) => a * b, 1);
+    const d = new Float32Array(size);
+    const keep = 1 / (1 - p);
+    for (let i = 0; i < size; i++) d[i] = this.rng.uniform() < p ? 0 : keep;
+    this.rngDraws += size;
+    return new ortModule.Tensor('float32', d, [n, ...featureShape]);
+  }
+
+  /** One optimizer step on a batch (NCHW float32 images, integer labels). */
+  async trainStep(images: Float32Array, labels: Labels, o: { logits?: boolean } = {}): Promise<StepResult> {
+    const g = this.graph;
+    const feeds = this.feeds(images, labels, g);
+    for (const s of g.slots) feeds[s.name] = ortTensor(this.state.get(s.name)!);
+    const scalars = stepScalars(this.options.optimizer, this.currentLr(), this.step + 1);
+    for (const k of STEP_INPUTS) feeds[k] = new ortModule.Tensor('float32', Float32Array.of(scalars[k]), []);
+    const out = await this.session.run(feeds);
+    this.step++;
+    this.version++;
+    this.writeBack(out);
+    return { loss: (out.loss!.data as Float32Array)[0]!, logits: o.logits ? (out.logits!.data as Float32Array) : undefined };
+  }
+
+  private writeBack(out: ort.InferenceSession.ReturnType): void {
+    const params = new Map<string, Tensor>();
+    for (const [key, outName] of this.graph.outputs.newValues) {
+      const v = out[outName]!;
+      const t = new Tensor(v.type === 'int64' ? 'int64' : 'float32', v.dims as number[], v.data as Float32Array | BigInt64Array);
+      if (this.state.has(key)) this.state.set(key, t);
+      else params.set(key, t);
+    }
+    setTensors(this.model, params);
+    if (this.ema) {
+      const decay = this.options.emaDecay!;
+      for (const [n, t] of this.model.namedParameters()) {
+        const e = this.ema.get(n)!;
+        const d = t.data as Float32Array;
+        for (let i = 0; i < e.length; i++) e[i] = decay * e[i]! + (1 - decay) * d[i]!;
+      }
+    }
+  }
+
+  /** Loss, train-mode logits and d loss / d every parameter for a batch; nothing is updated. */
+  async lossAndGradients(images: Float32Array, labels: Labels): Promise<{ loss: number; logits: Float32Array; grads: Map<string, Float32Array>; buffersAfter: Map<string, Tensor> }> {
+    if (!this.gradSession) {
+      const graph = buildStepGraph(this.model, { inputSize: this.inputSize, numClasses: this.model.numClasses, labelSmoothing: this.options.labelSmoothing });
+      this.gradSession = { graph, session: await createSession(graph.graph, this.options) };
+    }
+    const { graph, session } = this.gradSession;
+    const out = await session.run(this.feeds(images, labels, graph));
+    const grads = new Map<string, Float32Array>();
+    for (const [p, name] of graph.outputs.grads) grads.set(p, out[name]!.data as Float32Array);
+    const buffersAfter = new Map<string, Tensor>();
+    for (const [b, name] of graph.outputs.newValues) {
+      const v = out[name]!;
+      buffersAfter.set(b, new Tensor(v.type === 'int64' ? 'int64' : 'float32', v.dims as number[], v.data as Float32Array | BigInt64Array));
+    }
+    return { loss: (out.loss!.data as Float32Array)[0]!, logits: out.logits!.data as Float32Array, grads, buffersAfter };
+  }
+
+  /** Eval-mode logits with the current weights (a folded inference session, rebuilt after training steps). */
+  async predict(images: Float32Array): Promise<Float32Array> {
+    if (!this.evalSession || this.evalSession.version !== this.version) {
+      await this.evalSession?.session.dispose();
+      this.evalSession = { session: await InferenceSession.create(this.model, { inputSize: this.inputSize, threads: this.options.threads }), version: this.version };
+    }
+    return this.evalSession.session.run(images);
+  }
+
+  /** Eval-mode loss (mean cross-entropy) and logits for a batch. */
+  async evaluate(images: Float32Array, labels: Labels): Promise<{ loss: number; logits: Float32Array }> {
+    const logits = await this.predict(images);
+    const k = this.model.numClasses;
+    let total = 0;
+    const ls = Array.from(labels, Number);
+    ls.forEach((y, i) => {
+      const row = logits.subarray(i * k, (i + 1) * k);
+      let max = -Infinity;
+      for (const v of row) max = Math.max(max, v);
+      let s = 0;
+      for (const v of row) s += Math.exp(v - max);
+      total += Math.log(s) + max - row[y]!;
+    });
+    return { loss: total / ls.length, logits };
+  }
+
+  /** EMA weights as a state dict (parameters averaged; buffers as trained), when emaDecay is set. */
+  emaStateDict(): StateDict | undefined {
+    if (!this.ema) return undefined;
+    const sd = this.model.stateDict();
+    for (const [n, e] of this.ema) sd.set(n, Tensor.float32(sd.get(n)!.shape, e.slice()));
+    return sd;
+  }
+
+  /** Everything needed to resume exactly: optimizer slots (`optimizer.<slot>/<param>`), step, RNG position. */
+  optimizerStateDict(): StateDict {
+    const sd: StateDict = new Map();
+    for (const [k, t] of this.state) sd.set(`optimizer.${k}`, t);
+    if (this.ema) for (const [n, e] of this.ema) sd.set(`ema.${n}`, Tensor.float32(this.model.stateDict().get(n)!.shape, e));
+    sd.set('optimizer.step', Tensor.int64([], [this.step]));
+    sd.set('optimizer.rng_draws', Tensor.int64([], [this.rngDraws]));
+    return sd;
+  }
+
+  loadOptimizerStateDict(sd: StateDict): void {
+    for (const [k, t] of sd) {
+      if (k.startsWith('optimizer.') && this.state.has(k.slice(10))) this.state.set(k.slice(10), t.clone());
+      if (k.startsWith('ema.') && this.ema) this.ema.set(k.slice(4), t.toFloat32().slice());
+    }
+    const step = sd.get('optimizer.step');
+    if (step) this.step = Number(step.data[0]);
+    const draws = Number(sd.get('optimizer.rng_draws')?.data[0] ?? 0);
+    this.rng.reset(this.options.seed ?? 0);
+    this.rng.skip(draws);
+    this.rngDraws = draws;
+    this.version++;
+  }
+
+  async dispose(): Promise<void> {
+    await this.session.release();
+    await this.gradSession?.session.release();
+    await this.evalSession?.session.dispose();
+  }
+}
+
+/** Replace tensors in a module tree by full name, without the checks of loadStateDict. */
+function setTensors(model: Module, values: Map<string, Tensor>): void {
+  for (const [path, m] of model.modules()) {
+    const prefix = path ? `${path}.` : '';
+    for (const n of m.parameters.keys()) {
+      const v = values.get(prefix + n);
+      if (v) m.parameters.set(n, v);
+    }
+    for (const n of m.buffers.keys()) {
+      const v = values.get(prefix + n);
+      if (v) m.buffers.set(n, v);
+    }
+  }
+}
