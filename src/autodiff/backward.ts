@@ -39,7 +39,8 @@ export function backward(g: GraphBuilder, loss: string, wrt: string[]): Map<stri
     for (const o of n.outputs) producer.set(o, step);
   }
   for (const [out, c] of custom) {
-    producer.set(out, { inputs: c.inputs, outputs: [out], run: (dys) => c.grad(g, dys[0]!) });
+    const scope = g.graph.nodes.find((n) => n.outputs.includes(out))?.scope ?? '';
+    producer.set(out, { inputs: c.inputs, outputs: [out], run: (dys) => g.inScope(`grad:${scope}`, () => c.grad(g, dys[0]!)) });
   }
 
   // Steps on a path to the loss, in reverse topological order (depth-first from the loss).
@@ -96,7 +97,7 @@ function nodeStep(g: GraphBuilder, n: Node): Step {
     run: (dys) => {
       const rule = gradRules.get(n.op);
       if (!rule) throw new Error(`autodiff: no gradient rule for op '${n.op}' (node ${n.name} in ${n.scope || 'the model'})`);
-      return rule(g, n, dys);
+      return g.inScope(`grad:${n.scope}`, () => rule(g, n, dys));
     },
   };
 }

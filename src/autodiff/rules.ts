@@ -235,10 +235,18 @@ function convWeightGrad(g: GraphBuilder, dy: string, x: string, c: ConvParams): 
   const [, , h, w] = c.inShape;
   const [, , oh, ow] = c.outShape;
   if (G === 1 && kh === 1 && kw === 1 && c.s.every((v) => v === 1) && c.p.every((v) => v === 0)) {
-    const dy3 = g.reshape(dy, [0, cout, oh * ow]);
-    const xT = g.transpose(g.reshape(x, [0, ci, h * w]), [0, 2, 1]);
-    const per = g.op1('MatMul', [dy3, xT]);
-    return g.reshape(g.op1('ReduceSum', [per, g.ints([0], 'axes')], { keepdims: attr.i(0) }), [cout, ci, 1, 1]);
+    const hw = h * w;
+    if (cout * ci <= hw * (cout + ci)) {
+      // Per-image products [N, Cout, Cin] then a batch sum: cheap while the weight is small next to
+      // the activations.
+      const dy3 = g.reshape(dy, [0, cout, hw]);
+      const xT = g.transpose(g.reshape(x, [0, ci, hw]), [0, 2, 1]);
+      const per = g.op1('MatMul', [dy3, xT]);
+      return g.reshape(g.op1('ReduceSum', [per, g.ints([0], 'axes')], { keepdims: attr.i(0) }), [cout, ci, 1, 1]);
+    }
+    // Otherwise one GEMM over N·H·W: dy as [Cout, N·HW] times x as [Cin, N·HW] transposed.
+    const flat = (v: string, ch: number) => g.reshape(g.transpose(g.reshape(v, [0, ch, hw]), [1, 0, 2]), [ch, -1]);
+    return g.reshape(g.op1('Gemm', [flat(dy, cout), flat(x, ci)], { transB: attr.i(1) }), [cout, ci, 1, 1]);
   }
   const xr = g.reshape(g.transpose(g.reshape(x, [0, G, ci, h, w]), [2, 1, 0, 3, 4]), [ci, -1, h, w]);
   const k = g.reshape(g.transpose(g.reshape(dy, [0, G, co, oh, ow]), [1, 2, 0, 3, 4]), [G * co, -1, oh, ow]);

@@ -146,6 +146,16 @@ export class GraphBuilder {
     return this.op(op, inputs, attrs, 1)[0]!;
   }
 
+  /** Run fn with the scope set to `path` (e.g. gradient nodes under the forward node's scope). */
+  inScope<T>(path: string, fn: () => T): T {
+    const saved = this.scopes.splice(0, this.scopes.length, ...(path ? [path] : []));
+    try {
+      return fn();
+    } finally {
+      this.scopes.splice(0, this.scopes.length, ...saved);
+    }
+  }
+
   /** Run fn inside a module scope named `name`, reporting the call for summaries. */
   call(name: string, type: string, leaf: boolean, params: number, x: string, fn: () => string): string {
     if (name) this.scopes.push(name);

@@ -26,9 +26,7 @@ export function batchNormTrain(g: GraphBuilder, a: BatchNormTrainArgs): string {
   const variance = reduceMean(g.mul(xc, xc));
   const invstd = g.op1('Reciprocal', [g.op1('Sqrt', [g.add(variance, g.scalar(a.eps, 'eps'))])]);
   const k = g.mul(g.reshape(a.scale, per), invstd);
-  // PyTorch's CPU kernel computes x·k + (bias − mean·k); the same rounding keeps outputs that sit on a
-  // ReLU6/hardswish kink on the same side as PyTorch's.
-  const y = g.add(g.mul(a.x, k), g.sub(g.reshape(a.bias, per), g.mul(mean, k)));
+  const y = g.add(g.mul(xc, k), g.reshape(a.bias, per));
 
   // Running statistics, PyTorch's way: momentum-weighted, with the unbiased variance.
   const count = g.mul(batchSizeOf(g, a.x), g.scalar(h * w, 'hw'));
