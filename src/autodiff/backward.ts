@@ -31,7 +31,7 @@ interface Step {
 }
 
 /** d loss / d each of `wrt`, as graph values appended to g (undefined where the loss does not depend on it). */
-export function backward(g: GraphBuilder, loss: string, wrt: string[]): Map<string, string | undefined> {
+export function backward(g: GraphBuilder, loss: string, wrt: string[], seed?: string): Map<string, string | undefined> {
   const custom = customGrads.get(g) ?? new Map<string, CustomGrad>();
   const producer = new Map<string, Step>();
   for (const n of g.graph.nodes) {
@@ -56,7 +56,9 @@ export function backward(g: GraphBuilder, loss: string, wrt: string[]): Map<stri
   visit(loss);
 
   const needed = dependsOn(order, new Set(wrt));
-  const grads = new Map<string, string[]>([[loss, [g.constant(Tensor.float32(g.dims(loss), new Float32Array(numel(g.dims(loss))).fill(1)), 'dloss')]]]);
+  // d loss / d loss: ones, or a given seed (a vector-Jacobian product for non-scalar outputs).
+  const ones = () => g.constant(Tensor.float32(g.dims(loss), new Float32Array(numel(g.dims(loss))).fill(1)), 'dloss');
+  const grads = new Map<string, string[]>([[loss, [seed ?? ones()]]]);
   const total = (v: string): string | undefined => {
     const parts = grads.get(v);
     if (!parts || parts.length === 0) return undefined;
