@@ -1,0 +1,58 @@
+/** The in-graph optimizer updates against PyTorch 1.13's optimizers (test/fixtures/optimizers.json, from dev/optimizer-reference.py). */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { GraphBuilder } from '../../src/graph/builder.js';
+import { createSession, ort } from '../../src/runtime/session.js';
+import { type OptimizerSpec, STEP_INPUTS, emitUpdate, optimizerSlots, stepScalars } from '../../src/train/optimizers.js';
+
+interface Fixture {
+  p0: number[];
+  grads: number[][];
+  cases: { optimizer: string; options: Record<string, number | boolean>; trajectory: number[][] }[];
+}
+
+const fixture = JSON.parse(readFileSync(new URL('../fixtures/optimizers.json', import.meta.url), 'utf8')) as Fixture;
+
+function spec(name: string, o: Record<string, number | boolean>): OptimizerSpec {
+  const weightDecay = (o.weight_decay as number) ?? 0;
+  if (name === 'sgd') return { type: 'sgd', momentum: (o.momentum as number) ?? 0, nesterov: Boolean(o.nesterov), weightDecay };
+  if (name === 'adam' || name === 'adamw') return { type: name, weightDecay: name === 'adamw' && o.weight_decay === undefined ? 0.01 : weightDecay };
+  return { type: 'rmsprop', alpha: o.alpha as number, eps: o.eps as number, momentum: (o.momentum as number) ?? 0, weightDecay };
+}
+
+for (const c of fixture.cases) {
+  test(`${c.optimizer} ${JSON.stringify(c.options)} follows PyTorch for 4 steps`, async () => {
+    const s = spec(c.optimizer, c.options);
+    const n = fixture.p0.length;
+    const g = new GraphBuilder();
+    const p = g.input('p', 'float32', [n]);
+    const grad = g.input('grad', 'float32', [n]);
+    const scalars = Object.fromEntries(STEP_INPUTS.map((k) => [k, g.input(k, 'float32', [])])) as Record<(typeof STEP_INPUTS)[number], string>;
+    const slots = optimizerSlots(s);
+    for (const k of slots) g.input(k, 'float32', [n]);
+    const u = emitUpdate(g, s, p, grad, (k) => k, s.weightDecay ?? 0, scalars);
+    g.output(u.param, 'new_p');
+    for (const k of slots) g.output(u.slots.get(k)!, `new_${k}`);
+    const session = await createSession(g.graph, { threads: 1 });
+
+    let param = Float32Array.from(fixture.p0);
+    const state = new Map(slots.map((k) => [k, new Float32Array(n)]));
+    for (let t = 0; t < fixture.grads.length; t++) {
+      const feeds: Record<string, ort.Tensor> = {
+        p: new ort.Tensor('float32', param, [n]),
+        grad: new ort.Tensor('float32', Float32Array.from(fixture.grads[t]!), [n]),
+      };
+      const sc = stepScalars(s, c.options.lr as number, t + 1);
+      for (const k of STEP_INPUTS) feeds[k] = new ort.Tensor('float32', Float32Array.of(sc[k]), []);
+      for (const [k, v] of state) feeds[k] = new ort.Tensor('float32', v, [n]);
+      const out = await session.run(feeds);
+      param = out.new_p!.data as Float32Array;
+      for (const k of slots) state.set(k, out[`new_${k}`]!.data as Float32Array);
+      c.trajectory[t]!.forEach((expected, i) => {
+        assert.ok(Math.abs(param[i]! - expected) <= 1e-5 * Math.max(1, Math.abs(expected)), `step ${t + 1}, element ${i}: ${param[i]} vs ${expected}`);
+      });
+    }
+    await session.release();
+  });
+}
