@@ -26,6 +26,7 @@ export function batchNormTrain(g: GraphBuilder, a: BatchNormTrainArgs): string {
   const variance = reduceMean(g.mul(xc, xc));
   const invstd = g.op1('Reciprocal', [g.op1('Sqrt', [g.add(variance, g.scalar(a.eps, 'eps'))])]);
   const k = g.mul(g.reshape(a.scale, per), invstd);
+  const flat = (v: string) => g.reshape(v, [c]);
   const y = g.add(g.mul(xc, k), g.reshape(a.bias, per));
 
   // Running statistics, PyTorch's way: momentum-weighted, with the unbiased variance.
@@ -33,7 +34,6 @@ export function batchNormTrain(g: GraphBuilder, a: BatchNormTrainArgs): string {
   const unbias = g.div(count, g.sub(count, g.scalar(1, 'one')));
   const m = g.scalar(a.momentum, 'momentum');
   const keep = g.scalar(1 - a.momentum, 'keep');
-  const flat = (v: string) => g.reshape(v, [c]);
   g.bufferUpdates.set(a.runningMean, g.add(g.mul(a.runningMean, keep), g.mul(flat(mean), m)));
   g.bufferUpdates.set(a.runningVar, g.add(g.mul(a.runningVar, keep), g.mul(g.mul(flat(variance), unbias), m)));
   g.bufferUpdates.set(a.numBatchesTracked, g.add(a.numBatchesTracked, g.constant(Tensor.int64([], [1]), 'one')));
@@ -50,12 +50,19 @@ export function batchNormTrain(g: GraphBuilder, a: BatchNormTrainArgs): string {
       const kC = flat(k);
       const coefA = g.mul(g.mul(g.mul(kC, g.mul(invstdC, invstdC)), sumDyXc), invCount);
       const coefB = g.mul(g.mul(kC, sumDy), invCount);
-      const dx = g.sub(g.sub(g.mul(dy, k), g.mul(xc, g.reshape(coefA, per))), g.reshape(coefB, per));
+      // dy·k − coefB is a per-channel affine map: one inference-mode BatchNormalization pass.
+      const affine = g.op1('BatchNormalization', [dy, kC, g.op1('Neg', [coefB]), g.mul(coefB, g.scalar(0, 'zero')), g.constant(Tensor.float32([c], new Float32Array(c).fill(1 - AFFINE_EPS)), 'one')], {
+        epsilon: attr.f(AFFINE_EPS),
+      });
+      const dx = g.sub(affine, g.mul(xc, g.reshape(coefA, per)));
       return [dx, dgamma, sumDy];
     },
   });
   return y;
 }
+
+/** With variance 1 − ε and epsilon ε, inference-mode BatchNormalization divides by exactly 1. */
+const AFFINE_EPS = 2 ** -20;
 
 /** A dropout mask input per dropout layer, drawn on the host each step (seeded), scaled by 1/(1-p). */
 export interface DropoutMask {

@@ -93,8 +93,9 @@ for (const id of caseIds()) {
         assert.deepEqual(Array.from(ours.data as BigInt64Array), Array.from(t.data as BigInt64Array), k);
       } else {
         const e = t.toFloat32();
+        // Running statistics come from the train-mode forward: its tolerance.
         const err = maxAbsDiff(ours.toFloat32(), e) / Math.max(maxAbs(e), 1e-12);
-        assert.ok(err <= 1e-4, `${k}: relative error ${err}`);
+        assert.ok(err <= Math.max(1e-4, 5 * f.logits_train), `${k}: relative error ${err}`);
       }
       buffers++;
     }
