@@ -27,7 +27,7 @@ export function batchNormTrain(g: GraphBuilder, a: BatchNormTrainArgs): string {
   const invstd = g.op1('Reciprocal', [g.op1('Sqrt', [g.add(variance, g.scalar(a.eps, 'eps'))])]);
   const k = g.mul(g.reshape(a.scale, per), invstd);
   const flat = (v: string) => g.reshape(v, [c]);
-  const y = g.add(g.mul(xc, k), g.reshape(a.bias, per));
+  const y = affine(g, xc, flat(k), a.bias);
 
   // Running statistics, PyTorch's way: momentum-weighted, with the unbiased variance.
   const count = g.mul(batchSizeOf(g, a.x), g.scalar(h * w, 'hw'));
@@ -50,11 +50,7 @@ export function batchNormTrain(g: GraphBuilder, a: BatchNormTrainArgs): string {
       const kC = flat(k);
       const coefA = g.mul(g.mul(g.mul(kC, g.mul(invstdC, invstdC)), sumDyXc), invCount);
       const coefB = g.mul(g.mul(kC, sumDy), invCount);
-      // dy·k − coefB is a per-channel affine map: one inference-mode BatchNormalization pass.
-      const affine = g.op1('BatchNormalization', [dy, kC, g.op1('Neg', [coefB]), g.mul(coefB, g.scalar(0, 'zero')), g.constant(Tensor.float32([c], new Float32Array(c).fill(1 - AFFINE_EPS)), 'one')], {
-        epsilon: attr.f(AFFINE_EPS),
-      });
-      const dx = g.sub(affine, g.mul(xc, g.reshape(coefA, per)));
+      const dx = g.sub(affine(g, dy, kC, g.op1('Neg', [coefB])), g.mul(xc, g.reshape(coefA, per)));
       return [dx, dgamma, sumDy];
     },
   });
@@ -63,6 +59,14 @@ export function batchNormTrain(g: GraphBuilder, a: BatchNormTrainArgs): string {
 
 /** With variance 1 − ε and epsilon ε, inference-mode BatchNormalization divides by exactly 1. */
 const AFFINE_EPS = 2 ** -20;
+
+/** x·scale + shift per channel ([C] vectors) in one pass: inference-mode BatchNormalization with mean 0, variance 1. */
+function affine(g: GraphBuilder, x: string, scale: string, shift: string): string {
+  const c = g.shape(scale)[0] as number;
+  const zero = g.mul(shift, g.scalar(0, 'zero'));
+  const one = g.constant(Tensor.float32([c], new Float32Array(c).fill(1 - AFFINE_EPS)), 'one');
+  return g.op1('BatchNormalization', [x, scale, shift, zero, one], { epsilon: attr.f(AFFINE_EPS) });
+}
 
 /** A dropout mask input per dropout layer, drawn on the host each step (seeded), scaled by 1/(1-p). */
 export interface DropoutMask {

@@ -1,0 +1,253 @@
+/**
+ * Training settings: defaults, named recipes and validation. Settings are flat and optional (one per
+ * CLI flag); resolveTrainConfig merges defaults ← recipe ← explicit settings into a TrainConfig and
+ * rejects bad values with a ConfigError that names the flag.
+ */
+import type { OptimizerSpec, OptimizerType } from './optimizers.js';
+import { SCHEDULE_TYPES, type ScheduleSpec } from './schedules.js';
+
+/** A bad setting; `flag` is the CLI flag it corresponds to (e.g. '--lr'). */
+export class ConfigError extends Error {
+  constructor(readonly flag: string, detail: string) {
+    super(`${flag}: ${detail}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export const OPTIMIZER_TYPES = ['adam', 'adamw', 'sgd', 'rmsprop'] as const satisfies readonly OptimizerType[];
+export type ScheduleType = (typeof SCHEDULE_TYPES)[number];
+
+/** Everything a training run needs besides where to write (stored in checkpoints, so resume is exact). */
+export interface TrainConfig {
+  model: string;
+  /** createModel options chosen by the user (widthMult, groups, size, stem, dropout, ...); numClasses comes from the dataset. */
+  modelOptions: Record<string, unknown>;
+  dataset: string;
+  /** --data: a directory searched first for the dataset (the image root for `folder`). */
+  dataDir?: string;
+  /** Allow downloading a missing dataset (never by default). */
+  download: boolean;
+  /** Square training / evaluation resolution; default chosen from the dataset and stem (see planModel). */
+  input?: number;
+  epochs: number;
+  batchSize: number;
+  optimizer: OptimizerSpec;
+  lr: number;
+  schedule: ScheduleSpec;
+  warmupEpochs: number;
+  labelSmoothing: number;
+  augment: boolean;
+  seed: number;
+  /** Use only the first `limit` training samples. */
+  limit?: number;
+  /** Use only the first `testLimit` test samples (default with `limit`: ceil(limit / 5)). */
+  testLimit?: number;
+  emaDecay?: number;
+  recipe?: string;
+}
+
+/** Flat, optional settings, one per `mobilezoo train` flag. */
+export interface TrainSettings {
+  model?: string;
+  modelOptions?: Record<string, unknown>;
+  dataset?: string;
+  dataDir?: string;
+  download?: boolean;
+  input?: number;
+  epochs?: number;
+  batchSize?: number;
+  optimizer?: string;
+  lr?: number;
+  momentum?: number;
+  weightDecay?: number;
+  nesterov?: boolean;
+  /** No weight decay on BatchNorm parameters and biases. */
+  noDecayBnBias?: boolean;
+  schedule?: string;
+  /** Decay factor of the step / exponential schedules. */
+  gamma?: number;
+  /** Epochs between decays of the step schedule. */
+  stepSize?: number;
+  warmup?: number;
+  labelSmoothing?: number;
+  augment?: boolean;
+  seed?: number;
+  limit?: number;
+  testLimit?: number;
+  ema?: number;
+  recipe?: string;
+}
+
+export const TRAIN_DEFAULTS = {
+  model: 'mobilenet_v2',
+  dataset: 'cifar10',
+  epochs: 15,
+  batchSize: 128,
+  optimizer: 'adam',
+  lr: 1e-3,
+  momentum: 0.9,
+  weightDecay: 0,
+  schedule: 'constant',
+  warmup: 0,
+  labelSmoothing: 0,
+  augment: true,
+  seed: 0,
+} as const;
+
+export interface Recipe {
+  description: string;
+  /** Settings of the recipe, given the epochs the user asked for (if any). Explicit settings override them. */
+  settings(epochs: number | undefined): TrainSettings;
+}
+
+/**
+ * Named presets.
+ * - cifar: the usual CIFAR ResNet/MobileNet recipe: SGD lr 0.1, momentum 0.9, Nesterov, weight decay 5e-4,
+ *   cosine decay, random crop (pad 4) + flip, batch 128, 200 epochs.
+ * - fashion-mnist: SGD lr 0.1 Nesterov momentum 0.9, weight decay 5e-4 (not on BatchNorm / biases), label
+ *   smoothing 0.1, linear warmup over the first epoch (a tenth of the run when shorter than 10 epochs) then
+ *   cosine decay to 0, random crop (pad 2 after padding 28 → 32) + flip, batch 128, 30 epochs.
+ * - mobilenet-v2-paper: Sandler et al.: RMSprop (decay 0.9, momentum 0.9; TF-style epsilon 1e-3 inside the
+ *   square root, timm's setting for this recipe), lr 0.045, weight decay 4e-5, ×0.98 per epoch, batch 96,
+ *   200 epochs.
+ */
+export const RECIPES: Record<string, Recipe> = {
+  cifar: {
+    description: 'SGD 0.1, momentum 0.9 Nesterov, wd 5e-4, cosine, crop+flip, batch 128, 200 epochs',
+    settings: () => ({
+      dataset: 'cifar10', epochs: 200, batchSize: 128, optimizer: 'sgd', lr: 0.1, momentum: 0.9, nesterov: true,
+      weightDecay: 5e-4, schedule: 'cosine', augment: true,
+    }),
+  },
+  'fashion-mnist': {
+    description: 'SGD 0.1 Nesterov, wd 5e-4 (not BN/bias), label smoothing 0.1, warmup + cosine, crop+flip, batch 128, 30 epochs',
+    settings: (epochs) => ({
+      dataset: 'fashion-mnist', epochs: 30, batchSize: 128, optimizer: 'sgd', lr: 0.1, momentum: 0.9, nesterov: true,
+      weightDecay: 5e-4, noDecayBnBias: true, labelSmoothing: 0.1, schedule: 'cosine',
+      warmup: Math.min(1, (epochs ?? 30) / 10), augment: true,
+    }),
+  },
+  'mobilenet-v2-paper': {
+    description: 'RMSprop (0.9, momentum 0.9, eps 1e-3 TF-style), lr 0.045, wd 4e-5, exponential 0.98/epoch, batch 96, 200 epochs',
+    settings: () => ({
+      epochs: 200, batchSize: 96, optimizer: 'rmsprop', lr: 0.045, momentum: 0.9, weightDecay: 4e-5,
+      schedule: 'exponential', gamma: 0.98, augment: true,
+    }),
+  },
+};
+
+const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+
+function positiveInt(flag: string, v: number): number {
+  if (!Number.isInteger(v) || v < 1) throw new ConfigError(flag, `expected a positive integer, got ${v}`);
+  return v;
+}
+
+/** Merges defaults ← recipe ← explicit settings and validates the result. */
+export function resolveTrainConfig(s: TrainSettings): TrainConfig {
+  let recipe: TrainSettings = {};
+  if (s.recipe !== undefined) {
+    const r = RECIPES[s.recipe];
+    if (!r) throw new ConfigError('--recipe', `unknown recipe '${s.recipe}'; known: ${Object.keys(RECIPES).join(', ')}`);
+    recipe = r.settings(s.epochs);
+  }
+  const defined = Object.fromEntries(Object.entries(s).filter(([, v]) => v !== undefined)) as TrainSettings;
+  const m: TrainSettings = { ...TRAIN_DEFAULTS, ...recipe, ...defined };
+
+  const epochs = positiveInt('--epochs', m.epochs!);
+  const batchSize = positiveInt('--batch-size', m.batchSize!);
+  if (!isNum(m.lr) || m.lr <= 0) throw new ConfigError('--lr', `expected a positive number, got ${m.lr}`);
+  const type = m.optimizer as OptimizerType;
+  if (!(OPTIMIZER_TYPES as readonly string[]).includes(type)) {
+    throw new ConfigError('--optimizer', `expected one of ${OPTIMIZER_TYPES.join(', ')}, got '${m.optimizer}'`);
+  }
+  const wd = m.weightDecay!;
+  if (!isNum(wd) || wd < 0) throw new ConfigError('--weight-decay', `expected a non-negative number, got ${wd}`);
+  const momentum = m.momentum!;
+  if (!isNum(momentum) || momentum < 0 || momentum >= 1) throw new ConfigError('--momentum', `expected a number in [0, 1), got ${momentum}`);
+  if (defined.momentum !== undefined && (type === 'adam' || type === 'adamw')) {
+    throw new ConfigError('--momentum', `does not apply to --optimizer ${type} (only sgd and rmsprop)`);
+  }
+  if (m.nesterov && type !== 'sgd') throw new ConfigError('--nesterov', `only applies to --optimizer sgd, not ${type}`);
+  if (m.nesterov && momentum === 0) throw new ConfigError('--nesterov', 'needs a momentum > 0');
+  const noDecayBnBias = m.noDecayBnBias ?? false;
+  let optimizer: OptimizerSpec;
+  switch (type) {
+    case 'sgd': optimizer = { type, momentum, nesterov: m.nesterov ?? false, weightDecay: wd, noDecayBnBias }; break;
+    case 'adam':
+    case 'adamw': optimizer = { type, weightDecay: wd, noDecayBnBias }; break;
+    case 'rmsprop':
+      optimizer = s.recipe === 'mobilenet-v2-paper' && defined.optimizer === undefined
+        ? { type, alpha: 0.9, eps: 1e-3, tfEps: true, momentum, weightDecay: wd, noDecayBnBias }
+        : { type, momentum, weightDecay: wd, noDecayBnBias };
+      break;
+  }
+
+  const st = m.schedule as ScheduleType;
+  if (!(SCHEDULE_TYPES as readonly string[]).includes(st)) {
+    throw new ConfigError('--schedule', `expected one of ${SCHEDULE_TYPES.join(', ')}, got '${m.schedule}'`);
+  }
+  if (m.gamma !== undefined && (!isNum(m.gamma) || m.gamma <= 0 || m.gamma > 1)) throw new ConfigError('--gamma', `expected a number in (0, 1], got ${m.gamma}`);
+  if (defined.gamma !== undefined && st !== 'step' && st !== 'exponential') throw new ConfigError('--gamma', `only applies to --schedule step or exponential, not ${st}`);
+  if (defined.stepSize !== undefined && st !== 'step') throw new ConfigError('--step-size', `only applies to --schedule step, not ${st}`);
+  let schedule: ScheduleSpec;
+  switch (st) {
+    case 'step': {
+      const stepSize = m.stepSize ?? Math.max(1, Math.round(epochs / 3));
+      if (!isNum(stepSize) || stepSize <= 0) throw new ConfigError('--step-size', `expected a positive number, got ${stepSize}`);
+      schedule = { type: 'step', stepSize, gamma: m.gamma ?? 0.1 };
+      break;
+    }
+    case 'exponential': schedule = { type: 'exponential', gamma: m.gamma ?? 0.98 }; break;
+    case 'cosine': schedule = { type: 'cosine' }; break;
+    case 'linear': schedule = { type: 'linear' }; break;
+    default: schedule = { type: 'constant' };
+  }
+  const warmupEpochs = m.warmup!;
+  if (!isNum(warmupEpochs) || warmupEpochs < 0) throw new ConfigError('--warmup', `expected a non-negative number of epochs, got ${warmupEpochs}`);
+  if (warmupEpochs >= epochs && warmupEpochs > 0) throw new ConfigError('--warmup', `${warmupEpochs} epochs of warmup leave nothing of a ${epochs}-epoch run`);
+  const ls = m.labelSmoothing!;
+  if (!isNum(ls) || ls < 0 || ls >= 1) throw new ConfigError('--label-smoothing', `expected a number in [0, 1), got ${ls}`);
+  if (m.ema !== undefined && (!isNum(m.ema) || m.ema <= 0 || m.ema >= 1)) throw new ConfigError('--ema', `expected a decay in (0, 1), e.g. 0.999, got ${m.ema}`);
+  if (!Number.isInteger(m.seed)) throw new ConfigError('--seed', `expected an integer, got ${m.seed}`);
+  if (m.limit !== undefined) positiveInt('--limit', m.limit);
+  if (m.testLimit !== undefined) positiveInt('--test-limit', m.testLimit);
+  if (m.input !== undefined && (!Number.isInteger(m.input) || m.input < 8)) throw new ConfigError('--input', `expected an integer image size ≥ 8, got ${m.input}`);
+  if (m.dataset === 'folder' && !m.dataDir) throw new ConfigError('--data', 'the folder dataset needs --data DIR (the image root: DIR/<class>/*.jpg)');
+
+  return {
+    model: m.model!,
+    modelOptions: { ...(m.modelOptions ?? {}) },
+    dataset: m.dataset!,
+    dataDir: m.dataDir,
+    download: m.download ?? false,
+    input: m.input,
+    epochs,
+    batchSize,
+    optimizer,
+    lr: m.lr,
+    schedule,
+    warmupEpochs,
+    labelSmoothing: ls,
+    augment: m.augment ?? true,
+    seed: m.seed!,
+    limit: m.limit,
+    testLimit: m.testLimit,
+    emaDecay: m.ema,
+    recipe: m.recipe,
+  };
+}
+
+/** One line describing the optimizer and schedule, for logs. */
+export function describeOptimization(c: TrainConfig): string {
+  const o = c.optimizer;
+  const parts = [`${o.type} lr ${c.lr}`];
+  if ((o.type === 'sgd' || o.type === 'rmsprop') && o.momentum) parts.push(`momentum ${o.momentum}${o.type === 'sgd' && o.nesterov ? ' nesterov' : ''}`);
+  if (o.weightDecay) parts.push(`wd ${o.weightDecay}${o.noDecayBnBias ? ' (not BN/bias)' : ''}`);
+  const s = c.schedule;
+  parts.push(`${s.type} schedule${s.type === 'step' ? ` (×${s.gamma} every ${s.stepSize} epochs)` : s.type === 'exponential' ? ` (×${s.gamma}/epoch)` : ''}`);
+  if (c.warmupEpochs) parts.push(`warmup ${c.warmupEpochs} epoch${c.warmupEpochs === 1 ? '' : 's'}`);
+  if (c.labelSmoothing) parts.push(`label smoothing ${c.labelSmoothing}`);
+  if (c.emaDecay) parts.push(`EMA ${c.emaDecay}`);
+  return parts.join(', ');
+}
