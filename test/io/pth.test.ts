@@ -227,3 +227,37 @@ test('memoized storages and tensors are shared, protocol 4 framing is accepted',
   assert.deepEqual([...sd.keys()], ['a', 'b']);
   assert.equal(sd.get('a'), sd.get('b'));
 });
+
+test('absurd sizes are refused before allocating', () => {
+  const huge = torchZip(
+    pickleOf(new Map([['w', tensorRef({ storageType: 'FloatStorage', key: '0', storageNumel: 1, size: [1 << 20, 1 << 20], stride: [0, 0] })]])),
+    { '0': f32Bytes([1]) },
+  );
+  assert.throws(() => readPth(huge, 'bomb.pth'), /bomb\.pth: .*tensors expand to more than 4294967296 bytes/);
+
+  // Central directory entries claiming ~4 GiB each.
+  const zip = torchZip(pickleOf(new Map()), { '0': f32Bytes([1]), '1': f32Bytes([2]) });
+  const view = new DataView(zip.buffer);
+  for (let i = 0; i + 4 <= zip.length; i++) {
+    if (view.getUint32(i, true) === 0x02014b50) view.setUint32(i + 24, 0xfffffff0, true);
+  }
+  assert.throws(() => readPth(zip, 'bomb.pth'), /^Error: bomb\.pth: zip entries expand to more than 4294967296 bytes; refusing/);
+});
+
+test('nn.Parameter wrappers load as plain tensors', () => {
+  const ref = tensorRef({ storageType: 'FloatStorage', key: '0', storageNumel: 2, size: [2], stride: [1] });
+  const tensor = pickleOf(ref).subarray(2, -1);
+  const w = new PickleWriter().proto(2).global('collections', 'OrderedDict').emptyTuple().reduce().mark();
+  // torch._utils._rebuild_parameter(tensor, requires_grad, backward_hooks)
+  w.str('p').global('torch._utils', '_rebuild_parameter').mark().op(...tensor).bool(true);
+  w.global('collections', 'OrderedDict').emptyTuple().reduce().tuple().reduce();
+  // torch._tensor._rebuild_from_type_v2(func, type, args, state)
+  w.str('q').global('torch._tensor', '_rebuild_from_type_v2').mark();
+  w.global('torch._utils', '_rebuild_parameter').global('torch.nn.parameter', 'Parameter');
+  w.mark().op(...tensor).bool(true).global('collections', 'OrderedDict').emptyTuple().reduce().tuple();
+  w.emptyDict().tuple().reduce();
+  w.setitems().stop();
+  const sd = readPth(torchZip(w.bytes(), { '0': f32Bytes([5, 6]) }), 'param.pth');
+  assert.deepEqual([...sd.get('p')!.data], [5, 6]);
+  assert.deepEqual([...sd.get('q')!.data], [5, 6]);
+});
