@@ -248,6 +248,17 @@ function convWeightGrad(g: GraphBuilder, dy: string, x: string, c: ConvParams): 
     const flat = (v: string, ch: number) => g.reshape(g.transpose(g.reshape(v, [0, ch, hw]), [1, 0, 2]), [ch, -1]);
     return g.reshape(g.op1('Gemm', [flat(dy, cout), flat(x, ci)], { transB: attr.i(1) }), [cout, ci, 1, 1]);
   }
+  const [n] = c.inShape;
+  if (typeof n === 'number' && ci === 1 && co === 1) {
+    // Depthwise with a known batch: one group per image and channel needs no transposes
+    // (x [1, N·C, H, W], dy [N·C, 1, Ho, Wo]), then a batch sum.
+    const xr = g.reshape(x, [1, n * G, h, w]);
+    const k = g.reshape(dy, [n * G, 1, oh, ow]);
+    let per = g.op1('Conv', [xr, k], { group: attr.i(n * G), strides: attr.ints(c.d), dilations: attr.ints(c.s), pads: attr.ints(c.p) });
+    const [, , rh, rw] = g.dims(per);
+    if (rh !== kh || rw !== kw) per = g.op1('Slice', [per, g.ints([0, 0]), g.ints([kh, kw]), g.ints([2, 3])]);
+    return g.reshape(g.op1('ReduceSum', [g.reshape(per, [n, G, kh, kw]), g.ints([0], 'axes')], { keepdims: attr.i(0) }), [G, 1, kh, kw]);
+  }
   const xr = g.reshape(g.transpose(g.reshape(x, [0, G, ci, h, w]), [2, 1, 0, 3, 4]), [ci, -1, h, w]);
   const k = g.reshape(g.transpose(g.reshape(dy, [0, G, co, oh, ow]), [1, 2, 0, 3, 4]), [G * co, -1, oh, ow]);
   let dw = g.op1('Conv', [xr, k], { group: attr.i(G), strides: attr.ints(c.d), dilations: attr.ints(c.s), pads: attr.ints(c.p) });

@@ -364,6 +364,13 @@ rules.set('SoftmaxCrossEntropyLoss', (c) => {
   return [{ dtype: x.dtype, shape: reduction === 'none' ? [x.shape[0]!] : [] }, { dtype: x.dtype, shape: [...x.shape] }];
 });
 
+rules.set('Pad', (c) => {
+  const x = need(c, 0);
+  const pads = constInts(c, 1);
+  const r = x.shape.length;
+  return [{ dtype: x.dtype, shape: x.shape.map((d, i) => (typeof d === 'number' ? d + pads[i]! + pads[i + r]! : d)) }];
+});
+
 rules.set('Shape', (c) => [{ dtype: 'int64', shape: [need(c, 0).shape.length] }]);
 
 rules.set('RandomUniformLike', (c) => [{ dtype: need(c, 0).dtype, shape: [...need(c, 0).shape] }]);

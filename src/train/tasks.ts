@@ -26,7 +26,7 @@ import { toModelProto } from '../onnx/serialize.js';
 import { softmax } from '../report/metrics.js';
 import { InferenceSession, traceInference } from '../runtime/inference.js';
 import { createSession, ort } from '../runtime/session.js';
-import { type CheckpointRecord, type ModelSource, loadModel, readCheckpointRecord } from './checkpoints.js';
+import { type CheckpointRecord, type ModelSource, loadModel, readCheckpointRecord, weightsRecord } from './checkpoints.js';
 import { type EvalResult, evaluateLoader } from './workflow.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -77,7 +77,7 @@ async function openTestSplit(name: string, o: { dataDir?: string; download?: boo
 
 /** Evaluates a checkpoint (or weights + model) on a test split: loss, top-1, top-5, per-class, confusion. */
 export async function testModel(o: TestOptions): Promise<TestResult> {
-  const record = o.checkpoint ? (await readCheckpointRecord(o.checkpoint)).record : undefined;
+  const record = o.checkpoint ? (await readCheckpointRecord(o.checkpoint)).record : o.weights ? await weightsRecord(o.weights) : undefined;
   const datasetName = o.dataset ?? record?.dataset.name;
   if (!datasetName) throw new Error('--dataset is required with --weights (which test split to evaluate on?)');
   const recordSize = record?.model.inputSize[1];

@@ -9,7 +9,7 @@ import type { Module } from '../nn/module.js';
 import { type SessionOptions, createSession, ort as ortModule } from '../runtime/session.js';
 import { InferenceSession } from '../runtime/inference.js';
 import { type StateDict, Tensor } from '../tensor.js';
-import { type OptimizerSpec, STEP_INPUTS, stepScalars } from './optimizers.js';
+import { type OptimizerSpec, STEP_INPUTS, optimizerSlots, stepScalars } from './optimizers.js';
 import { type ScheduleSpec, learningRate } from './schedules.js';
 import { type StepGraph, buildStepGraph } from './step-graph.js';
 
@@ -35,6 +35,11 @@ export interface StepResult {
 
 type Labels = Int32Array | BigInt64Array | number[];
 
+interface Compiled {
+  graph: StepGraph;
+  session: ort.InferenceSession;
+}
+
 function toInt64(labels: Labels): BigInt64Array {
   return labels instanceof BigInt64Array ? labels : BigInt64Array.from(Array.from(labels, (v) => BigInt(v)));
 }
@@ -48,7 +53,9 @@ export class Trainer {
   step = 0;
   private readonly rng: Rng;
   private rngDraws = 0;
-  private gradSession?: { graph: StepGraph; session: ort.InferenceSession };
+  /** Compiled step graphs by batch size: a known batch lets depthwise weight gradients skip transposes. */
+  private readonly steps = new Map<number, Compiled>();
+  private readonly gradSteps = new Map<number, Compiled>();
   private evalSession?: { session: InferenceSession; version: number };
   private version = 0;
   private readonly state = new Map<string, Tensor>();
@@ -57,23 +64,38 @@ export class Trainer {
   private constructor(
     readonly model: Network,
     readonly options: TrainerOptions,
-    private readonly graph: StepGraph,
-    private readonly session: ort.InferenceSession,
   ) {
     this.rng = new Rng(options.seed ?? 0);
-    for (const s of graph.slots) this.state.set(s.name, Tensor.float32(model.stateDict().get(s.param)!.shape));
+    for (const [name, t] of model.namedParameters()) {
+      for (const slot of optimizerSlots(options.optimizer)) this.state.set(`${slot}/${name}`, Tensor.float32(t.shape));
+    }
     if (options.emaDecay) this.ema = new Map(model.namedParameters().map(([n, t]) => [n, t.toFloat32().slice()]));
   }
 
-  static async create(model: Network, options: TrainerOptions): Promise<Trainer> {
-    const graph = buildStepGraph(model, {
-      inputSize: options.inputSize ?? model.inputSize,
-      numClasses: model.numClasses,
-      labelSmoothing: options.labelSmoothing,
-      optimizer: options.optimizer,
-    });
-    const session = await createSession(graph.graph, options);
-    return new Trainer(model, options, graph, session);
+  /** A trainer; with `batchSize` its train step is compiled now rather than at the first step. */
+  static async create(model: Network, options: TrainerOptions & { batchSize?: number }): Promise<Trainer> {
+    const t = new Trainer(model, options);
+    if (options.batchSize) await t.compiled(t.steps, options.batchSize, true);
+    return t;
+  }
+
+  private async compiled(cache: Map<number, Compiled>, batch: number, withOptimizer: boolean): Promise<Compiled> {
+    let c = cache.get(batch);
+    if (!c) {
+      const graph = buildStepGraph(this.model, {
+        inputSize: this.inputSize, numClasses: this.model.numClasses, labelSmoothing: this.options.labelSmoothing,
+        optimizer: withOptimizer ? this.options.optimizer : undefined, batch,
+      });
+      c = { graph, session: await createSession(graph.graph, this.options) };
+      // Keep at most two: the full batch and an epoch's last, smaller one.
+      if (cache.size >= 2) {
+        const [oldest, old] = cache.entries().next().value!;
+        cache.delete(oldest);
+        await old.session.release();
+      }
+      cache.set(batch, c);
+    }
+    return c;
   }
 
   get inputSize(): [number, number, number] {
@@ -115,21 +137,21 @@ export class Trainer {
 
   /** One optimizer step on a batch (NCHW float32 images, integer labels). */
   async trainStep(images: Float32Array, labels: Labels, o: { logits?: boolean } = {}): Promise<StepResult> {
-    const g = this.graph;
+    const { graph: g, session } = await this.compiled(this.steps, labels.length, true);
     const feeds = this.feeds(images, labels, g);
     for (const s of g.slots) feeds[s.name] = ortTensor(this.state.get(s.name)!);
     const scalars = stepScalars(this.options.optimizer, this.currentLr(), this.step + 1);
     for (const k of STEP_INPUTS) feeds[k] = new ortModule.Tensor('float32', Float32Array.of(scalars[k]), []);
-    const out = await this.session.run(feeds);
+    const out = await session.run(feeds);
     this.step++;
     this.version++;
-    this.writeBack(out);
+    this.writeBack(out, g);
     return { loss: (out.loss!.data as Float32Array)[0]!, logits: o.logits ? (out.logits!.data as Float32Array) : undefined };
   }
 
-  private writeBack(out: ort.InferenceSession.ReturnType): void {
+  private writeBack(out: ort.InferenceSession.ReturnType, g: StepGraph): void {
     const params = new Map<string, Tensor>();
-    for (const [key, outName] of this.graph.outputs.newValues) {
+    for (const [key, outName] of g.outputs.newValues) {
       const v = out[outName]!;
       const t = new Tensor(v.type === 'int64' ? 'int64' : 'float32', v.dims as number[], v.data as Float32Array | BigInt64Array);
       if (this.state.has(key)) this.state.set(key, t);
@@ -148,11 +170,7 @@ export class Trainer {
 
   /** Loss, train-mode logits and d loss / d every parameter for a batch; nothing is updated. */
   async lossAndGradients(images: Float32Array, labels: Labels): Promise<{ loss: number; logits: Float32Array; grads: Map<string, Float32Array>; buffersAfter: Map<string, Tensor> }> {
-    if (!this.gradSession) {
-      const graph = buildStepGraph(this.model, { inputSize: this.inputSize, numClasses: this.model.numClasses, labelSmoothing: this.options.labelSmoothing });
-      this.gradSession = { graph, session: await createSession(graph.graph, this.options) };
-    }
-    const { graph, session } = this.gradSession;
+    const { graph, session } = await this.compiled(this.gradSteps, labels.length, false);
     const out = await session.run(this.feeds(images, labels, graph));
     const grads = new Map<string, Float32Array>();
     for (const [p, name] of graph.outputs.grads) grads.set(p, out[name]!.data as Float32Array);
@@ -223,8 +241,9 @@ export class Trainer {
   }
 
   async dispose(): Promise<void> {
-    await this.session.release();
-    await this.gradSession?.session.release();
+    for (const c of [...this.steps.values(), ...this.gradSteps.values()]) await c.session.release();
+    this.steps.clear();
+    this.gradSteps.clear();
     await this.evalSession?.session.dispose();
   }
 }

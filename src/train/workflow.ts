@@ -27,7 +27,6 @@ import {
   standardTransform,
   takeSubset,
 } from '../data/index.js';
-import { loadStateDictFile } from '../io/checkpoint.js';
 import type { Network } from '../models/network.js';
 import { createModel, modelOptionNames } from '../models/registry.js';
 import { summary } from '../nn/summary.js';
@@ -52,6 +51,7 @@ import {
   type EpochAccumulator,
   type Preprocessing,
   CHECKPOINT_FORMAT,
+  loadWeightsFile,
   CHECKPOINT_VERSION,
   readCheckpointRecord,
   writeCheckpoint,
@@ -369,8 +369,8 @@ export async function train(config: TrainConfig, run: TrainRunOptions): Promise<
         throw new Error(`${path}: ${record.progress.stepsPerEpoch} steps per epoch when saved, ${steps} now (has the dataset or --batch-size changed?)`);
       }
       const weights = join(dir, record.files.weights);
-      model.loadStateDict(await loadStateDictFile(weights), { source: weights });
-      trainer.loadOptimizerStateDict(await loadStateDictFile(join(dir, record.files.optimizer)));
+      model.loadStateDict(await loadWeightsFile(weights), { source: weights });
+      trainer.loadOptimizerStateDict(await loadWeightsFile(join(dir, record.files.optimizer)));
       if (trainer.step !== record.progress.step) throw new Error(`${path}: optimizer state is at step ${trainer.step}, record says ${record.progress.step}`);
       startEpoch = record.epoch;
       startStep = record.progress.stepInEpoch;

@@ -22,6 +22,8 @@ interface Case {
   /** Shift values away from non-differentiable points. */
   avoid?: number[];
   scale?: number;
+  /** Declare the first input's batch dim symbolic ('N'). */
+  symbolicBatch?: boolean;
   /** Values spaced 0.1 apart in random order (no near-ties for max-pooling). */
   distinct?: boolean;
   /** Integer inputs fed as-is (not differentiated), e.g. labels. */
@@ -44,11 +46,12 @@ async function checkCase(c: Case): Promise<void> {
     return d;
   });
   const g = new GraphBuilder();
-  const xs = c.inputs.map((shape, i) => g.input(`x${i}`, 'float32', shape));
+  const xs = c.inputs.map((shape, i) => g.input(`x${i}`, 'float32', c.symbolicBatch && i === 0 ? ['N', ...shape.slice(1)] : shape));
   for (const e of c.extra ?? []) g.input(e.name, e.tensor.dtype, [...e.tensor.shape]);
   const out = c.build(g, xs);
-  const outShape = g.dims(out);
-  const seed = g.input('seed', 'float32', outShape);
+  const symbolic = g.shape(out);
+  const outShape = symbolic.map((d) => (typeof d === 'number' ? d : c.inputs[0]![0]!));
+  const seed = g.input('seed', 'float32', symbolic);
   const grads = backward(g, out, xs, seed);
   g.output(out, 'out');
   xs.forEach((x, i) => g.output(grads.get(x)!, `grad${i}`));
@@ -105,6 +108,9 @@ const cases: Case[] = [
   { name: 'Conv grouped 1x1 (ShuffleNetV1)', inputs: [[2, 6, 3, 3], [9, 2, 1, 1]], build: conv({ group: 3 }) },
   { name: 'Conv depthwise 3x3', inputs: [[2, 4, 5, 5], [4, 1, 3, 3]], build: conv({ group: 4, pad: 1 }) },
   { name: 'Conv depthwise 5x5 stride 2', inputs: [[2, 3, 7, 7], [3, 1, 5, 5]], build: conv({ group: 3, pad: 2, stride: 2 }) },
+  { name: 'Conv depthwise 3x3, symbolic batch', inputs: [[2, 4, 5, 5], [4, 1, 3, 3]], build: conv({ group: 4, pad: 1 }), symbolicBatch: true },
+  { name: 'Conv 3x3 stride 2, symbolic batch', inputs: [[2, 3, 6, 6], [4, 3, 3, 3]], build: conv({ stride: 2, pad: 1 }), symbolicBatch: true },
+  { name: 'Conv grouped 1x1, symbolic batch', inputs: [[2, 6, 3, 3], [9, 2, 1, 1]], build: conv({ group: 3 }), symbolicBatch: true },
   { name: 'Conv depthwise dilated 2', inputs: [[1, 3, 7, 7], [3, 1, 3, 3]], build: conv({ group: 3, pad: 2, dilation: 2 }) },
   {
     name: 'BatchNorm train mode', inputs: [[3, 4, 3, 3], [4], [4]],

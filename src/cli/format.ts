@@ -1,0 +1,114 @@
+/** Plain-text renderings of summaries, evaluations and predictions. */
+import type { Summary } from '../nn/summary.js';
+import { classSupport, formatTable } from '../report/metrics.js';
+import type { ExportResult, PredictResult, TestResult } from '../train/tasks.js';
+import type { EvalResult } from '../train/workflow.js';
+
+export const grouped = (n: number) => n.toLocaleString('en-US');
+
+export function humanCount(n: number): string {
+  if (n >= 1e9) return `${(n / 1e9).toFixed(2)}G`;
+  if (n >= 1e6) return `${(n / 1e6).toFixed(2)}M`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(1)}K`;
+  return String(n);
+}
+
+export function humanBytes(n: number): string {
+  if (n >= 1024 ** 2) return `${(n / 1024 ** 2).toFixed(2)} MiB`;
+  if (n >= 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${n} B`;
+}
+
+const pct = (x: number) => (Number.isFinite(x) ? `${(x * 100).toFixed(2)}%` : '-');
+const shape = (s: readonly (number | string)[]) => `[${s.join(', ')}]`;
+
+export function summaryText(model: string, options: Record<string, unknown>, s: Summary): string {
+  const rows = s.rows.map((r) => [r.name, r.type, shape(r.outputShape), grouped(r.params), grouped(r.macs)]);
+  const opts = Object.entries(options).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ');
+  return [
+    `${model}${opts ? ` (${opts})` : ''}, input ${shape([1, ...s.inputShape])}`,
+    '',
+    formatTable(rows, ['name', 'type', 'output shape', 'params', 'MACs'], { align: ['left', 'left', 'left', 'right', 'right'] }),
+    '',
+    `layers:           ${s.rows.length}`,
+    `total params:     ${grouped(s.totalParams)} (${humanCount(s.totalParams)})`,
+    `trainable params: ${grouped(s.trainableParams)}`,
+    `total MACs:       ${grouped(s.totalMacs)} (${humanCount(s.totalMacs)})`,
+    `output:           ${shape(s.outputShape)}`,
+  ].join('\n');
+}
+
+/** Short class labels for the confusion matrix columns. */
+function abbreviations(names: string[]): string[] {
+  return names.map((_, i) => String(i));
+}
+
+export function evalText(r: EvalResult, classNames: string[]): string {
+  const support = classSupport(r.confusion);
+  const lines = [
+    `loss ${r.loss.toFixed(4)}  top-1 ${pct(r.top1)}  top-5 ${pct(r.top5)}  (${r.count} images)`,
+    '',
+    formatTable(
+      classNames.map((n, i) => [i, n, pct(r.perClass[i]!), support[i]!]),
+      ['#', 'class', 'accuracy', 'support'],
+      { align: ['right', 'left', 'right', 'right'] },
+    ),
+  ];
+  if (classNames.length <= 20) {
+    const cols = abbreviations(classNames);
+    lines.push(
+      '',
+      'confusion matrix (rows: true class, columns: predicted class #)',
+      formatTable(
+        r.confusion.map((row, i) => [`${i} ${classNames[i]}`, ...row]),
+        ['', ...cols],
+        { align: ['left', ...cols.map(() => 'right' as const)] },
+      ),
+    );
+  } else {
+    lines.push('', `(confusion matrix of ${classNames.length} classes not printed; see --json or --out)`);
+  }
+  return lines.join('\n');
+}
+
+export function testText(r: TestResult): string {
+  return [`${r.model} on the ${r.dataset} test split, input ${r.inputSize.join('x')}, weights ${r.weights}`, evalText(r, r.classNames)].join('\n');
+}
+
+export function testJson(r: TestResult): object {
+  return {
+    model: r.model,
+    weights: r.weights,
+    dataset: r.dataset,
+    inputSize: r.inputSize,
+    count: r.count,
+    loss: r.loss,
+    top1: r.top1,
+    top5: Number.isFinite(r.top5) ? r.top5 : null,
+    perClass: Object.fromEntries(r.classNames.map((n, i) => [n, Number.isFinite(r.perClass[i]!) ? r.perClass[i] : null])),
+    classNames: r.classNames,
+    confusion: r.confusion,
+  };
+}
+
+export function predictText(r: PredictResult): string {
+  const lines = [`${r.model}, weights ${r.weights}`, `preprocessing: ${r.preprocessing}`];
+  for (const p of r.predictions) {
+    lines.push('', p.file);
+    const w = Math.max(...p.top.map((t) => t.label.length));
+    p.top.forEach((t, i) => lines.push(`  ${String(i + 1).padStart(2)}. ${t.label.padEnd(w)}  ${(t.probability * 100).toFixed(2).padStart(6)}%  (class ${t.index})`));
+  }
+  return lines.join('\n');
+}
+
+export function exportText(r: ExportResult): string {
+  const io = [
+    ...r.inputs.map((v) => ['input', v.name, 'float32', shape(v.shape)]),
+    ...r.outputs.map((v) => ['output', v.name, 'float32', shape(v.shape)]),
+  ];
+  return [
+    `wrote ${r.path} (${humanBytes(r.bytes)}, ${grouped(r.bytes)} bytes): ${r.model}, weights ${r.weights}`,
+    formatTable(io, ['', 'name', 'type', 'shape'], { align: ['left', 'left', 'left', 'left'] }),
+    `verified in onnxruntime: a batch of ${r.check.batch} → ${shape(r.check.outputShape)}, finite, in ${r.check.ms.toFixed(1)} ms`,
+  ].join('\n');
+}
