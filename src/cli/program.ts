@@ -195,7 +195,8 @@ export function buildProgram(ctx: Context): Command {
         const config = resumeConfig(record, { epochs: given.epochs as number | undefined });
         if (given.data) config.dataDir = given.data as string;
         if (given.download) config.download = true;
-        const r = await runTraining(ctx, config, { outDir: (given.out as string | undefined) ?? dir, saveEvery: o.saveEvery as number | undefined, threads: o.threads as number | undefined, workers: o.workers as number | undefined, resume: given.resume as string });
+        const threads = (o.threads as number | undefined) ?? record.threads;
+        const r = await runTraining(ctx, config, { outDir: (given.out as string | undefined) ?? dir, saveEvery: o.saveEvery as number | undefined, threads, workers: o.workers as number | undefined, resume: given.resume as string });
         ctx.code = r.code;
         return;
       }

@@ -39,6 +39,8 @@ export interface BatchNormTrainArgs {
 export class GraphBuilder {
   /** Set by training graphs: train-mode BatchNorm (batch statistics, running-stat updates). */
   batchNormTrain?: (a: BatchNormTrainArgs) => string;
+  /** Set by training graphs: ReLU6 that keeps a 1-byte mask for its gradient instead of its input. */
+  relu6Train?: (x: string) => string;
   /** Set by training graphs: a random dropout mask per step. */
   dropout?: (x: string, p: number) => string;
   /** New values of buffers a train-mode graph updates (running statistics), by buffer name. */
@@ -178,7 +180,9 @@ export class GraphBuilder {
   mul(a: string, b: string): string { return this.op1('Mul', [a, b]); }
   div(a: string, b: string): string { return this.op1('Div', [a, b]); }
   relu(x: string): string { return this.op1('Relu', [x]); }
-  relu6(x: string): string { return this.op1('Clip', [x, this.scalar(0, 'zero'), this.scalar(6, 'six')]); }
+  relu6(x: string): string {
+    return this.relu6Train ? this.relu6Train(x) : this.op1('Clip', [x, this.scalar(0, 'zero'), this.scalar(6, 'six')]);
+  }
   sigmoid(x: string): string { return this.op1('Sigmoid', [x]); }
   hardSwish(x: string): string { return this.op1('HardSwish', [x]); }
   /** PyTorch's hardsigmoid is relu6(x + 3) / 6: ONNX HardSigmoid with alpha 1/6, beta 0.5. */

@@ -8,6 +8,8 @@ export interface SessionOptions {
   threads?: number;
   /** ORT graph optimization level (default 'all'). */
   optimization?: 'disabled' | 'basic' | 'extended' | 'all';
+  /** Use ORT's CPU memory arena (default true; false returns memory to the system between runs). */
+  memArena?: boolean;
   /** Write an ORT profile (JSON) with this file prefix. */
   profilePrefix?: string;
 }
@@ -19,6 +21,7 @@ export function ortSessionOptions(o: SessionOptions = {}): ort.InferenceSession.
     interOpNumThreads: 1,
     executionMode: 'sequential',
   };
+  if (o.memArena !== undefined) options.enableCpuMemArena = o.memArena;
   // ORT rejects keys that are present but undefined.
   if (o.threads !== undefined) options.intraOpNumThreads = o.threads;
   if (o.profilePrefix !== undefined) Object.assign(options, { enableProfiling: true, profileFilePrefix: o.profilePrefix });

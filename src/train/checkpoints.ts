@@ -93,6 +93,8 @@ export interface CheckpointRecord {
   /** Command lines that produced the run (the first, then each resume). */
   commands: string[];
   seconds: number;
+  /** ONNX Runtime threads of the run (a resumed run uses the same, for bit-identical results). */
+  threads?: number;
 }
 
 /**

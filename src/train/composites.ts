@@ -68,6 +68,17 @@ function affine(g: GraphBuilder, x: string, scale: string, shift: string): strin
   return g.op1('BatchNormalization', [x, scale, shift, zero, one], { epsilon: attr.f(AFFINE_EPS) });
 }
 
+/**
+ * ReLU6 for training: the mask (0 < x < 6) is computed in the forward pass as booleans, so the
+ * pre-activation need not stay alive until the backward pass (a quarter of its memory).
+ */
+export function relu6Train(g: GraphBuilder, x: string): string {
+  const y = g.op1('Clip', [x, g.scalar(0, 'zero'), g.scalar(6, 'six')]);
+  const mask = g.op1('Equal', [x, y]);
+  defineGradient(g, y, { inputs: [x], grad: (g, dy) => [g.mul(dy, g.op1('Cast', [mask], { to: attr.i(1) }))] });
+  return y;
+}
+
 /** A dropout mask input per dropout layer, drawn on the host each step (seeded), scaled by 1/(1-p). */
 export interface DropoutMask {
   name: string;

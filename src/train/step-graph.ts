@@ -7,7 +7,7 @@ import { GraphBuilder } from '../graph/builder.js';
 import type { Graph } from '../graph/ir.js';
 import { BatchNorm2d } from '../nn/layers.js';
 import type { Module } from '../nn/module.js';
-import { type DropoutMask, batchNormTrain, crossEntropy, dropoutWithMaskInput } from './composites.js';
+import { type DropoutMask, batchNormTrain, crossEntropy, dropoutWithMaskInput, relu6Train } from './composites.js';
 import { type OptimizerSpec, STEP_INPUTS, emitUpdate, optimizerSlots } from './optimizers.js';
 
 export interface StepGraphOptions {
@@ -48,6 +48,7 @@ export function buildStepGraph(model: Module, o: StepGraphOptions): StepGraph {
   const g = new GraphBuilder({ paramMode: 'input' });
   const masks: DropoutMask[] = [];
   g.batchNormTrain = (a) => batchNormTrain(g, a);
+  g.relu6Train = (x) => relu6Train(g, x);
   g.dropout = dropoutWithMaskInput(g, masks);
   const batch = o.batch ?? 'N';
   let logits: string;

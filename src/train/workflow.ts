@@ -16,7 +16,6 @@ import { join, resolve } from 'node:path';
 import {
   DATASET_INFO,
   DataLoader,
-  DatasetNotFoundError,
   type Dataset,
   type OpenDatasetOptions,
   type TransformSpec,
@@ -406,6 +405,7 @@ export async function train(config: TrainConfig, run: TrainRunOptions): Promise<
       },
       config,
       commands,
+      threads: run.threads,
     });
     let lastCheckpoint: string | undefined;
     const save = async (tag: string, epoch: number, stepInEpoch: number, acc?: EpochAccumulator) => {
@@ -592,4 +592,3 @@ export function demoConfig(o: { dataDir?: string; download?: boolean; overrides?
   return { config: resolveTrainConfig({ ...settings, dataset: 'synthetic' }), fallback };
 }
 
-export { DatasetNotFoundError };

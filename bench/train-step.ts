@@ -1,0 +1,34 @@
+/**
+ * One train-step timing in its own process (so peak memory is its own): MobileNetV2 with the CIFAR
+ * stem, width 1.0, 10 classes, SGD momentum 0.9 — the network and step of torch_reference.py.
+ *   node --import tsx bench/train-step.ts --batch 32 --threads 2 --steps 5
+ * Prints one JSON line.
+ */
+import { parseArgs } from 'node:util';
+import { createModel } from '../src/models/registry.js';
+import { Trainer } from '../src/train/trainer.js';
+
+const { values } = parseArgs({ options: { batch: { type: 'string', default: '32' }, threads: { type: 'string', default: '1' }, steps: { type: 'string', default: '5' } } });
+const batch = Number(values.batch);
+const threads = Number(values.threads);
+const steps = Number(values.steps);
+
+const model = createModel('mobilenet_v2', { numClasses: 10, stem: 'cifar', widthMult: 1.0 });
+const t0 = performance.now();
+const trainer = await Trainer.create(model, { optimizer: { type: 'sgd', momentum: 0.9 }, lr: 0.01, threads, batchSize: batch, memArena: process.env.MZ_ARENA !== '0' });
+const compileMs = performance.now() - t0;
+const x = new Float32Array(batch * 3 * 32 * 32);
+for (let i = 0; i < x.length; i++) x[i] = Math.sin(i * 12.9898) * 0.5;
+const y = Int32Array.from({ length: batch }, (_, i) => i % 10);
+// The first two runs of a session are slower (allocation, thread start): warm up like torch_reference.py.
+for (let i = 0; i < 2; i++) await trainer.trainStep(x, y);
+const times: number[] = [];
+for (let i = 0; i < steps; i++) {
+  const t = performance.now();
+  await trainer.trainStep(x, y);
+  times.push(performance.now() - t);
+}
+times.sort((a, b) => a - b);
+const median = times[Math.floor(times.length / 2)]!;
+console.log(JSON.stringify({ engine: 'mobilezoo', threads, batch, train_step_ms: Number(median.toFixed(2)), compile_ms: Math.round(compileMs) }));
+await trainer.dispose();

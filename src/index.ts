@@ -1,0 +1,73 @@
+/**
+ * mobilezoo: MobileNetV1/V2/V3 and ShuffleNetV1/V2 as module trees, traced to a graph IR, serialized to
+ * ONNX and run (inference and training) on ONNX Runtime. This entry re-exports the public API of every
+ * layer:
+ *
+ * - tensors: Tensor, StateDict
+ * - graph IR and ONNX: Graph, GraphBuilder, inferShapes, serializeModel, toModelProto, decodeModel
+ * - nn: Module and layers, blocks, summary (per-layer params / MACs)
+ * - models: createModel, listModels, the five families
+ * - runtime: InferenceSession, traceInference, createSession, ort
+ * - io: torch.save / safetensors checkpoints (loadStateDictFile, writeSafetensors, saveFileAtomic, ...)
+ * - autodiff and training: backward, buildStepGraph, Trainer, optimizers, schedules
+ * - training workflow: TrainConfig / recipes, train (epoch loop, checkpoints, reports), testModel,
+ *   predictImages, exportOnnx
+ * - data: openDataset, DataLoader, transforms, Fashion-MNIST / MNIST / CIFAR / folders / synthetic, ImageNet
+ * - report: metrics, MetricsCsv, charts, writeReport
+ */
+
+// tensors
+export * from './tensor.js';
+
+// graph IR, shape inference, ONNX
+export * from './graph/ir.js';
+export * from './graph/builder.js';
+export * from './graph/shapes.js';
+export * from './onnx/serialize.js';
+
+// nn
+export * from './nn/module.js';
+export * from './nn/layers.js';
+export * from './nn/blocks.js';
+export * from './nn/summary.js';
+export { Rng as InitRng, fill, constant, normal, uniform, fans, kaimingNormalFanOut, defaultUniform } from './nn/init.js';
+
+// models
+export * from './models/network.js';
+export * from './models/registry.js';
+export * from './models/stem.js';
+export * from './models/init.js';
+export * from './models/mobilenet_v1.js';
+export * from './models/mobilenet_v2.js';
+export * from './models/mobilenet_v3.js';
+export * from './models/shufflenet_v1.js';
+export * from './models/shufflenet_v2.js';
+
+// runtime
+export * from './runtime/session.js';
+export * from './runtime/inference.js';
+
+// io
+export * from './io/index.js';
+
+// autodiff and training
+export * from './autodiff/backward.js';
+export { type GradRule, gradRules } from './autodiff/rules.js';
+export * from './train/composites.js';
+export * from './train/optimizers.js';
+export * from './train/schedules.js';
+export * from './train/step-graph.js';
+export * from './train/trainer.js';
+
+// training workflow
+export * from './train/config.js';
+export * from './train/checkpoints.js';
+export * from './train/workflow.js';
+export * from './train/tasks.js';
+
+// data
+export * from './data/index.js';
+export * from './data/imagenet.js';
+
+// report
+export * from './report/index.js';
