@@ -196,7 +196,7 @@ export function buildProgram(ctx: Context): Command {
         if (given.data) config.dataDir = given.data as string;
         if (given.download) config.download = true;
         const threads = (o.threads as number | undefined) ?? record.threads;
-        const r = await runTraining(ctx, config, { outDir: (given.out as string | undefined) ?? dir, saveEvery: o.saveEvery as number | undefined, threads, workers: o.workers as number | undefined, resume: given.resume as string });
+        const r = await runTraining(ctx, config, { outDir: (given.out as string | undefined) ?? dir, saveEvery: (o.saveEvery as number | undefined) ?? record.saveEvery, threads, workers: o.workers as number | undefined, resume: given.resume as string });
         ctx.code = r.code;
         return;
       }
@@ -346,7 +346,7 @@ export function buildProgram(ctx: Context): Command {
       if (fallback) io.stderr.write(`${fallback}\n\n`);
       const outDir = (o.out as string | undefined) ?? join('runs', `demo-${timestamp()}`);
       io.stderr.write(`demo: ${config.model} ${JSON.stringify(config.modelOptions)} on ${config.dataset}, ${config.epochs} epochs, batch ${config.batchSize}\n`);
-      const r = await runTraining(ctx, config, { outDir, saveEvery: config.epochs, threads: o.threads as number | undefined, workers: o.workers as number | undefined });
+      const r = await runTraining(ctx, config, { outDir, saveEvery: Number.MAX_SAFE_INTEGER, threads: o.threads as number | undefined, workers: o.workers as number | undefined });
       ctx.code = r.code;
       const ev = r.result?.evaluation;
       if (r.code === EXIT.ok && ev && r.result) {

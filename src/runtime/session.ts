@@ -10,6 +10,8 @@ export interface SessionOptions {
   optimization?: 'disabled' | 'basic' | 'extended' | 'all';
   /** Use ORT's CPU memory arena (default true; false returns memory to the system between runs). */
   memArena?: boolean;
+  /** ORT's memory pattern planning (default true). */
+  memPattern?: boolean;
   /** Write an ORT profile (JSON) with this file prefix. */
   profilePrefix?: string;
 }
@@ -22,6 +24,7 @@ export function ortSessionOptions(o: SessionOptions = {}): ort.InferenceSession.
     executionMode: 'sequential',
   };
   if (o.memArena !== undefined) options.enableCpuMemArena = o.memArena;
+  if (o.memPattern !== undefined) options.enableMemPattern = o.memPattern;
   // ORT rejects keys that are present but undefined.
   if (o.threads !== undefined) options.intraOpNumThreads = o.threads;
   if (o.profilePrefix !== undefined) Object.assign(options, { enableProfiling: true, profileFilePrefix: o.profilePrefix });

@@ -95,6 +95,8 @@ export interface CheckpointRecord {
   seconds: number;
   /** ONNX Runtime threads of the run (a resumed run uses the same, for bit-identical results). */
   threads?: number;
+  /** The run's checkpoint interval in epochs (a resumed run keeps it). */
+  saveEvery?: number;
 }
 
 /**

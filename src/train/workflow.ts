@@ -350,6 +350,7 @@ export async function train(config: TrainConfig, run: TrainRunOptions): Promise<
       emaDecay: config.emaDecay,
       inputSize,
       threads: run.threads,
+      batchSize: config.batchSize,
     });
 
     const csv = new MetricsCsv(join(outDir, 'metrics.csv'));
@@ -406,6 +407,7 @@ export async function train(config: TrainConfig, run: TrainRunOptions): Promise<
       config,
       commands,
       threads: run.threads,
+      saveEvery,
     });
     let lastCheckpoint: string | undefined;
     const save = async (tag: string, epoch: number, stepInEpoch: number, acc?: EpochAccumulator) => {
@@ -460,7 +462,8 @@ export async function train(config: TrainConfig, run: TrainRunOptions): Promise<
     for (let e = startEpoch; e < config.epochs; e++) {
       const skip = e === startEpoch ? startStep : 0;
       const acc = e === startEpoch ? partial : zeroAccumulator();
-      const epochLr = learningRate(config.schedule, { baseLr: config.lr, epochs: config.epochs, warmupEpochs: config.warmupEpochs }, e);
+      // The learning rate of the epoch's last step (per-step schedules change it within the epoch).
+      const epochLr = learningRate(config.schedule, { baseLr: config.lr, epochs: config.epochs, warmupEpochs: config.warmupEpochs }, e + (steps - 1) / steps);
       ev.epochStart?.({ epoch: e + 1, epochs: config.epochs, steps, startStep: skip });
       trainLoader.setEpoch(e);
       let b = skip;
