@@ -4,6 +4,8 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { GraphBuilder } from '../../src/graph/builder.js';
 import { createSession, ort } from '../../src/runtime/session.js';
+import { backward } from '../../src/autodiff/backward.js';
+import { crossEntropy } from '../../src/train/composites.js';
 import { type OptimizerSpec, STEP_INPUTS, emitUpdate, optimizerSlots, stepScalars } from '../../src/train/optimizers.js';
 
 interface Fixture {
@@ -53,6 +55,36 @@ for (const c of fixture.cases) {
         assert.ok(Math.abs(param[i]! - expected) <= 1e-5 * Math.max(1, Math.abs(expected)), `step ${t + 1}, element ${i}: ${param[i]} vs ${expected}`);
       });
     }
+    await session.release();
+  });
+}
+
+interface LossFixture {
+  logits: number[][];
+  labels: number[];
+  cases: { label_smoothing: number; loss: number; grad: number[][] }[];
+}
+
+const lossFixture = JSON.parse(readFileSync(new URL('../fixtures/cross-entropy.json', import.meta.url), 'utf8')) as LossFixture;
+
+for (const c of lossFixture.cases) {
+  test(`cross-entropy with label smoothing ${c.label_smoothing} matches PyTorch (value and gradient)`, async () => {
+    const [n, k] = [lossFixture.logits.length, lossFixture.logits[0]!.length];
+    const g = new GraphBuilder();
+    const logits = g.input('logits', 'float32', [n, k]);
+    const labels = g.input('labels', 'int64', [n]);
+    const loss = crossEntropy(g, logits, labels, k, c.label_smoothing);
+    const grad = backward(g, loss, [logits]).get(logits)!;
+    g.output(loss, 'loss');
+    g.output(grad, 'grad');
+    const session = await createSession(g.graph, { threads: 1 });
+    const out = await session.run({
+      logits: new ort.Tensor('float32', Float32Array.from(lossFixture.logits.flat()), [n, k]),
+      labels: new ort.Tensor('int64', BigInt64Array.from(lossFixture.labels.map(BigInt)), [n]),
+    });
+    assert.ok(Math.abs((out.loss!.data as Float32Array)[0]! - c.loss) < 1e-5 * Math.abs(c.loss));
+    const ours = out.grad!.data as Float32Array;
+    c.grad.flat().forEach((v, i) => assert.ok(Math.abs(ours[i]! - v) < 1e-6, `grad[${i}]: ${ours[i]} vs ${v}`));
     await session.release();
   });
 }

@@ -5,6 +5,7 @@ import { makeSynthetic } from '../../src/data/synthetic.js';
 import { createModel } from '../../src/models/registry.js';
 import { Trainer, type TrainerOptions } from '../../src/train/trainer.js';
 import { learningRate } from '../../src/train/schedules.js';
+import { noDecayParams } from '../../src/train/step-graph.js';
 
 const SIZE = 16;
 
@@ -100,4 +101,28 @@ test('learning-rate schedules follow their definitions', () => {
   assert.ok(Math.abs(learningRate({ type: 'exponential' }, o, 2.5) - 0.1 * 0.98 ** 2) < 1e-12);
   assert.ok(Math.abs(learningRate({ type: 'linear' }, o, 7.5) - 0.025) < 1e-12);
   assert.ok(Math.abs(learningRate({ type: 'constant' }, { ...o, warmupEpochs: 2 }, 1) - 0.05) < 1e-12);
+});
+
+test('weight decay exclusion covers BatchNorm parameters and biases, not conv or linear weights', () => {
+  const model = small();
+  const excluded = noDecayParams(model);
+  assert.ok(excluded.has('features.0.1.weight') && excluded.has('features.0.1.bias'), 'stem BatchNorm');
+  assert.ok(excluded.has('classifier.1.bias'), 'classifier bias');
+  assert.ok(!excluded.has('features.0.0.weight') && !excluded.has('classifier.1.weight'), 'conv and linear weights decay');
+});
+
+test('EMA of weights: after one step with decay d, ema = d·initial + (1−d)·trained', async () => {
+  const [b] = batches(1, 8);
+  const model = small();
+  const initial = new Map(model.namedParameters().map(([n, t]) => [n, t.toFloat32().slice()]));
+  const trainer = await Trainer.create(model, { ...options, emaDecay: 0.75 });
+  await trainer.trainStep(b!.images, b!.labels);
+  const ema = trainer.emaStateDict()!;
+  for (const [n, t] of model.namedParameters()) {
+    const now = t.toFloat32();
+    const e = ema.get(n)!.toFloat32();
+    const init = initial.get(n)!;
+    for (let i = 0; i < now.length; i += 97) assert.ok(Math.abs(e[i]! - (0.75 * init[i]! + 0.25 * now[i]!)) < 1e-6, n);
+  }
+  await trainer.dispose();
 });
