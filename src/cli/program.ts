@@ -233,7 +233,7 @@ export function buildProgram(ctx: Context): Command {
       const r = await runTraining(ctx, config, { outDir, saveEvery: o.saveEvery as number | undefined, threads: o.threads as number | undefined, workers: o.workers as number | undefined });
       ctx.code = r.code;
     });
-  trainCmd.addHelpText('after', '\nRecipes set defaults that explicit flags override. Grayscale datasets are replicated to 3 channels and padded to 32x32; small datasets use --stem cifar unless another stem is given (then images are resized to --input, default 224).');
+  trainCmd.addHelpText('after', '\nRecipes set defaults that explicit flags override (cifar and fashion-mnist also default --dataset to cifar10 / fashion-mnist). Grayscale datasets are replicated to 3 channels and padded to 32x32; small datasets use --stem cifar unless another stem is given (then images are resized to --input, default 224).');
 
   // test ------------------------------------------------------------------------------------
   addModelFlags(

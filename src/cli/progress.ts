@@ -78,10 +78,16 @@ export function trainProgress(io: Streams): TrainProgress {
         err(`  step ${s.step}/${s.steps}  loss ${s.loss.toFixed(4)}  acc ${pct(s.acc)}  ${s.imagesPerSec.toFixed(0)} img/s  lr ${s.lr.toPrecision(3)}`);
       }
     },
-    evalStart: ({ batches }) => {
+    evalStart: ({ epoch, batches }) => {
       stop();
-      if (!tty) err(`  evaluating (${batches} batches)`);
+      if (!tty) return err(`  evaluating (${batches} batches)`);
+      bar = new cliProgress.SingleBar(
+        { stream: io.stderr, format: `epoch ${epoch} test [{bar}] {value}/{total} batches | ETA {eta_formatted}`, barsize: 24, hideCursor: true, clearOnComplete: true, fps: 5 },
+        cliProgress.Presets.shades_classic,
+      );
+      bar.start(batches, 0);
     },
+    evalProgress: (done) => bar?.update(done),
     epochEnd: (row, ev, epochs) => {
       stop();
       io.stdout.write(epochLine(row, ev, epochs) + '\n');

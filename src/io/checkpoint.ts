@@ -17,7 +17,9 @@ const DATA_PARALLEL_PREFIX = 'module.';
  * shared by every key is removed.
  */
 export function loadCheckpoint(bytes: Uint8Array, fileName: string): StateDict {
-  const isTorch = (bytes[0] === 0x50 && bytes[1] === 0x4b) || bytes[0] === 0x80;
+  // safetensors: an 8-byte header length then JSON ('{'); its first byte may be anything, 0x80 included.
+  const isSafetensors = bytes.length > 8 && bytes[8] === 0x7b && !(bytes[0] === 0x50 && bytes[1] === 0x4b);
+  const isTorch = !isSafetensors && ((bytes[0] === 0x50 && bytes[1] === 0x4b) || bytes[0] === 0x80);
   const sd = isTorch ? readPth(bytes, fileName) : readSafetensors(bytes, fileName);
   const keys = [...sd.keys()];
   return keys.length > 0 && keys.every((k) => k.startsWith(DATA_PARALLEL_PREFIX))

@@ -8,8 +8,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { loadStateDictFile, saveFileAtomic, stripPrefix } from '../io/checkpoint.js';
-import { readSafetensors, readSafetensorsMetadata, writeSafetensors } from '../io/safetensors.js';
+import { loadStateDictFile, saveFileAtomic, saveSafetensorsFile } from '../io/checkpoint.js';
+import { readSafetensorsMetadata } from '../io/safetensors.js';
 import { createModel } from '../models/registry.js';
 import type { Network } from '../models/network.js';
 import type { TransformSpec } from '../data/transforms.js';
@@ -99,33 +99,6 @@ export interface CheckpointRecord {
   saveEvery?: number;
 }
 
-/**
- * Serializes safetensors whose first byte is not 0x80: io's loadCheckpoint takes a leading 0x80 for a
- * pickle, and the low byte of a safetensors header length can be exactly that (128 mod 256).
- */
-function safetensorsBytes(sd: StateDict, metadata: Record<string, string>): Uint8Array {
-  let bytes = writeSafetensors(sd, metadata);
-  for (let pad = 1; bytes[0] === 0x80; pad++) bytes = writeSafetensors(sd, { ...metadata, padding: ' '.repeat(pad * 8) });
-  return bytes;
-}
-
-/** Writes `sd` as safetensors atomically (see safetensorsBytes). */
-export async function saveWeightsFile(path: string, sd: StateDict, metadata: Record<string, string> = {}): Promise<void> {
-  await saveFileAtomic(path, safetensorsBytes(sd, metadata));
-}
-
-/**
- * A state dict from a weights file: `.safetensors` read as such (whatever its first byte), anything
- * else through io's loadStateDictFile (torch.save zip / pickle, or safetensors by content).
- */
-export async function loadWeightsFile(path: string): Promise<StateDict> {
-  if (!path.endsWith('.safetensors')) return loadStateDictFile(path);
-  const bytes = await readFile(path);
-  const sd = readSafetensors(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), path);
-  const keys = [...sd.keys()];
-  return keys.length > 0 && keys.every((k) => k.startsWith('module.')) ? stripPrefix(sd, 'module.') : sd;
-}
-
 export function checkpointPaths(dir: string, tag: string): { json: string; weights: string; optimizer: string; ema: string } {
   const base = join(dir, `checkpoint-${tag}`);
   return { json: `${base}.json`, weights: `${base}.safetensors`, optimizer: `${base}.optim.safetensors`, ema: `${base}.ema.safetensors` };
@@ -143,9 +116,9 @@ export async function writeCheckpoint(
     files: { weights: basename(p.weights), optimizer: basename(p.optimizer), ...(tensors.ema ? { ema: basename(p.ema) } : {}) },
   };
   const meta = { format: 'pt', mobilezoo: JSON.stringify(full) };
-  await saveWeightsFile(p.weights, tensors.weights, meta);
-  await saveWeightsFile(p.optimizer, tensors.optimizer, { format: 'pt', mobilezoo_optimizer: JSON.stringify(full.optimizer) });
-  if (tensors.ema) await saveWeightsFile(p.ema, tensors.ema, meta);
+  await saveSafetensorsFile(p.weights, tensors.weights, meta);
+  await saveSafetensorsFile(p.optimizer, tensors.optimizer, { format: 'pt', mobilezoo_optimizer: JSON.stringify(full.optimizer) });
+  if (tensors.ema) await saveSafetensorsFile(p.ema, tensors.ema, meta);
   await saveFileAtomic(p.json, new TextEncoder().encode(JSON.stringify(full, null, 2) + '\n'));
   return p.json;
 }
@@ -238,7 +211,7 @@ export async function loadModel(src: ModelSource): Promise<LoadedModel> {
     const model = createModel(name, options);
     const useEma = (src.ema ?? true) && record.files.ema !== undefined;
     const file = join(dir, useEma ? record.files.ema! : record.files.weights);
-    const sd = await loadWeightsFile(file);
+    const sd = await loadStateDictFile(file);
     model.loadStateDict(sd, { source: file });
     return { model, source: `${path}${useEma ? ' (EMA weights)' : ''}`, record };
   }
@@ -253,7 +226,7 @@ export async function loadModel(src: ModelSource): Promise<LoadedModel> {
       options = { ...record.model.options, ...options };
     }
     const model = createModel(name!, options);
-    const sd = await loadWeightsFile(src.weights);
+    const sd = await loadStateDictFile(src.weights);
     model.loadStateDict(sd, { source: src.weights });
     return { model, source: resolve(src.weights), record: record && name === record.model.name ? record : undefined };
   }

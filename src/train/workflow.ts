@@ -42,6 +42,7 @@ import {
   writeChart,
   writeReport,
 } from '../report/index.js';
+import { loadStateDictFile } from '../io/checkpoint.js';
 import { InferenceSession } from '../runtime/inference.js';
 import { ort } from '../runtime/session.js';
 import { type TrainConfig, type TrainSettings, describeOptimization, resolveTrainConfig } from './config.js';
@@ -50,7 +51,6 @@ import {
   type EpochAccumulator,
   type Preprocessing,
   CHECKPOINT_FORMAT,
-  loadWeightsFile,
   CHECKPOINT_VERSION,
   readCheckpointRecord,
   writeCheckpoint,
@@ -243,6 +243,7 @@ export interface TrainEvents {
   epochStart?(e: { epoch: number; epochs: number; steps: number; startStep: number }): void;
   step?(s: StepEvent): void;
   evalStart?(e: { epoch: number; batches: number }): void;
+  evalProgress?(done: number, total: number): void;
   epochEnd?(row: EpochMetrics, evaluation: EvalResult, epochs: number): void;
   checkpoint?(path: string, tag: string): void;
 }
@@ -315,7 +316,7 @@ export async function train(config: TrainConfig, run: TrainRunOptions): Promise<
 
   const data = await openTrainingData(config);
   log(`dataset: ${data.title}, ${data.train.length} train / ${data.test.length} test images, ${data.train.numClasses} classes`);
-  const plan = planModel(config, { ...data.train, numClasses: data.train.numClasses, title: data.title });
+  const plan = planModel(config, { height: data.train.height, width: data.train.width, numClasses: data.train.numClasses, title: data.title });
   for (const n of plan.notes) log(`note: ${n}`);
   if (resumed && JSON.stringify(resumed.record.model.inputSize) !== JSON.stringify(plan.inputSize)) {
     throw new Error(`${resumed.path}: was trained at input ${resumed.record.model.inputSize.join('x')}, this run would use ${plan.inputSize.join('x')}`);
@@ -369,8 +370,8 @@ export async function train(config: TrainConfig, run: TrainRunOptions): Promise<
         throw new Error(`${path}: ${record.progress.stepsPerEpoch} steps per epoch when saved, ${steps} now (has the dataset or --batch-size changed?)`);
       }
       const weights = join(dir, record.files.weights);
-      model.loadStateDict(await loadWeightsFile(weights), { source: weights });
-      trainer.loadOptimizerStateDict(await loadWeightsFile(join(dir, record.files.optimizer)));
+      model.loadStateDict(await loadStateDictFile(weights), { source: weights });
+      trainer.loadOptimizerStateDict(await loadStateDictFile(join(dir, record.files.optimizer)));
       if (trainer.step !== record.progress.step) throw new Error(`${path}: optimizer state is at step ${trainer.step}, record says ${record.progress.step}`);
       startEpoch = record.epoch;
       startStep = record.progress.stepInEpoch;
@@ -383,7 +384,7 @@ export async function train(config: TrainConfig, run: TrainRunOptions): Promise<
       await csv.rewrite([]);
     }
     log(`model: ${config.model} ${JSON.stringify(modelOptions)}, input ${inputSize.join('x')}, ${counts.totalParams.toLocaleString('en-US')} params, ${(counts.totalMacs / 1e6).toFixed(1)}M MACs`);
-    log(`training: ${config.epochs} epochs x ${steps} steps of ${config.batchSize}; ${describeOptimization(config)}; out ${outDir}`);
+    log(`training: ${config.epochs} epoch${config.epochs === 1 ? "" : "s"} x ${steps} steps of ${config.batchSize}; ${describeOptimization(config)}; out ${outDir}`);
 
     const baseRecord = (): Omit<CheckpointRecord, 'files' | 'tag' | 'epoch' | 'progress' | 'metrics' | 'evaluation' | 'history' | 'seconds'> => ({
       format: CHECKPOINT_FORMAT,
@@ -495,7 +496,10 @@ export async function train(config: TrainConfig, run: TrainRunOptions): Promise<
       }
       ev.evalStart?.({ epoch: e + 1, batches: testLoader.length });
       const t1 = performance.now();
-      const evaluation = await evaluateLoader(await evalPredict(), testLoader, model.numClasses, { signal: run.signal });
+      const evaluation = await evaluateLoader(await evalPredict(), testLoader, model.numClasses, {
+        signal: run.signal,
+        onBatch: (done, total) => ev.evalProgress?.(done, total),
+      });
       seconds += (performance.now() - t1) / 1000;
       if (!evaluation) {
         const path = await save('interrupted', e, steps, acc);
