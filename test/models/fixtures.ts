@@ -1,0 +1,76 @@
+// Paths and argument mapping for the PyTorch reference fixtures in ../shared/fixtures (not a test file).
+import { readFileSync, readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export const SHARED = fileURLToPath(new URL('../../../shared/', import.meta.url));
+export const REFERENCE = fileURLToPath(new URL('../../../shared/fixtures/reference/', import.meta.url));
+export const COUNTS = fileURLToPath(new URL('../../../shared/fixtures/counts.json', import.meta.url));
+export const REFERENCE_BENCH_ONNX = fileURLToPath(new URL('../../../shared/reference-bench/mobilenet_v2_cifar.onnx', import.meta.url));
+
+export interface CaseMeta {
+  id: string;
+  builder: string;
+  args: Record<string, unknown>;
+  input_shape: [number, number, number, number];
+  num_classes: number;
+  params: number;
+  macs: number;
+  seed: number;
+  fp32_vs_fp64: { logits_eval: number };
+}
+
+export interface CountsRow {
+  builder: string;
+  args: Record<string, unknown>;
+  input: [number, number, number];
+  params: number;
+  macs: number;
+}
+
+/** The reference builders' snake_case keyword arguments → createModel options. */
+const RENAMES: Record<string, string> = {
+  width_mult: 'widthMult',
+  num_classes: 'numClasses',
+  reduced_tail: 'reducedTail',
+  group: 'groups',
+  model_size: 'size',
+  dropout: 'dropout',
+};
+
+export function modelOptions(args: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(args)) {
+    const name = RENAMES[k];
+    if (!name) throw new Error(`fixture argument '${k}' has no createModel option mapping`);
+    out[name] = v;
+  }
+  return out;
+}
+
+export function caseIds(): string[] {
+  return readdirSync(REFERENCE, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name)
+    .sort();
+}
+
+export function readMeta(id: string): CaseMeta {
+  return JSON.parse(readFileSync(`${REFERENCE}${id}/meta.json`, 'utf8')) as CaseMeta;
+}
+
+export function readCounts(): CountsRow[] {
+  return (JSON.parse(readFileSync(COUNTS, 'utf8')) as { rows: CountsRow[] }).rows;
+}
+
+export function maxAbs(a: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]!));
+  return m;
+}
+
+export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`length ${a.length} != ${b.length}`);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+}
