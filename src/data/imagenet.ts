@@ -5,7 +5,8 @@
  */
 
 import sharp, { type OutputInfo } from 'sharp';
-import type { TransformSpec } from './transforms.js';
+import { Rng } from './random.js';
+import { type TransformSpec, compileTransform } from './transforms.js';
 
 export const IMAGENET_MEAN = [0.485, 0.456, 0.406];
 export const IMAGENET_STD = [0.229, 0.224, 0.225];
@@ -34,6 +35,16 @@ export async function decodeImageRgb(file: string): Promise<{ data: Uint8Array; 
   const { data, info } = out;
   if (info.channels !== 3) throw new Error(`${file}: decoded to ${info.channels} channels, expected 3`);
   return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), height: info.height, width: info.width, channels: 3 };
+}
+
+/**
+ * An image file as a model input for ImageNet weights: decode, resize the shorter side to 256,
+ * center-crop 224, normalize; CHW float32 [3, crop, crop].
+ */
+export async function preprocessImagenet(file: string, crop = 224): Promise<Float32Array> {
+  const img = await decodeImageRgb(file);
+  // The evaluation transform draws no random numbers; apply() still takes a generator.
+  return compileTransform(imagenetEvalTransform(crop), img).apply(img.data, new Rng(0));
 }
 
 /** The name of ImageNet-1k class `index` (0-999). */
