@@ -4,7 +4,7 @@
 //   node --import tsx bench/infer.ts [--budget-ms 2500] [--quick]
 //
 // Each configuration: 2 warm-up runs, then the median of as many runs as fit in the time budget
-// (at least 5, at most 50). Prints markdown tables. A script, not a test: about 1-2 minutes on 2 cores
+// (at least 5, at most 50). Prints markdown tables. A script, not a test: about 45 s on 2 cores
 // (--quick: about 20 s). Timings are only meaningful on an otherwise idle machine.
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -86,28 +86,45 @@ async function measure(session: ort.InferenceSession, feeds: Record<string, ort.
 }
 
 /**
- * Median ms per batch of two sessions on the same input, interleaved in blocks, the order alternating
- * by round. ORT's intra-op workers keep spinning for a while after a run; with 2 threads on 2 cores
- * the idle session's spinning worker would take a core from the running one (halving its speed), so
+ * Two sessions on the same input, interleaved in short blocks (order alternating by round).
+ *
+ * ORT's intra-op workers keep spinning for a while after a run; with 2 threads on 2 cores the idle
+ * session's spinning worker would take a core from the running one (halving its speed), so
  * alternating single runs would measure that overlap, not the graphs. Each block therefore starts
  * with a pause (the other session's workers go to sleep) and one untimed run (ours wake up).
+ *
+ * The ratio is the median over rounds of (median of a's block / median of b's adjacent block): a burst
+ * of background load spoils a few rounds, not the result.
  */
 async function compare(a: ort.InferenceSession, b: ort.InferenceSession, feeds: Record<string, ort.Tensor>) {
   let warm = 0;
   for (let i = 0; i < WARMUP; i++) warm = (await timeRun(a, feeds)) + (await timeRun(b, feeds));
-  const rounds = QUICK ? 2 : 6;
-  const perBlock = Math.max(10, Math.ceil(runsFor(warm / 2) / rounds));
+  const rounds = QUICK ? 4 : 12;
+  const perBlock = Math.max(5, Math.ceil(runsFor(warm / 2) / rounds));
   const ta: number[] = [];
   const tb: number[] = [];
+  const ratios: number[] = [];
+  const block = async (session: ort.InferenceSession, all: number[]) => {
+    await sleep(PAUSE_MS);
+    await session.run(feeds);
+    const times: number[] = [];
+    for (let i = 0; i < perBlock; i++) times.push(await timeRun(session, feeds));
+    all.push(...times);
+    return median(times);
+  };
   for (let r = 0; r < rounds; r++) {
-    const order: [ort.InferenceSession, number[]][] = r % 2 === 0 ? [[a, ta], [b, tb]] : [[b, tb], [a, ta]];
-    for (const [session, times] of order) {
-      await sleep(PAUSE_MS);
-      await session.run(feeds);
-      for (let i = 0; i < perBlock; i++) times.push(await timeRun(session, feeds));
+    let ma: number;
+    let mb: number;
+    if (r % 2 === 0) {
+      ma = await block(a, ta);
+      mb = await block(b, tb);
+    } else {
+      mb = await block(b, tb);
+      ma = await block(a, ta);
     }
+    ratios.push(ma / mb);
   }
-  return { a: median(ta), b: median(tb), runs: ta.length };
+  return { a: median(ta), b: median(tb), ratio: median(ratios), spread: [Math.min(...ratios), Math.max(...ratios)], runs: ta.length };
 }
 
 const fmt = (v: number, digits = 1) => v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
@@ -148,8 +165,8 @@ async function main(): Promise<void> {
   const ours = traceInference(createModel('mobilenet_v2', { stem: 'cifar', numClasses: 10 }), { inputSize: [3, 32, 32] });
   const reference = new Uint8Array(readFileSync(REFERENCE_ONNX));
   console.log('\n## CIFAR MobileNetV2 (width 1.0, 10 classes, 32x32): mobilezoo graph vs torch.onnx.export graph\n');
-  console.log('| batch | threads | mobilezoo ms/batch | torch export ms/batch | ratio (ours / torch) | mobilezoo images/s |');
-  console.log('| --- | --- | --- | --- | --- | --- |');
+  console.log('| batch | threads | mobilezoo ms/batch | torch export ms/batch | time ratio (ours / torch) | per-round ratios | mobilezoo images/s |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- |');
   let worst = 0;
   for (const batch of BATCHES) {
     const feeds = { input: input(batch, 32) };
@@ -159,9 +176,9 @@ async function main(): Promise<void> {
       const r = await compare(a, b, feeds);
       await a.release();
       await b.release();
-      worst = Math.max(worst, r.a / r.b);
-      process.stderr.write(`cifar b${batch} t${threads}: ours ${fmt(r.a, 2)} ms, torch export ${fmt(r.b, 2)} ms (${r.runs} runs each)\n`);
-      console.log(`| ${batch} | ${threads} | ${fmt(r.a, 2)} | ${fmt(r.b, 2)} | ${fmt(r.a / r.b, 3)} | ${fmt((batch * 1000) / r.a, 0)} |`);
+      worst = Math.max(worst, r.ratio);
+      process.stderr.write(`cifar b${batch} t${threads}: ours ${fmt(r.a, 2)} ms, torch export ${fmt(r.b, 2)} ms, ratio ${fmt(r.ratio, 3)} (${r.runs} runs each)\n`);
+      console.log(`| ${batch} | ${threads} | ${fmt(r.a, 2)} | ${fmt(r.b, 2)} | ${fmt(r.ratio, 3)} | ${fmt(r.spread[0]!, 2)}-${fmt(r.spread[1]!, 2)} | ${fmt((batch * 1000) / r.a, 0)} |`);
     }
   }
   const load = loadavg().map((l) => fmt(l, 2)).join(', ');
