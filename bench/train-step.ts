@@ -15,7 +15,7 @@ const steps = Number(values.steps);
 
 const model = createModel('mobilenet_v2', { numClasses: 10, stem: 'cifar', widthMult: 1.0 });
 const t0 = performance.now();
-const trainer = await Trainer.create(model, { optimizer: { type: 'sgd', momentum: 0.9 }, lr: 0.01, threads, batchSize: batch });
+const trainer = await Trainer.create(model, { optimizer: { type: 'sgd', momentum: 0.9 }, lr: 0.01, threads, batchSize: batch, ...(process.env.MZ_SPIN ? { spinning: process.env.MZ_SPIN === '1' } : {}) });
 const compileMs = performance.now() - t0;
 const x = new Float32Array(batch * 3 * 32 * 32);
 for (let i = 0; i < x.length; i++) x[i] = Math.sin(i * 12.9898) * 0.5;

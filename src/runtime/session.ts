@@ -10,6 +10,8 @@ export interface SessionOptions {
   optimization?: 'disabled' | 'basic' | 'extended' | 'all';
   /** Use ORT's CPU memory arena (default true; false returns memory to the system between runs). */
   memArena?: boolean;
+  /** Let idle intra-op threads spin waiting for work (ORT's default true). */
+  spinning?: boolean;
   /** ORT's memory pattern planning (default true). */
   memPattern?: boolean;
   /** Write an ORT profile (JSON) with this file prefix. */
@@ -25,6 +27,7 @@ export function ortSessionOptions(o: SessionOptions = {}): ort.InferenceSession.
   };
   if (o.memArena !== undefined) options.enableCpuMemArena = o.memArena;
   if (o.memPattern !== undefined) options.enableMemPattern = o.memPattern;
+  if (o.spinning !== undefined) options.extra = { session: { intra_op: { allow_spinning: o.spinning ? '1' : '0' } } };
   // ORT rejects keys that are present but undefined.
   if (o.threads !== undefined) options.intraOpNumThreads = o.threads;
   if (o.profilePrefix !== undefined) Object.assign(options, { enableProfiling: true, profileFilePrefix: o.profilePrefix });

@@ -107,6 +107,8 @@ const cases: Case[] = [
   { name: 'Conv 1x1 wide (GEMM weight gradient)', inputs: [[2, 12, 2, 2], [16, 12, 1, 1]], build: conv({}) },
   { name: 'Conv grouped 1x1 (ShuffleNetV1)', inputs: [[2, 6, 3, 3], [9, 2, 1, 1]], build: conv({ group: 3 }) },
   { name: 'Conv depthwise 3x3', inputs: [[2, 4, 5, 5], [4, 1, 3, 3]], build: conv({ group: 4, pad: 1 }) },
+  { name: 'Conv depthwise 3x3 on 16x16 (unfold + MatMul weight gradient)', inputs: [[1, 2, 16, 16], [2, 1, 3, 3]], build: conv({ group: 2, pad: 1 }) },
+  { name: 'Conv depthwise 3x3 stride 2 on 33x33, symbolic batch', inputs: [[1, 2, 33, 33], [2, 1, 3, 3]], build: conv({ group: 2, pad: 1, stride: 2 }), symbolicBatch: true },
   { name: 'Conv depthwise 5x5 stride 2', inputs: [[2, 3, 7, 7], [3, 1, 5, 5]], build: conv({ group: 3, pad: 2, stride: 2 }) },
   { name: 'Conv depthwise 3x3, symbolic batch', inputs: [[2, 4, 5, 5], [4, 1, 3, 3]], build: conv({ group: 4, pad: 1 }), symbolicBatch: true },
   { name: 'Conv 3x3 stride 2, symbolic batch', inputs: [[2, 3, 6, 6], [4, 3, 3, 3]], build: conv({ stride: 2, pad: 1 }), symbolicBatch: true },
