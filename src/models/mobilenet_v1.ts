@@ -48,18 +48,14 @@ export interface MobileNetV1Options {
 
 export class MobileNetV1 extends Network {
   readonly modelName = 'mobilenet_v1';
-  readonly numClasses: number;
-  readonly inputSize: [number, number, number];
   readonly features: Sequential;
   readonly classifier: Sequential;
 
   constructor(readonly options: MobileNetV1Options = {}) {
-    super();
+    super(options);
     const widthMult = options.widthMult ?? 1.0;
     if (!(widthMult > 0)) throw new Error(`mobilenet_v1: widthMult must be > 0, got ${widthMult}`);
-    this.numClasses = options.numClasses ?? 1000;
     const stem = options.stem ?? 'imagenet';
-    this.inputSize = [3, stem === 'cifar' ? 32 : 224, stem === 'cifar' ? 32 : 224];
     const strides = applyCifarStem(stem, 2, MOBILENET_V1_SETTING.map(([, s]) => s));
     let channels = makeDivisible(32 * widthMult);
     const features = new Sequential(new ConvNormActivation(3, channels, 3, { stride: strides.stem, activation: () => new ReLU6() }));

@@ -61,22 +61,18 @@ export interface MobileNetV2Options {
 
 export class MobileNetV2 extends Network {
   readonly modelName = 'mobilenet_v2';
-  readonly numClasses: number;
-  readonly inputSize: [number, number, number];
   readonly features: Sequential;
   readonly classifier: Sequential;
 
   constructor(readonly options: MobileNetV2Options = {}) {
-    super();
+    super(options);
     const widthMult = options.widthMult ?? 1.0;
     const roundNearest = options.roundNearest ?? 8;
     if (!(widthMult > 0)) throw new Error(`mobilenet_v2: widthMult must be > 0, got ${widthMult}`);
     if (!Number.isInteger(roundNearest) || roundNearest < 1) throw new Error(`mobilenet_v2: roundNearest must be a positive integer, got ${roundNearest}`);
     const setting = options.invertedResidualSetting ?? MOBILENET_V2_SETTING;
     validateSetting(setting);
-    this.numClasses = options.numClasses ?? 1000;
     const stem = options.stem ?? 'imagenet';
-    this.inputSize = [3, stem === 'cifar' ? 32 : 224, stem === 'cifar' ? 32 : 224];
 
     let inputChannel = makeDivisible(32 * widthMult, roundNearest);
     const lastChannel = makeDivisible(1280 * Math.max(1.0, widthMult), roundNearest);

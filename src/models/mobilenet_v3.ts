@@ -117,20 +117,16 @@ export interface MobileNetV3Options {
 
 export class MobileNetV3 extends Network {
   readonly modelName: string;
-  readonly numClasses: number;
-  readonly inputSize: [number, number, number];
   readonly features: Sequential;
   readonly avgpool: AdaptiveAvgPool2d;
   readonly classifier: Sequential;
 
   constructor(readonly arch: 'large' | 'small', readonly options: MobileNetV3Options = {}) {
-    super();
+    super(options);
     this.modelName = `mobilenet_v3_${arch}`;
     const widthMult = options.widthMult ?? 1.0;
     if (!(widthMult > 0)) throw new Error(`${this.modelName}: widthMult must be > 0, got ${widthMult}`);
-    this.numClasses = options.numClasses ?? 1000;
     const stem = options.stem ?? 'imagenet';
-    this.inputSize = [3, stem === 'cifar' ? 32 : 224, stem === 'cifar' ? 32 : 224];
     const adjust = (c: number) => makeDivisible(c * widthMult, 8);
     const { rows, lastChannel } = bneckTable(arch, options.reducedTail ?? false, options.dilated ?? false);
     const strides = applyCifarStem(stem, 2, rows.map((r) => r[6]));

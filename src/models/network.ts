@@ -5,9 +5,16 @@ export type Stem = 'imagenet' | 'cifar';
 
 export abstract class Network extends Module {
   abstract readonly modelName: string;
-  abstract readonly numClasses: number;
   /** Options as given to createModel, for checkpoint records. */
   abstract readonly options: object;
+  readonly numClasses: number;
   /** [channels, height, width] the network is designed for (224 ImageNet, 32 with the CIFAR stem). */
-  abstract readonly inputSize: [number, number, number];
+  readonly inputSize: [number, number, number];
+
+  constructor(o: { numClasses?: number; stem?: Stem }) {
+    super();
+    this.numClasses = o.numClasses ?? 1000;
+    const size = o.stem === 'cifar' ? 32 : 224;
+    this.inputSize = [3, size, size];
+  }
 }

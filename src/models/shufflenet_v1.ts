@@ -83,22 +83,18 @@ export interface ShuffleNetV1Options {
 
 export class ShuffleNetV1 extends Network {
   readonly modelName = 'shufflenet_v1';
-  readonly numClasses: number;
-  readonly inputSize: [number, number, number];
   readonly firstConv: Sequential;
   readonly maxpool: MaxPool2d | null;
   readonly features: Sequential;
   readonly classifier: Sequential;
 
   constructor(readonly options: ShuffleNetV1Options = {}) {
-    super();
+    super(options);
     const groups = options.groups ?? 3;
     const size = options.size ?? '1.0x';
     if (!SHUFFLENET_V1_GROUPS.includes(groups)) throw new Error(`shufflenet_v1: groups must be one of ${SHUFFLENET_V1_GROUPS.join(', ')}, got ${groups}`);
     if (!SHUFFLENET_V1_SIZES.includes(size)) throw new Error(`shufflenet_v1: size must be one of ${SHUFFLENET_V1_SIZES.join(', ')}, got ${size}`);
-    this.numClasses = options.numClasses ?? 1000;
     const cifar = options.stem === 'cifar';
-    this.inputSize = [3, cifar ? 32 : 224, cifar ? 32 : 224];
     const [stem, ...stages] = shuffleNetV1Channels(groups, size) as [number, ...number[]];
     const first = new Conv2d(3, stem, 3, { stride: cifar ? 1 : 2, padding: 1, bias: false });
     this.firstConv = this.addModule('first_conv', new Sequential(first, new BatchNorm2d(stem), new ReLU()));

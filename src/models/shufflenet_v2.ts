@@ -71,8 +71,6 @@ export interface ShuffleNetV2Options {
 
 export class ShuffleNetV2 extends Network {
   readonly modelName: string;
-  readonly numClasses: number;
-  readonly inputSize: [number, number, number];
   readonly conv1: Sequential;
   readonly maxpool: MaxPool2d | null;
   readonly stages: Sequential[] = [];
@@ -80,13 +78,11 @@ export class ShuffleNetV2 extends Network {
   readonly fc: Linear;
 
   constructor(readonly size: ShuffleNetV2Size, readonly options: ShuffleNetV2Options = {}) {
-    super();
+    super(options);
     const channels = SHUFFLENET_V2_SIZES[size];
     if (!channels) throw new Error(`shufflenet_v2: unknown size '${size}' (expected one of ${Object.keys(SHUFFLENET_V2_SIZES).join(', ')})`);
     this.modelName = `shufflenet_v2_${size}`;
-    this.numClasses = options.numClasses ?? 1000;
     const cifar = options.stem === 'cifar';
-    this.inputSize = [3, cifar ? 32 : 224, cifar ? 32 : 224];
     this.conv1 = this.addModule('conv1', new Sequential(
       new Conv2d(3, channels[0], 3, { stride: cifar ? 1 : 2, padding: 1, bias: false }), new BatchNorm2d(channels[0]), new ReLU(),
     ));

@@ -1,6 +1,6 @@
 /** PyTorch's layers, with its parameter names, defaults and semantics. */
 import type { GraphBuilder } from '../graph/builder.js';
-import { attr } from '../graph/ir.js';
+import { type Attrs, attr } from '../graph/ir.js';
 import { Tensor } from '../tensor.js';
 import { Rng, constant, defaultUniform, fans } from './init.js';
 import { Module } from './module.js';
@@ -160,7 +160,8 @@ export class AdaptiveAvgPool2d extends Module {
   protected forward(g: GraphBuilder, x: string): string { return g.globalAveragePool(x); }
 }
 
-export class AvgPool2d extends Module {
+/** Kernel, stride (defaulting to the kernel) and symmetric padding, as PyTorch's pooling layers take them. */
+abstract class Pool2d extends Module {
   readonly kernel: [number, number];
   readonly stride: [number, number];
   readonly padding: [number, number];
@@ -170,32 +171,25 @@ export class AvgPool2d extends Module {
     this.stride = pair(stride ?? kernel);
     this.padding = pair(padding);
   }
-  protected forward(g: GraphBuilder, x: string): string {
+  protected poolAttrs(): Attrs {
     const [ph, pw] = this.padding;
-    // PyTorch's count_include_pad defaults to True.
-    return g.op1('AveragePool', [x], {
-      kernel_shape: attr.ints(this.kernel), strides: attr.ints(this.stride),
-      pads: attr.ints([ph, pw, ph, pw]), count_include_pad: attr.i(1),
-    });
+    return { kernel_shape: attr.ints(this.kernel), strides: attr.ints(this.stride), pads: attr.ints([ph, pw, ph, pw]) };
   }
 }
 
-export class MaxPool2d extends Module {
-  readonly kernel: [number, number];
-  readonly stride: [number, number];
-  readonly padding: [number, number];
+export class AvgPool2d extends Pool2d {
+  protected forward(g: GraphBuilder, x: string): string {
+    // PyTorch's count_include_pad defaults to True.
+    return g.op1('AveragePool', [x], { ...this.poolAttrs(), count_include_pad: attr.i(1) });
+  }
+}
+
+export class MaxPool2d extends Pool2d {
   constructor(kernel: Pair, stride?: Pair, padding: Pair = 0, readonly ceilMode = false) {
-    super();
-    this.kernel = pair(kernel);
-    this.stride = pair(stride ?? kernel);
-    this.padding = pair(padding);
+    super(kernel, stride, padding);
   }
   protected forward(g: GraphBuilder, x: string): string {
-    const [ph, pw] = this.padding;
-    return g.op1('MaxPool', [x], {
-      kernel_shape: attr.ints(this.kernel), strides: attr.ints(this.stride),
-      pads: attr.ints([ph, pw, ph, pw]), ceil_mode: attr.i(this.ceilMode ? 1 : 0),
-    });
+    return g.op1('MaxPool', [x], { ...this.poolAttrs(), ceil_mode: attr.i(this.ceilMode ? 1 : 0) });
   }
 }
 
