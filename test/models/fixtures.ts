@@ -74,3 +74,41 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
   return m;
 }
+
+export interface GradientErrors {
+  /** sqrt(Σ‖ours − exact‖² / Σ‖exact‖²) over every stored gradient. */
+  globalRelL2: number;
+  /** Cosine similarity per tensor whose norm is above 1e-4 of the largest (smaller ones are noise). */
+  cosines: Map<string, number>;
+  missing: string[];
+}
+
+/** Our gradients against a fixture's `grad/<parameter>` tensors. */
+export function gradientErrors(exact: Map<string, { toFloat32(): Float32Array }>, ours: Map<string, Float32Array>): GradientErrors {
+  const stored = [...exact].filter(([k]) => k.startsWith('grad/')).map(([k, t]) => [k.slice(5), t.toFloat32()] as const);
+  const norm = (v: Float32Array) => Math.sqrt(v.reduce((a, x) => a + x * x, 0));
+  const largest = Math.max(0, ...stored.map(([, e]) => norm(e)));
+  let num = 0;
+  let den = 0;
+  const cosines = new Map<string, number>();
+  const missing: string[] = [];
+  for (const [name, e] of stored) {
+    const o = ours.get(name);
+    if (!o) {
+      missing.push(name);
+      continue;
+    }
+    let dot = 0;
+    let oo = 0;
+    let ee = 0;
+    for (let i = 0; i < e.length; i++) {
+      num += (o[i]! - e[i]!) ** 2;
+      dot += o[i]! * e[i]!;
+      oo += o[i]! ** 2;
+      ee += e[i]! ** 2;
+    }
+    den += ee;
+    if (Math.sqrt(ee) > 1e-4 * largest) cosines.set(name, dot / Math.sqrt(oo * ee));
+  }
+  return { globalRelL2: Math.sqrt(num / den), cosines, missing };
+}

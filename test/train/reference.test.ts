@@ -9,7 +9,7 @@ import { loadStateDictFile } from '../../src/io/index.js';
 import { readSafetensors } from '../../src/io/safetensors.js';
 import { createModel } from '../../src/models/registry.js';
 import { Trainer } from '../../src/train/trainer.js';
-import { REFERENCE, caseIds, maxAbs, maxAbsDiff, modelOptions, readMeta } from '../models/fixtures.js';
+import { REFERENCE, caseIds, gradientErrors, maxAbs, maxAbsDiff, modelOptions, readMeta } from '../models/fixtures.js';
 
 interface Fp32VsFp64 {
   logits_train: number;
@@ -49,38 +49,11 @@ for (const id of caseIds()) {
     const lossErr = Math.abs(r.loss - loss) / Math.abs(loss);
     assert.ok(lossErr <= Math.max(1e-4, 5 * f.loss), `loss relative error ${lossErr}`);
 
-    let num = 0;
-    let den = 0;
-    let largest = 0;
-    const norms = new Map<string, number>();
-    for (const [k, t] of exact) {
-      if (!k.startsWith('grad/')) continue;
-      const n = Math.sqrt(t.toFloat32().reduce((a, v) => a + v * v, 0));
-      norms.set(k, n);
-      largest = Math.max(largest, n);
-    }
-    assert.ok(norms.size > 0);
-    for (const [k, t] of exact) {
-      if (!k.startsWith('grad/')) continue;
-      const ours = r.grads.get(k.slice(5));
-      assert.ok(ours, `no gradient for ${k.slice(5)}`);
-      const e = t.toFloat32();
-      let dot = 0;
-      let oo = 0;
-      let ee = 0;
-      for (let i = 0; i < e.length; i++) {
-        num += (ours[i]! - e[i]!) ** 2;
-        dot += ours[i]! * e[i]!;
-        oo += ours[i]! ** 2;
-        ee += e[i]! ** 2;
-      }
-      den += ee;
-      if (norms.get(k)! > 1e-4 * largest) {
-        const cos = dot / Math.sqrt(oo * ee);
-        assert.ok(cos >= 0.998, `${k}: cosine ${cos}`);
-      }
-    }
-    const rel = Math.sqrt(num / den);
+    const errors = gradientErrors(exact, r.grads);
+    assert.ok(errors.cosines.size > 0, 'fixture has gradients');
+    assert.deepEqual(errors.missing, [], 'a gradient for every stored parameter');
+    for (const [k, cos] of errors.cosines) assert.ok(cos >= 0.998, `${k}: cosine ${cos}`);
+    const rel = errors.globalRelL2;
     const bound = KINK_FLIP_BOUND[id.replace(/\./g, '_')] ?? Math.max(1e-4, 3 * f.grads_global_rel_l2);
     assert.ok(rel <= bound, `gradients: global relative L2 ${rel.toExponential(3)} > ${bound.toExponential(3)}`);
 
