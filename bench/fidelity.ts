@@ -5,38 +5,29 @@
  * error of all stored gradients against PyTorch's float64 results, next to PyTorch float32's own.
  */
 import { readFileSync, readdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { loadStateDictFile } from '../src/io/index.js';
 import { readSafetensors } from '../src/io/safetensors.js';
 import { createModel } from '../src/models/registry.js';
 import { InferenceSession } from '../src/runtime/inference.js';
 import { Trainer } from '../src/train/trainer.js';
-import { gradientErrors, modelOptions } from '../test/models/fixtures.js';
+import { REFERENCE, gradientErrors, maxAbs, maxAbsDiff, modelOptions } from '../test/models/fixtures.js';
 
-const root = fileURLToPath(new URL('../../shared/fixtures/reference/', import.meta.url));
-const maxRel = (a: Float32Array, b: Float32Array) => {
-  let d = 0;
-  let m = 0;
-  for (let i = 0; i < b.length; i++) {
-    d = Math.max(d, Math.abs(a[i]! - b[i]!));
-    m = Math.max(m, Math.abs(b[i]!));
-  }
-  return d / m;
-};
+
 
 console.log('| case | eval logits rel. error | train loss rel. error | gradients rel. L2 (ours) | gradients rel. L2 (PyTorch fp32) | min cosine |');
 console.log('|---|---:|---:|---:|---:|---:|');
-for (const id of readdirSync(root).sort()) {
-  const meta = JSON.parse(readFileSync(`${root}${id}/meta.json`, 'utf8'));
+for (const id of readdirSync(REFERENCE).sort()) {
+  const meta = JSON.parse(readFileSync(`${REFERENCE}${id}/meta.json`, 'utf8'));
   const options = modelOptions(meta.args);
   const model = createModel(meta.builder, options);
-  model.loadStateDict(await loadStateDictFile(`${root}${id}/weights.pth`));
-  const c = readSafetensors(readFileSync(`${root}${id}/case.safetensors`), 'case');
-  const exact = readSafetensors(readFileSync(`${root}${id}/case_exact.safetensors`), 'exact');
+  model.loadStateDict(await loadStateDictFile(`${REFERENCE}${id}/weights.pth`));
+  const c = readSafetensors(readFileSync(`${REFERENCE}${id}/case.safetensors`), 'case');
+  const exact = readSafetensors(readFileSync(`${REFERENCE}${id}/case_exact.safetensors`), 'exact');
   const inputSize = meta.input_shape.slice(1) as [number, number, number];
   const input = c.get('input')!.toFloat32();
   const session = await InferenceSession.create(model, { inputSize });
-  const evalErr = maxRel(await session.run(input), exact.get('logits_eval')!.toFloat32());
+  const reference = exact.get('logits_eval')!.toFloat32();
+  const evalErr = maxAbsDiff(await session.run(input), reference) / maxAbs(reference);
   const trainer = await Trainer.create(model, { optimizer: { type: 'sgd' }, lr: 0, inputSize });
   const r = await trainer.lossAndGradients(input, c.get('labels')!.data as BigInt64Array);
   const loss = exact.get('loss')!.toFloat32()[0]!;

@@ -7,6 +7,7 @@ import { Rng } from '../nn/init.js';
 import type { Network } from '../models/network.js';
 import type { Module } from '../nn/module.js';
 import { type SessionOptions, createSession, ort as ortModule } from '../runtime/session.js';
+import { crossEntropyMean } from '../report/metrics.js';
 import { InferenceSession } from '../runtime/inference.js';
 import { type StateDict, Tensor } from '../tensor.js';
 import { type OptimizerSpec, STEP_INPUTS, optimizerSlots, stepScalars } from './optimizers.js';
@@ -42,6 +43,10 @@ interface Compiled {
 
 function toInt64(labels: Labels): BigInt64Array {
   return labels instanceof BigInt64Array ? labels : BigInt64Array.from(Array.from(labels, (v) => BigInt(v)));
+}
+
+function fromOrt(v: ort.Tensor): Tensor {
+  return new Tensor(v.type === 'int64' ? 'int64' : 'float32', v.dims as number[], v.data as Float32Array | BigInt64Array);
 }
 
 function ortTensor(t: Tensor): ort.Tensor {
@@ -155,7 +160,7 @@ export class Trainer {
     const params = new Map<string, Tensor>();
     for (const [key, outName] of g.outputs.newValues) {
       const v = out[outName]!;
-      const t = new Tensor(v.type === 'int64' ? 'int64' : 'float32', v.dims as number[], v.data as Float32Array | BigInt64Array);
+      const t = fromOrt(v);
       if (this.state.has(key)) this.state.set(key, t);
       else params.set(key, t);
     }
@@ -179,7 +184,7 @@ export class Trainer {
     const buffersAfter = new Map<string, Tensor>();
     for (const [b, name] of graph.outputs.newValues) {
       const v = out[name]!;
-      buffersAfter.set(b, new Tensor(v.type === 'int64' ? 'int64' : 'float32', v.dims as number[], v.data as Float32Array | BigInt64Array));
+      buffersAfter.set(b, fromOrt(v));
     }
     return { loss: (out.loss!.data as Float32Array)[0]!, logits: out.logits!.data as Float32Array, grads, buffersAfter };
   }
@@ -196,18 +201,7 @@ export class Trainer {
   /** Eval-mode loss (mean cross-entropy) and logits for a batch. */
   async evaluate(images: Float32Array, labels: Labels): Promise<{ loss: number; logits: Float32Array }> {
     const logits = await this.predict(images);
-    const k = this.model.numClasses;
-    let total = 0;
-    const ls = Array.from(labels, Number);
-    ls.forEach((y, i) => {
-      const row = logits.subarray(i * k, (i + 1) * k);
-      let max = -Infinity;
-      for (const v of row) max = Math.max(max, v);
-      let s = 0;
-      for (const v of row) s += Math.exp(v - max);
-      total += Math.log(s) + max - row[y]!;
-    });
-    return { loss: total / ls.length, logits };
+    return { loss: crossEntropyMean(logits, labels, this.model.numClasses), logits };
   }
 
   /** EMA weights as a state dict (parameters averaged; buffers as trained), when emaDecay is set. */
