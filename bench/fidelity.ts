@@ -13,7 +13,6 @@ import { Trainer } from '../src/train/trainer.js';
 import { REFERENCE, gradientErrors, maxAbs, maxAbsDiff, modelOptions } from '../test/models/fixtures.js';
 
 
-
 console.log('| case | eval logits rel. error | train loss rel. error | gradients rel. L2 (ours) | gradients rel. L2 (PyTorch fp32) | min cosine |');
 console.log('|---|---:|---:|---:|---:|---:|');
 for (const id of readdirSync(REFERENCE).sort()) {
