@@ -1,6 +1,7 @@
 /** One gradient rule per op: given the node and d loss / d outputs, the d loss / d inputs as graph ops. */
 import type { GraphBuilder } from '../graph/builder.js';
 import { type Dim, type Node, attr, intAttr, intsAttr } from '../graph/ir.js';
+import { flipBlockedWeight, unblockDepthwiseWeight } from '../graph/nchwc.js';
 import { normAxis } from '../graph/shapes.js';
 import { Tensor } from '../tensor.js';
 
@@ -166,6 +167,55 @@ gradRules.set('Conv', (g, n, [dy]) => {
   const p = convParams(g, n);
   return [convInputGrad(g, dy!, w, p), convWeightGrad(g, dy!, x, p), b ? g.op1('ReduceSum', [dy!, g.ints([0, 2, 3], 'axes')], { keepdims: attr.i(0) }) : undefined];
 });
+
+// ORT's NCHWc layout (src/graph/nchwc.ts): the two reorders are each other's adjoints (padding
+// channels come back as zeros and are dropped again).
+gradRules.set('nchwc.ReorderInput', (g, n, [dy]) => [
+  g.op1('nchwc.ReorderOutput', [dy!], { channels: attr.i(g.shape(n.inputs[0]!)[1] as number) }),
+]);
+gradRules.set('nchwc.ReorderOutput', (g, _n, [dy]) => [g.op1('nchwc.ReorderInput', [dy!])]);
+
+gradRules.set('nchwc.Conv', (g, n, [dy]) => {
+  const [x, w, b] = n.inputs as [string, string, string | undefined];
+  const p = convParams(g, n);
+  const [cp, ci] = p.wShape;
+  if (ci !== 1 || p.groups !== cp || b) throw new Error(`autodiff: the nchwc.Conv rule covers depthwise convs without bias (node ${n.name})`);
+  return [nchwcDepthwiseInputGrad(g, dy!, w, p), nchwcDepthwiseWeightGrad(g, dy!, x, p)];
+});
+
+/** Stride 1: a blocked depthwise conv with the flipped filters. Strided: ConvTranspose in NCHW (ORT has no NCHWc one). */
+function nchwcDepthwiseInputGrad(g: GraphBuilder, dy: string, wb: string, c: ConvParams): string {
+  const [cp] = c.wShape;
+  if (c.s.every((v) => v === 1)) {
+    const pads = [0, 1, 2, 3].map((i) => c.d[i % 2]! * (c.k[i % 2]! - 1) - c.p[i]!);
+    return g.op1('nchwc.Conv', [dy, flipBlockedWeight(g, wb)], {
+      group: attr.i(cp), kernel_shape: attr.ints(c.k), pads: attr.ints(pads), dilations: attr.ints(c.d), strides: attr.ints([1, 1]),
+    });
+  }
+  const plain = g.op1('nchwc.ReorderOutput', [dy], { channels: attr.i(cp) });
+  return g.op1('nchwc.ReorderInput', [convInputGrad(g, plain, unblockDepthwiseWeight(g, wb), c)]);
+}
+
+/**
+ * Blocked x [N, Cp, H, W] is, in memory, x' [1, N·Cp, H, W] blocked, and blocked dy is, in memory,
+ * the depthwise filter bank [N·Cp, 1, Ho, Wo]: one depthwise conv of x' with dy as the filters
+ * (stride = forward dilation, dilation = forward stride) gives every image's and channel's kh×kw
+ * gradient, blocked as [N, Cp/B, kh, kw, B]; their sum over the batch is the blocked filter gradient.
+ */
+function nchwcDepthwiseWeightGrad(g: GraphBuilder, dy: string, x: string, c: ConvParams): string {
+  const block = g.nchwcBlock!;
+  const [cp, , kh, kw] = c.wShape;
+  const [n, , h, w] = c.inShape;
+  const [, , oh, ow] = c.outShape;
+  if (typeof n !== 'number') throw new Error('autodiff: the nchwc.Conv weight gradient needs a known batch size');
+  const per = g.op1('nchwc.Conv', [g.reshape(x, [1, n * cp, h, w]), g.reshape(dy, [n * cp, 1, oh, ow])], {
+    group: attr.i(n * cp), kernel_shape: attr.ints([oh, ow]), strides: attr.ints(c.d), dilations: attr.ints(c.s), pads: attr.ints(c.p),
+  });
+  const [, , rh, rw] = g.dims(per);
+  let mem = g.reshape(per, [n, cp / block, rh!, rw!, block]);
+  if (rh !== kh || rw !== kw) mem = g.op1('Slice', [mem, g.ints([0, 0]), g.ints([kh, kw]), g.ints([2, 3])]);
+  return g.reshape(g.op1('ReduceSum', [mem, g.ints([0], 'axes')], { keepdims: attr.i(0) }), [cp, 1, kh, kw]);
+}
 
 interface ConvParams {
   groups: number;

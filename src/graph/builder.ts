@@ -23,6 +23,8 @@ export interface BuilderOptions {
   bufferMode?: ParamMode;
   /** Called with each module call as it completes (for summaries). */
   onModuleCall?: (call: ModuleCall) => void;
+  /** Channel block of ORT's NCHWc kernels, for graphs that use them (see src/runtime/nchwc.ts). */
+  nchwcBlock?: number;
 }
 
 export interface BatchNormTrainArgs {
@@ -43,11 +45,14 @@ export class GraphBuilder {
   relu6Train?: (x: string) => string;
   /** Set by training graphs: a random dropout mask per step. */
   dropout?: (x: string, p: number) => string;
+  /** Set by training graphs: a depthwise convolution (no bias) computed another way, e.g. in NCHWc. */
+  depthwiseConvTrain?: (x: string, w: string, attrs: Attrs) => string;
   /** New values of buffers a train-mode graph updates (running statistics), by buffer name. */
   readonly bufferUpdates = new Map<string, string>();
 
   readonly graph: Graph;
   readonly paramMode: ParamMode;
+  readonly nchwcBlock?: number;
   /** Buffers (BatchNorm running statistics) may enter differently from parameters. */
   readonly bufferMode: ParamMode;
   /** Parameter and buffer tensors referenced by name, in first-use order. */
@@ -61,6 +66,7 @@ export class GraphBuilder {
     this.paramMode = options.paramMode ?? 'constant';
     this.bufferMode = options.bufferMode ?? this.paramMode;
     this.onModuleCall = options.onModuleCall;
+    this.nchwcBlock = options.nchwcBlock;
   }
 
   get scope(): string {
@@ -137,6 +143,7 @@ export class GraphBuilder {
       attrs,
       inputs: infos,
       constant: (i) => (inputs[i] ? g.initializers.get(inputs[i]!) : undefined),
+      nchwcBlock: this.nchwcBlock,
     });
     const names = inferred.slice(0, outputs).map((_, i) => (i === 0 && outName ? outName : this.fresh(op)));
     names.forEach((n, i) => g.values.set(n, { name: n, ...inferred[i]! }));

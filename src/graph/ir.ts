@@ -23,12 +23,25 @@ export type Attrs = Record<string, Attr>;
 
 export interface Node {
   name: string;
+  /** An ONNX op type; ops of another domain carry its prefix from DOMAINS, e.g. 'nchwc.Conv'. */
   op: string;
   inputs: string[];
   outputs: string[];
   attrs: Attrs;
   /** Module path that emitted the node (for per-layer reports and profiles). */
   scope: string;
+}
+
+/** Operator domains besides ONNX's own, by the prefix their ops carry in the IR. */
+export const DOMAINS: Record<string, string> = { nchwc: 'com.microsoft.nchwc' };
+
+/** An IR op name split into its ONNX domain ('' for the default) and op type. */
+export function opDomain(op: string): { domain: string; opType: string } {
+  const dot = op.indexOf('.');
+  if (dot < 0) return { domain: '', opType: op };
+  const domain = DOMAINS[op.slice(0, dot)];
+  if (!domain) throw new Error(`graph: op '${op}' has an unknown domain prefix`);
+  return { domain, opType: op.slice(dot + 1) };
 }
 
 export class Graph {

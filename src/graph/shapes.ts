@@ -8,6 +8,8 @@ export interface ShapeContext {
   /** The value of a constant input, where the input is a constant. */
   constant(i: number): Tensor | undefined;
   op: string;
+  /** Channel block size of ORT's NCHWc kernels on this CPU, where a graph uses them. */
+  nchwcBlock?: number;
 }
 
 type OutInfo = { dtype: DType; shape: Dim[] };
@@ -144,6 +146,20 @@ rules.set('Conv', (c) => {
   const h = spatialOut(c, num(c, x[2]!, 'height'), k[0]!, s[0]!, p[0]!, p[2]!, d[0]!);
   const wd = spatialOut(c, num(c, x[3]!, 'width'), k[1]!, s[1]!, p[1]!, p[3]!, d[1]!);
   return [{ dtype: need(c, 0).dtype, shape: [x[0]!, w[0]!, h, wd] }];
+});
+
+// ORT's NCHWc layout: the logical shape stays NCHW with channels padded to the block; the memory is
+// [N, C/block, H, W, block].
+rules.set('nchwc.Conv', (c) => rules.get('Conv')!(c));
+rules.set('nchwc.ReorderInput', (c) => {
+  const x = need(c, 0).shape;
+  if (x.length !== 4 || typeof x[1] !== 'number' || x[1] % 4) fail(c, 'expects NCHW input with a known channel count divisible by 4');
+  if (!c.nchwcBlock) fail(c, 'the NCHWc block size is not set on this graph');
+  return [{ dtype: need(c, 0).dtype, shape: [x[0]!, Math.ceil(x[1] / c.nchwcBlock) * c.nchwcBlock, x[2]!, x[3]!] }];
+});
+rules.set('nchwc.ReorderOutput', (c) => {
+  const x = need(c, 0).shape;
+  return [{ dtype: need(c, 0).dtype, shape: [x[0]!, intAttr(c.attrs, 'channels'), x[2]!, x[3]!] }];
 });
 
 rules.set('ConvTranspose', (c) => {

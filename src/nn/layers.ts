@@ -46,13 +46,16 @@ export class Conv2d extends Module {
     const inputs = [x, this.tensor(g, 'weight')];
     if (this.parameters.has('bias')) inputs.push(this.tensor(g, 'bias'));
     const [ph, pw] = this.padding;
-    return g.op1('Conv', inputs, {
+    const attrs = {
       kernel_shape: attr.ints(this.kernel),
       strides: attr.ints(this.stride),
       pads: attr.ints([ph, pw, ph, pw]),
       dilations: attr.ints(this.dilation),
       group: attr.i(this.groups),
-    });
+    };
+    const depthwise = this.groups === this.inChannels && this.groups === this.outChannels && inputs.length === 2;
+    if (this.training && depthwise && g.depthwiseConvTrain) return g.depthwiseConvTrain(x, inputs[1]!, attrs);
+    return g.op1('Conv', inputs, attrs);
   }
 }
 

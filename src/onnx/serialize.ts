@@ -1,6 +1,6 @@
 /** Lowers the graph IR to an ONNX ModelProto with the official schema (onnx-proto's compiled onnx.proto). */
 import onnxProto from 'onnx-proto';
-import type { Attr, Graph, ValueInfo } from '../graph/ir.js';
+import { type Attr, type Graph, type ValueInfo, opDomain } from '../graph/ir.js';
 import type { DType, Tensor } from '../tensor.js';
 
 const { onnx } = onnxProto;
@@ -58,9 +58,11 @@ export interface SerializeOptions {
 export function toModelProto(g: Graph, options: SerializeOptions = {}): onnxProto.onnx.IModelProto {
   const graphInputs = new Set(g.inputs.map((v) => v.name));
   const boundary = new Set([...graphInputs, ...g.outputs.map((v) => v.name), ...g.initializers.keys()]);
+  const extraDomains = new Set(g.nodes.map((n) => opDomain(n.op).domain).filter((d) => d !== ''));
   return {
     irVersion: IR_VERSION,
-    opsetImport: [{ domain: '', version: OPSET }],
+    // ORT's contrib domains are at version 1.
+    opsetImport: [{ domain: '', version: OPSET }, ...[...extraDomains].map((domain) => ({ domain, version: 1 }))],
     producerName: 'mobilezoo',
     producerVersion: '0.1.0',
     docString: options.docString ?? '',
@@ -68,7 +70,7 @@ export function toModelProto(g: Graph, options: SerializeOptions = {}): onnxProt
       name: g.name,
       node: g.nodes.map((n) => ({
         name: n.name,
-        opType: n.op,
+        ...opDomain(n.op),
         input: n.inputs,
         output: n.outputs,
         attribute: Object.entries(n.attrs).map(([k, a]) => attributeProto(k, a)),

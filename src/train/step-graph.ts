@@ -5,6 +5,7 @@
 import { backward } from '../autodiff/backward.js';
 import { GraphBuilder } from '../graph/builder.js';
 import type { Graph } from '../graph/ir.js';
+import { depthwiseConvNchwc } from '../graph/nchwc.js';
 import { BatchNorm2d } from '../nn/layers.js';
 import type { Module } from '../nn/module.js';
 import { type DropoutMask, batchNormTrain, crossEntropy, dropoutWithMaskInput, relu6Train } from './composites.js';
@@ -18,6 +19,8 @@ export interface StepGraphOptions {
   optimizer?: OptimizerSpec;
   /** Batch size: fixed, or symbolic (default) so the last smaller batch of an epoch runs too. */
   batch?: number | 'N';
+  /** Channel block of ORT's NCHWc kernels on this machine (src/runtime/nchwc.ts): depthwise convs use them. */
+  nchwcBlock?: number;
 }
 
 export interface StepGraph {
@@ -45,11 +48,12 @@ export function noDecayParams(model: Module): Set<string> {
 export function buildStepGraph(model: Module, o: StepGraphOptions): StepGraph {
   const wasTraining = [...model.modules()].map(([, m]) => m.training);
   model.train();
-  const g = new GraphBuilder({ paramMode: 'input' });
+  const g = new GraphBuilder({ paramMode: 'input', nchwcBlock: o.nchwcBlock });
   const masks: DropoutMask[] = [];
   g.batchNormTrain = (a) => batchNormTrain(g, a);
   g.relu6Train = (x) => relu6Train(g, x);
   g.dropout = dropoutWithMaskInput(g, masks);
+  if (o.nchwcBlock) g.depthwiseConvTrain = (x, w, attrs) => depthwiseConvNchwc(g, x, w, attrs);
   const batch = o.batch ?? 'N';
   let logits: string;
   try {

@@ -6,6 +6,7 @@ import type ort from 'onnxruntime-node';
 import { Rng } from '../nn/init.js';
 import type { Network } from '../models/network.js';
 import type { Module } from '../nn/module.js';
+import { nchwcBlockSize } from '../runtime/nchwc.js';
 import { type SessionOptions, createSession, ort as ortModule } from '../runtime/session.js';
 import { crossEntropyMean } from '../report/metrics.js';
 import { InferenceSession } from '../runtime/inference.js';
@@ -89,7 +90,7 @@ export class Trainer {
     if (!c) {
       const graph = buildStepGraph(this.model, {
         inputSize: this.inputSize, numClasses: this.model.numClasses, labelSmoothing: this.options.labelSmoothing,
-        optimizer: withOptimizer ? this.options.optimizer : undefined, batch,
+        optimizer: withOptimizer ? this.options.optimizer : undefined, batch, nchwcBlock: await nchwcBlockSize(),
       });
       // Without memory patterns ORT's arena grows with the tensors alive at once instead of one
       // block per run rounded up to a power of two: half the peak memory at batch 128, a few % slower.
