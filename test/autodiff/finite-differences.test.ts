@@ -4,10 +4,12 @@
  * vector-Jacobian product. Inputs are kept away from kinks (ReLU at 0, ReLU6 at 6, hardswish at ±3).
  */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import { backward } from '../../src/autodiff/backward.js';
 import { GraphBuilder } from '../../src/graph/builder.js';
 import { attr, type Attrs } from '../../src/graph/ir.js';
+import { depthwiseConvNchwc } from '../../src/graph/nchwc.js';
+import { nchwcBlockSize } from '../../src/runtime/nchwc.js';
 import { Rng } from '../../src/nn/init.js';
 import { createSession, ort } from '../../src/runtime/session.js';
 import { Tensor, numel } from '../../src/tensor.js';
@@ -28,9 +30,13 @@ interface Case {
   distinct?: boolean;
   /** Integer inputs fed as-is (not differentiated), e.g. labels. */
   extra?: { name: string; tensor: Tensor }[];
+  /** Build with this machine's NCHWc block size (the case is skipped where ORT has no NCHWc kernels). */
+  nchwc?: boolean;
 }
 
-async function checkCase(c: Case): Promise<void> {
+async function checkCase(c: Case, t: TestContext): Promise<void> {
+  const nchwcBlock = c.nchwc ? await nchwcBlockSize() : undefined;
+  if (c.nchwc && !nchwcBlock) return t.skip('ORT has no NCHWc kernels on this CPU');
   const rng = new Rng(numel(c.inputs.flat()) + c.name.length);
   const values = c.inputs.map((shape) => {
     const d = new Float32Array(numel(shape));
@@ -45,10 +51,11 @@ async function checkCase(c: Case): Promise<void> {
     }
     return d;
   });
-  const g = new GraphBuilder();
+  const g = new GraphBuilder({ nchwcBlock });
   const xs = c.inputs.map((shape, i) => g.input(`x${i}`, 'float32', c.symbolicBatch && i === 0 ? ['N', ...shape.slice(1)] : shape));
   for (const e of c.extra ?? []) g.input(e.name, e.tensor.dtype, [...e.tensor.shape]);
   const out = c.build(g, xs);
+  if (c.nchwc) assert.ok(g.graph.nodes.some((n) => n.op === 'nchwc.Conv'), `${c.name}: built with NCHWc convs`);
   const symbolic = g.shape(out);
   const outShape = symbolic.map((d) => (typeof d === 'number' ? d : c.inputs[0]![0]!));
   const seed = g.input('seed', 'float32', symbolic);
@@ -99,6 +106,15 @@ const conv = (o: { stride?: number; pad?: number; dilation?: number; group?: num
   return g.op1('Conv', bias ? [x!, w!, b!] : [x!, w!], attrs);
 };
 
+const dwNchwc = (o: { stride?: number; pad?: number; dilation?: number }): Build => (g, [x, w]) => {
+  const p = o.pad ?? 0;
+  const [c, , kh, kw] = g.dims(w!);
+  return depthwiseConvNchwc(g, x!, w!, {
+    kernel_shape: attr.ints([kh!, kw!]), strides: attr.ints([o.stride ?? 1, o.stride ?? 1]), pads: attr.ints([p, p, p, p]),
+    dilations: attr.ints([o.dilation ?? 1, o.dilation ?? 1]), group: attr.i(c!),
+  });
+};
+
 const cases: Case[] = [
   { name: 'Conv 3x3 pad 1 with bias', inputs: [[2, 3, 5, 5], [4, 3, 3, 3], [4]], build: conv({ pad: 1 }, true) },
   { name: 'Conv 3x3 stride 2 pad 1', inputs: [[2, 3, 6, 6], [4, 3, 3, 3]], build: conv({ stride: 2, pad: 1 }) },
@@ -113,6 +129,10 @@ const cases: Case[] = [
   { name: 'Conv depthwise 3x3, symbolic batch', inputs: [[2, 4, 5, 5], [4, 1, 3, 3]], build: conv({ group: 4, pad: 1 }), symbolicBatch: true },
   { name: 'Conv 3x3 stride 2, symbolic batch', inputs: [[2, 3, 6, 6], [4, 3, 3, 3]], build: conv({ stride: 2, pad: 1 }), symbolicBatch: true },
   { name: 'Conv grouped 1x1, symbolic batch', inputs: [[2, 6, 3, 3], [9, 2, 1, 1]], build: conv({ group: 3 }), symbolicBatch: true },
+  { name: 'NCHWc depthwise 3x3, one whole block', inputs: [[2, 16, 6, 6], [16, 1, 3, 3]], build: dwNchwc({ pad: 1 }), nchwc: true },
+  { name: 'NCHWc depthwise 3x3 stride 2, channels padded to the block', inputs: [[2, 12, 7, 7], [12, 1, 3, 3]], build: dwNchwc({ pad: 1, stride: 2 }), nchwc: true },
+  { name: 'NCHWc depthwise 5x5 stride 2 on 9x9', inputs: [[1, 20, 9, 9], [20, 1, 5, 5]], build: dwNchwc({ pad: 2, stride: 2 }), nchwc: true },
+  { name: 'NCHWc depthwise 3x3 dilated 2', inputs: [[1, 8, 7, 7], [8, 1, 3, 3]], build: dwNchwc({ pad: 2, dilation: 2 }), nchwc: true },
   { name: 'Conv depthwise dilated 2', inputs: [[1, 3, 7, 7], [3, 1, 3, 3]], build: conv({ group: 3, pad: 2, dilation: 2 }) },
   {
     name: 'BatchNorm train mode', inputs: [[3, 4, 3, 3], [4], [4]],
@@ -152,4 +172,4 @@ const cases: Case[] = [
   },
 ];
 
-for (const c of cases) test(`gradient: ${c.name}`, () => checkCase(c));
+for (const c of cases) test(`gradient: ${c.name}`, (t) => checkCase(c, t));
