@@ -183,17 +183,34 @@ gradRules.set('nchwc.Conv', (g, n, [dy]) => {
   return [nchwcDepthwiseInputGrad(g, dy!, w, p), nchwcDepthwiseWeightGrad(g, dy!, x, p)];
 });
 
-/** Stride 1: a blocked depthwise conv with the flipped filters. Strided: ConvTranspose in NCHW (ORT has no NCHWc one). */
+/**
+ * A blocked depthwise conv with the flipped filters over dy; for stride s, over dy with s-1 zeros
+ * inserted after every row and column (a Pad of the blocked memory viewed as [N, C/B, Ho, 1, Wo, 1, B]):
+ * ORT's ConvTranspose runs on one thread and has no NCHWc kernel.
+ */
 function nchwcDepthwiseInputGrad(g: GraphBuilder, dy: string, wb: string, c: ConvParams): string {
+  const block = g.nchwcBlock!;
   const [cp] = c.wShape;
-  if (c.s.every((v) => v === 1)) {
-    const pads = [0, 1, 2, 3].map((i) => c.d[i % 2]! * (c.k[i % 2]! - 1) - c.p[i]!);
-    return g.op1('nchwc.Conv', [dy, flipBlockedWeight(g, wb)], {
-      group: attr.i(cp), kernel_shape: attr.ints(c.k), pads: attr.ints(pads), dilations: attr.ints(c.d), strides: attr.ints([1, 1]),
-    });
+  const [n, , h, w] = c.inShape;
+  const [, , oh, ow] = c.outShape;
+  const [sh, sw] = c.s as [number, number];
+  const [zh, zw] = [oh * sh, ow * sw];
+  const begin = [0, 1].map((i) => c.d[i]! * (c.k[i]! - 1) - c.p[i]!);
+  const end = [0, 1].map((i) => [h, w][i]! - [zh, zw][i]! - begin[i]! + c.d[i]! * (c.k[i]! - 1));
+  if ([...begin, ...end].some((v) => v < 0) || typeof n !== 'number') {
+    const plain = g.op1('nchwc.ReorderOutput', [dy], { channels: attr.i(cp) });
+    return g.op1('nchwc.ReorderInput', [convInputGrad(g, plain, unblockDepthwiseWeight(g, wb), c)]);
   }
-  const plain = g.op1('nchwc.ReorderOutput', [dy], { channels: attr.i(cp) });
-  return g.op1('nchwc.ReorderInput', [convInputGrad(g, plain, unblockDepthwiseWeight(g, wb), c)]);
+  let spread = dy;
+  if (sh > 1 || sw > 1) {
+    const view = g.reshape(dy, [n, cp / block, oh, 1, ow, 1, block]);
+    const padded = g.op1('Pad', [view, g.ints([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, sh - 1, 0, sw - 1, 0])]);
+    spread = g.reshape(padded, [n, cp, zh, zw]);
+  }
+  return g.op1('nchwc.Conv', [spread, flipBlockedWeight(g, wb)], {
+    group: attr.i(cp), kernel_shape: attr.ints(c.k), pads: attr.ints([begin[0]!, begin[1]!, end[0]!, end[1]!]),
+    dilations: attr.ints(c.d), strides: attr.ints([1, 1]),
+  });
 }
 
 /**
