@@ -4,6 +4,7 @@
  * are scalar inputs fed each step; the rest are constants.
  */
 import type { GraphBuilder } from '../graph/builder.js';
+import { Tensor } from '../tensor.js';
 
 export type OptimizerSpec =
   | { type: 'sgd'; momentum?: number; nesterov?: boolean; weightDecay?: number; noDecayBnBias?: boolean }
@@ -40,7 +41,9 @@ export function emitUpdate(
   g: GraphBuilder, spec: OptimizerSpec, p: string, grad: string, slot: (name: string) => string, decay: number,
   scalars: Record<(typeof STEP_INPUTS)[number], string>,
 ): ParamUpdate {
-  const c = (v: number) => g.scalar(v);
+  // Constants with the parameter's rank (see buildStepGraph).
+  const rank = g.dims(p).length;
+  const c = (v: number) => g.constant(Tensor.float32(new Array<number>(rank).fill(1), [v]), 'c');
   const slots = new Map<string, string>();
   const lr = scalars.lr;
   let d = grad;
