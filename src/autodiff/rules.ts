@@ -1,7 +1,7 @@
 /** One gradient rule per op: given the node and d loss / d outputs, the d loss / d inputs as graph ops. */
 import type { GraphBuilder } from '../graph/builder.js';
 import { type Dim, type Node, attr, intAttr, intsAttr } from '../graph/ir.js';
-import { flipBlockedWeight, unblockDepthwiseWeight } from '../graph/nchwc.js';
+import { flipBlockedWeight, padChannelsTo4, unblockDepthwiseWeight } from '../graph/nchwc.js';
 import { normAxis } from '../graph/shapes.js';
 import { Tensor } from '../tensor.js';
 
@@ -108,6 +108,26 @@ gradRules.set('Split', (g, n, dys) => {
   return [g.concat(parts, axis), undefined];
 });
 
+// Constant padding with non-negative pads: the gradient is the unpadded window of dy.
+gradRules.set('Pad', (g, n, [dy]) => {
+  const pads = g.graph.initializers.get(n.inputs[1]!);
+  const mode = n.attrs.mode && 's' in n.attrs.mode ? n.attrs.mode.s : 'constant';
+  if (!pads || mode !== 'constant' || n.inputs[3]) throw new Error(`autodiff: the Pad rule covers constant padding by constant pads on all axes (node ${n.name})`);
+  const p = Array.from(pads.data as BigInt64Array, Number);
+  const rank = p.length / 2;
+  if (p.some((v) => v < 0)) throw new Error(`autodiff: the Pad rule needs non-negative pads (node ${n.name})`);
+  const shape = g.shape(dy!);
+  const axes = [...Array(rank).keys()].filter((i) => p[i]! > 0 || p[i + rank]! > 0);
+  if (!axes.length) return [dy, undefined];
+  const big = 2 ** 62;
+  const ends = axes.map((i) => {
+    if (p[i + rank]! === 0) return big;
+    if (typeof shape[i] !== 'number') throw new Error(`autodiff: the Pad rule needs a known size on padded axis ${i} (node ${n.name})`);
+    return shape[i] - p[i + rank]!;
+  });
+  return [g.op1('Slice', [dy!, g.ints(axes.map((i) => p[i]!)), g.ints(ends), g.ints(axes)]), undefined];
+});
+
 gradRules.set('GlobalAveragePool', (g, n, [dy]) => {
   const [, , h, w] = g.shape(n.inputs[0]!) as [Dim, Dim, number, number];
   const scaled = g.mul(dy!, g.scalar(1 / (h * w)));
@@ -173,7 +193,7 @@ gradRules.set('Conv', (g, n, [dy]) => {
 gradRules.set('nchwc.ReorderInput', (g, n, [dy]) => [
   g.op1('nchwc.ReorderOutput', [dy!], { channels: attr.i(g.shape(n.inputs[0]!)[1] as number) }),
 ]);
-gradRules.set('nchwc.ReorderOutput', (g, _n, [dy]) => [g.op1('nchwc.ReorderInput', [dy!])]);
+gradRules.set('nchwc.ReorderOutput', (g, _n, [dy]) => [g.op1('nchwc.ReorderInput', [padChannelsTo4(g, dy!)])]);
 
 gradRules.set('nchwc.Conv', (g, n, [dy]) => {
   const [x, w, b] = n.inputs as [string, string, string | undefined];

@@ -46,15 +46,23 @@ export function flipBlockedWeight(g: GraphBuilder, wb: string): string {
   return g.reshape(flipped, [cp, 1, kh, kw]);
 }
 
+/** x [N, C, H, W] with zero channels appended up to a multiple of 4 (what ReorderInput accepts). */
+export function padChannelsTo4(g: GraphBuilder, x: string): string {
+  const c = g.shape(x)[1] as number;
+  if (c % 4 === 0) return x;
+  return g.op1('Pad', [x, g.ints([0, 0, 0, 0, 0, 4 - (c % 4), 0, 0], 'pads')]);
+}
+
 /**
- * A depthwise convolution (no bias) of a batch of known size through NCHWc. Falls back to a plain
- * Conv where ReorderInput cannot take the channel count (it needs a multiple of 4) or the batch is
- * symbolic (the weight gradient folds the batch into the channels).
+ * A depthwise convolution (no bias) of a batch of known size through NCHWc. ReorderInput takes
+ * channel counts divisible by 4 (it pads them to the block itself); others are first padded to that
+ * with zero channels (ShuffleNetV2 1.0x has 58). A symbolic batch falls back to a plain Conv (the
+ * weight gradient folds the batch into the channels).
  */
 export function depthwiseConvNchwc(g: GraphBuilder, x: string, w: string, attrs: Attrs): string {
   const [n, c] = g.shape(x) as [number | string, number];
-  if (c % 4 || typeof n !== 'number') return g.op1('Conv', [x, w], attrs);
-  const xc = g.op1('nchwc.ReorderInput', [x]);
+  if (typeof n !== 'number') return g.op1('Conv', [x, w], attrs);
+  const xc = g.op1('nchwc.ReorderInput', [padChannelsTo4(g, x)]);
   const padded = g.shape(xc)[1] as number;
   const yc = g.op1('nchwc.Conv', [xc, blockDepthwiseWeight(g, w, padded)], { ...attrs, group: attr.i(padded) });
   return g.op1('nchwc.ReorderOutput', [yc], { channels: attr.i(c) });

@@ -132,7 +132,9 @@ const cases: Case[] = [
   { name: 'NCHWc depthwise 3x3, one whole block', inputs: [[2, 16, 6, 6], [16, 1, 3, 3]], build: dwNchwc({ pad: 1 }), nchwc: true },
   { name: 'NCHWc depthwise 3x3 stride 2, channels padded to the block', inputs: [[2, 12, 7, 7], [12, 1, 3, 3]], build: dwNchwc({ pad: 1, stride: 2 }), nchwc: true },
   { name: 'NCHWc depthwise 5x5 stride 2 on 9x9', inputs: [[1, 20, 9, 9], [20, 1, 5, 5]], build: dwNchwc({ pad: 2, stride: 2 }), nchwc: true },
+  { name: 'NCHWc depthwise 3x3, 6 channels (padded to 8, then to the block)', inputs: [[2, 6, 5, 5], [6, 1, 3, 3]], build: dwNchwc({ pad: 1 }), nchwc: true },
   { name: 'NCHWc depthwise 3x3 dilated 2', inputs: [[1, 8, 7, 7], [8, 1, 3, 3]], build: dwNchwc({ pad: 2, dilation: 2 }), nchwc: true },
+  { name: 'Pad (constant, begin and end)', inputs: [[2, 3, 4, 5]], build: (g, [x]) => g.op1('Pad', [x!, g.ints([0, 1, 2, 0, 0, 2, 0, 1])]) },
   { name: 'Conv depthwise dilated 2', inputs: [[1, 3, 7, 7], [3, 1, 3, 3]], build: conv({ group: 3, pad: 2, dilation: 2 }) },
   {
     name: 'BatchNorm train mode', inputs: [[3, 4, 3, 3], [4], [4]],
