@@ -61,7 +61,7 @@ const trainer = await Trainer.create(net, {
   stepsPerEpoch: Math.ceil(data.train.length / batchSize), labelSmoothing: probe.labelSmoothing, seed: probe.seed,
   inputSize: plan.inputSize, threads, batchSize,
 });
-const tf = trainTransforms(data.train, plan.inputSize, true);
+const tf = trainTransforms(data.train, plan.inputSize, probe.augment, probe.randomErasing);
 const loader = new DataLoader(data.train, { batchSize, shuffle: true, seed: 1, transform: tf.train, workers });
 // Long enough for the loader's worker to reach its steady state: its augmentation shares the two cores
 // with the step, and a 5-step window (filled from the loader's prefetched batches) read 18% fast.

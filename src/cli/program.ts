@@ -176,6 +176,7 @@ export function buildProgram(ctx: Context): Command {
     .option('--warmup <epochs>', 'linear learning-rate warmup, in epochs (default 0)', nonNegativeNumber('--warmup'))
     .option('--label-smoothing <x>', 'label smoothing (default 0)', numberIn('--label-smoothing', 0, 1))
     .option('--no-augment', 'no training augmentation (random crop / flip)')
+    .option('--random-erasing <p>', "torchvision's RandomErasing on training images with probability p (default 0)", numberIn('--random-erasing', 0, 1))
     .option('--seed <n>', 'seed of the initialization, data order, augmentation and dropout (default 0)', integer('--seed'))
     .option('--threads <n>', 'ONNX Runtime intra-op threads (default: all cores)', positiveInt('--threads'))
     .option('--workers <n>', 'data-loading worker threads (default 1; 0 = main thread)', nonNegativeInt('--workers'))
@@ -221,6 +222,7 @@ export function buildProgram(ctx: Context): Command {
         warmup: o.warmup as number | undefined,
         labelSmoothing: o.labelSmoothing as number | undefined,
         augment: given.augment === false ? false : undefined,
+        randomErasing: o.randomErasing as number | undefined,
         seed: o.seed as number | undefined,
         limit: o.limit as number | undefined,
         testLimit: o.testLimit as number | undefined,

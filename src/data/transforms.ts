@@ -24,8 +24,14 @@ export type TransformStep =
   | { op: 'hflip'; p?: number }
   /** Replicates a single channel into three (no-op for 3 channels). */
   | { op: 'grayscaleToRgb' }
-  /** (x/255 - mean) / std per channel; must be the last step. Omitted mean/std come from the dataset (resolveTransform). */
-  | { op: 'normalize'; mean?: number[]; std?: number[] };
+  /** (x/255 - mean) / std per channel; only randomErasing may follow. Omitted mean/std come from the dataset (resolveTransform). */
+  | { op: 'normalize'; mean?: number[]; std?: number[] }
+  /**
+   * torchvision RandomErasing(p, scale, ratio, value=0) on the float output (after normalize, as in
+   * torchvision's recipes): with probability p a random rectangle of area scale × H·W and aspect
+   * ratio in `ratio` (log-uniform) is set to 0. Defaults p 0.5, scale [0.02, 0.33], ratio [0.3, 3.3].
+   */
+  | { op: 'randomErasing'; p?: number; scale?: [number, number]; ratio?: [number, number] };
 
 export type TransformSpec = TransformStep[];
 
@@ -235,8 +241,16 @@ export function transformOutputShape(spec: TransformSpec, input: ImageShape): Im
         channels = 3;
         break;
       case 'normalize':
-        if (i !== spec.length - 1) throw new Error(`transform: normalize must be the last step (found at step ${i})`);
+        if (spec.slice(i + 1).some((s) => s.op !== 'randomErasing')) throw new Error(`transform: only randomErasing may follow normalize (step ${i})`);
         break;
+      case 'randomErasing': {
+        const [s0, s1] = step.scale ?? [0.02, 0.33];
+        const [r0, r1] = step.ratio ?? [0.3, 3.3];
+        if (step.p !== undefined && !(step.p >= 0 && step.p <= 1)) throw new RangeError('randomErasing: p must be in [0, 1]');
+        if (!(s0 > 0 && s0 <= s1 && s1 <= 1)) throw new RangeError(`randomErasing: scale must satisfy 0 < min <= max <= 1, got ${JSON.stringify(step.scale)}`);
+        if (!(r0 > 0 && r0 <= r1)) throw new RangeError(`randomErasing: ratio must satisfy 0 < min <= max, got ${JSON.stringify(step.ratio)}`);
+        break;
+      }
       default:
         throw new Error(`transform: unknown op ${JSON.stringify((step as { op?: unknown }).op)}`);
     }
@@ -263,7 +277,7 @@ export function compileTransform(spec: TransformSpec, input: ImageShape): Compil
   const inSize = input.channels * input.height * input.width;
   const outPlane = output.height * output.width;
   const outputSize = output.channels * outPlane;
-  const last = spec[spec.length - 1];
+  const last = spec.find((s) => s.op === 'normalize');
   let scale: Float64Array | null = null;
   let bias: Float64Array | null = null;
   const C = output.channels;
@@ -277,7 +291,8 @@ export function compileTransform(spec: TransformSpec, input: ImageShape): Compil
     scale = Float64Array.from(std, (s) => 1 / (255 * s));
     bias = Float64Array.from(mean, (m, c) => -m / std[c]);
   }
-  const geometric = spec.filter((s) => s.op !== 'normalize');
+  const geometric = spec.filter((s) => s.op !== 'normalize' && s.op !== 'randomErasing');
+  const erasing = spec.filter((s) => s.op === 'randomErasing');
 
   const applyInto = (image: Uint8Array, rng: Rng, out: Float32Array, offset: number): void => {
     if (image.length !== inSize) {
@@ -335,6 +350,7 @@ export function compileTransform(spec: TransformSpec, input: ImageShape): Compil
         for (let p = 0; p < outPlane; p++) out[o + p] = d[p * C + c] / 255;
       }
     }
+    for (const step of erasing) eraseRandomRect(out, offset, C, output.height, output.width, step, rng);
   };
 
   return {
@@ -350,6 +366,30 @@ export function compileTransform(spec: TransformSpec, input: ImageShape): Compil
   };
 }
 
+/** torchvision's RandomErasing.get_params and forward, value 0 (draw order: apply?, then up to 10 tries). */
+function eraseRandomRect(
+  out: Float32Array, offset: number, channels: number, height: number, width: number,
+  step: Extract<TransformStep, { op: 'randomErasing' }>, rng: Rng,
+): void {
+  if (!(rng.random() < (step.p ?? 0.5))) return;
+  const [s0, s1] = step.scale ?? [0.02, 0.33];
+  const [r0, r1] = (step.ratio ?? [0.3, 3.3]).map(Math.log) as [number, number];
+  const area = height * width;
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const eraseArea = area * (s0 + (s1 - s0) * rng.random());
+    const aspect = Math.exp(r0 + (r1 - r0) * rng.random());
+    const h = roundHalfEven(Math.sqrt(eraseArea * aspect));
+    const w = roundHalfEven(Math.sqrt(eraseArea / aspect));
+    if (!(h < height && w < width)) continue;
+    const top = rng.int(height - h + 1);
+    const left = rng.int(width - w + 1);
+    for (let c = 0; c < channels; c++) {
+      for (let y = top; y < top + h; y++) out.fill(0, offset + (c * height + y) * width + left, offset + (c * height + y) * width + left + w);
+    }
+    return;
+  }
+}
+
 export interface StandardTransformOptions {
   /** Training augmentation (random crop / flip) when true. */
   train: boolean;
@@ -359,6 +399,8 @@ export interface StandardTransformOptions {
   channels?: 1 | 3;
   /** Append normalize (default true). */
   normalize?: boolean;
+  /** With `train`: torchvision's RandomErasing with this probability after normalize (default 0: none). */
+  randomErasing?: number;
 }
 
 /**
@@ -391,5 +433,6 @@ export function standardTransform(ds: { name: string } & ImageShape, opts: Stand
   if ((opts.channels ?? ds.channels) === 3 && ds.channels === 1) spec.push({ op: 'grayscaleToRgb' });
   if (opts.channels === 1 && ds.channels === 3) throw new Error(`standardTransform: RGB → grayscale is not supported`);
   if (opts.normalize !== false) spec.push({ op: 'normalize' });
+  if (opts.train && opts.randomErasing) spec.push({ op: 'randomErasing', p: opts.randomErasing });
   return spec;
 }

@@ -37,6 +37,8 @@ export interface TrainConfig {
   warmupEpochs: number;
   labelSmoothing: number;
   augment: boolean;
+  /** Probability of torchvision's RandomErasing on training images (0: off). */
+  randomErasing: number;
   seed: number;
   /** Use only the first `limit` training samples. */
   limit?: number;
@@ -71,6 +73,7 @@ export interface TrainSettings {
   warmup?: number;
   labelSmoothing?: number;
   augment?: boolean;
+  randomErasing?: number;
   seed?: number;
   limit?: number;
   testLimit?: number;
@@ -209,6 +212,8 @@ export function resolveTrainConfig(s: TrainSettings): TrainConfig {
   const ls = m.labelSmoothing!;
   if (!isNum(ls) || ls < 0 || ls >= 1) throw new ConfigError('--label-smoothing', `expected a number in [0, 1), got ${ls}`);
   if (m.ema !== undefined && (!isNum(m.ema) || m.ema <= 0 || m.ema >= 1)) throw new ConfigError('--ema', `expected a decay in (0, 1), e.g. 0.999, got ${m.ema}`);
+  const erasing = m.randomErasing ?? 0;
+  if (!isNum(erasing) || erasing < 0 || erasing > 1) throw new ConfigError('--random-erasing', `expected a probability in [0, 1], got ${m.randomErasing}`);
   if (!Number.isInteger(m.seed)) throw new ConfigError('--seed', `expected an integer, got ${m.seed}`);
   if (m.limit !== undefined) positiveInt('--limit', m.limit);
   if (m.testLimit !== undefined) positiveInt('--test-limit', m.testLimit);
@@ -230,6 +235,7 @@ export function resolveTrainConfig(s: TrainSettings): TrainConfig {
     warmupEpochs,
     labelSmoothing: ls,
     augment: m.augment ?? true,
+    randomErasing: erasing,
     seed: m.seed!,
     limit: m.limit,
     testLimit: m.testLimit,
@@ -249,5 +255,6 @@ export function describeOptimization(c: TrainConfig): string {
   if (c.warmupEpochs) parts.push(`warmup ${c.warmupEpochs} epoch${c.warmupEpochs === 1 ? '' : 's'}`);
   if (c.labelSmoothing) parts.push(`label smoothing ${c.labelSmoothing}`);
   if (c.emaDecay) parts.push(`EMA ${c.emaDecay}`);
+  if (c.randomErasing) parts.push(`random erasing ${c.randomErasing}`);
   return parts.join(', ');
 }

@@ -149,10 +149,10 @@ export async function openTrainingData(config: TrainConfig): Promise<TrainingDat
 }
 
 /** Train and evaluation transforms for the model input (grayscale → RGB, pad/resize, augmentation). */
-export function trainTransforms(ds: Dataset, inputSize: [number, number, number], augment: boolean): { train: TransformSpec; eval: TransformSpec } {
+export function trainTransforms(ds: Dataset, inputSize: [number, number, number], augment: boolean, randomErasing = 0): { train: TransformSpec; eval: TransformSpec } {
   const size = inputSize[1];
   const evalSpec = standardTransform(ds, { train: false, size, channels: 3 });
-  return { train: augment ? standardTransform(ds, { train: true, size, channels: 3 }) : evalSpec, eval: evalSpec };
+  return { train: augment ? standardTransform(ds, { train: true, size, channels: 3, randomErasing }) : evalSpec, eval: evalSpec };
 }
 
 /** The preprocessing record of a resolved evaluation transform. */
@@ -326,7 +326,7 @@ export async function train(config: TrainConfig, run: TrainRunOptions): Promise<
   const inputSize = plan.inputSize;
   const counts = summary(model, inputSize);
 
-  const transforms = trainTransforms(data.train, inputSize, config.augment);
+  const transforms = trainTransforms(data.train, inputSize, config.augment, config.randomErasing);
   const dropLast = data.train.length % config.batchSize === 1; // a 1-sample train batch breaks BatchNorm
   const trainLoader = new DataLoader(data.train, { batchSize: config.batchSize, shuffle: true, seed: config.seed, dropLast, transform: transforms.train, workers });
   const testLoader = new DataLoader(data.test, { batchSize: config.batchSize, shuffle: false, transform: transforms.eval, workers });

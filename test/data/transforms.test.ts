@@ -170,7 +170,7 @@ describe('transforms', () => {
 
   test('spec validation and standard recipes', () => {
     const shape = { channels: 3, height: 32, width: 32 };
-    assert.throws(() => transformOutputShape([{ op: 'normalize' }, { op: 'hflip' }], shape), /last step/);
+    assert.throws(() => transformOutputShape([{ op: 'normalize' }, { op: 'hflip' }], shape), /only randomErasing may follow normalize/);
     assert.throws(() => transformOutputShape([{ op: 'blur' } as never], shape), /unknown op "blur"/);
     assert.throws(() => transformOutputShape([{ op: 'randomCrop', size: 40 }], shape), /larger/);
     assert.throws(() => compileTransform([{ op: 'normalize' }], shape), /resolveTransform/);
@@ -189,5 +189,51 @@ describe('transforms', () => {
     assert.deepEqual(transformOutputShape(standardTransform(fm, { train: false, size: 64, channels: 3 }), fm), { channels: 3, height: 64, width: 64 });
     const json = JSON.parse(JSON.stringify(fmTrain));
     assert.deepEqual(json, fmTrain, 'specs are plain JSON');
+  });
+});
+
+describe('randomErasing (torchvision RandomErasing, value 0)', () => {
+  const shape = { channels: 3, height: 16, width: 12 };
+  const img = new Uint8Array(16 * 12 * 3).fill(200);
+  const spec: TransformSpec = [{ op: 'normalize', mean: [0, 0, 0], std: [1, 1, 1] }, { op: 'randomErasing', p: 1 }];
+
+  test('erases one rectangle, the same in every channel, with an area in the scale range', () => {
+    const t = compileTransform(spec, shape);
+    for (let seed = 0; seed < 50; seed++) {
+      const out = t.apply(img, new Rng(seed));
+      const zero = (c: number, y: number, x: number) => out[(c * 16 + y) * 12 + x] === 0;
+      const cells: [number, number][] = [];
+      for (let y = 0; y < 16; y++) for (let x = 0; x < 12; x++) if (zero(0, y, x)) cells.push([y, x]);
+      assert.ok(cells.length > 0, `seed ${seed}: something erased`);
+      const ys = cells.map((c) => c[0]);
+      const xs = cells.map((c) => c[1]);
+      const h = Math.max(...ys) - Math.min(...ys) + 1;
+      const w = Math.max(...xs) - Math.min(...xs) + 1;
+      assert.equal(cells.length, h * w, `seed ${seed}: a full rectangle`);
+      assert.ok(h < 16 && w < 12, `seed ${seed}: smaller than the image`);
+      // Rounding the sides of an area in [0.02, 0.33]·H·W moves it by at most h/2 + w/2 + 1/4.
+      assert.ok(h * w >= 0.02 * 192 - (h + w) / 2 - 0.25 && h * w <= 0.33 * 192 + (h + w) / 2 + 0.25, `seed ${seed}: area ${h * w}`);
+      for (let c = 1; c < 3; c++) for (let y = 0; y < 16; y++) for (let x = 0; x < 12; x++) assert.equal(zero(c, y, x), zero(0, y, x));
+      for (let i = 0; i < out.length; i++) assert.ok(out[i] === 0 || Math.abs(out[i]! - 200 / 255) < 1e-6);
+    }
+  });
+
+  test('p = 0 changes nothing; the default p erases about half the images; seeded', () => {
+    const none = compileTransform([spec[0]!, { op: 'randomErasing', p: 0 }], shape);
+    assert.ok(none.apply(img, new Rng(3)).every((v) => Math.abs(v - 200 / 255) < 1e-6));
+    const half = compileTransform([spec[0]!, { op: 'randomErasing' }], shape);
+    let erased = 0;
+    for (let s = 0; s < 400; s++) if (half.apply(img, new Rng(s)).some((v) => v === 0)) erased++;
+    assert.ok(erased > 150 && erased < 250, `${erased} of 400 erased`);
+    assert.deepEqual(half.apply(img, new Rng(7)), half.apply(img, new Rng(7)));
+  });
+
+  test('only after normalize; invalid settings are refused by name', () => {
+    assert.throws(() => transformOutputShape([{ op: 'normalize' }, { op: 'hflip' }], shape), /only randomErasing may follow normalize/);
+    assert.throws(() => transformOutputShape([{ op: 'randomErasing', scale: [0.5, 0.2] }], shape), /randomErasing: scale/);
+    assert.throws(() => transformOutputShape([{ op: 'randomErasing', p: 2 }], shape), /randomErasing: p/);
+    const fm = { name: 'fashion-mnist', channels: 1, height: 28, width: 28 };
+    assert.deepEqual(standardTransform(fm, { train: true, randomErasing: 0.5 }).at(-1), { op: 'randomErasing', p: 0.5 });
+    assert.equal(standardTransform(fm, { train: false, randomErasing: 0.5 }).at(-1)!.op, 'normalize');
   });
 });
