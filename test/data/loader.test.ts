@@ -145,7 +145,7 @@ describe('DataLoader', () => {
   test('option validation', () => {
     assert.throws(() => new DataLoader(ds, { batchSize: 0 }), /batchSize/);
     assert.throws(() => new DataLoader(ds, { batchSize: 4, workers: -1 }), /workers/);
-    assert.throws(() => new DataLoader(ds, { batchSize: 4, transform: [{ op: 'normalize' }, { op: 'hflip' }] }), /last/);
+    assert.throws(() => new DataLoader(ds, { batchSize: 4, transform: [{ op: 'normalize' }, { op: 'hflip' }] }), /only randomErasing may follow normalize/);
   });
 
   test('the compiled worker.js path works without tsx', async () => {
