@@ -5,7 +5,7 @@
 // final test accuracy.
 //
 //   node --import tsx bench/fashion-mnist.ts [--minutes 55] [--model shufflenet_v2_x1_0] [--width W (MobileNets)]
-//        [--batch-size 128] [--threads N] [--workers 1] [--data DIR] [--out DIR]
+//        [--batch-size 128] [--threads N] [--workers 1] [--random-erasing P] [--data DIR] [--out DIR]
 //
 // When the budget does not fit one full epoch (e.g. --minutes 1, a smoke test), it trains one epoch on
 // the first N training images that fit and still evaluates on the whole test split.
@@ -49,7 +49,8 @@ const batchSize = num('--batch-size', 128);
 const threads = flag('--threads') ? num('--threads', 1) : undefined;
 const workers = flag('--workers') ? Number(flag('--workers')) : 1;
 const outDir = flag('--out') ?? join('runs', `bench-fashion-mnist-${Date.now()}`);
-const base: TrainSettings = { recipe: 'fashion-mnist', model, modelOptions, dataset: 'fashion-mnist', dataDir: flag('--data'), batchSize };
+const erasing = flag('--random-erasing') ? Number(flag('--random-erasing')) : undefined;
+const base: TrainSettings = { recipe: 'fashion-mnist', model, modelOptions, dataset: 'fashion-mnist', dataDir: flag('--data'), batchSize, randomErasing: erasing };
 
 // 1. data and a step-time measurement with the recipe's own settings.
 const probe = resolveTrainConfig({ ...base, epochs: 30 });
