@@ -18,6 +18,9 @@ describe('resolveTrainConfig', () => {
     assert.deepEqual(c.schedule, { type: 'constant' });
     assert.equal(c.download, false);
     assert.equal(c.augment, true);
+    assert.equal(c.randomErasing, 0);
+    assert.equal(resolveTrainConfig({ randomErasing: 0.25 }).randomErasing, 0.25);
+    assert.throws(() => resolveTrainConfig({ randomErasing: 1.5 }), /--random-erasing: expected a probability in \[0, 1\]/);
   });
 
   test('the cifar recipe, and explicit flags override it', () => {
