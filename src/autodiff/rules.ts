@@ -1,7 +1,7 @@
 /** One gradient rule per op: given the node and d loss / d outputs, the d loss / d inputs as graph ops. */
 import type { GraphBuilder } from '../graph/builder.js';
 import { type Dim, type Node, attr, intAttr, intsAttr } from '../graph/ir.js';
-import { flipBlockedWeight, padChannelsTo4, unblockDepthwiseWeight } from '../graph/nchwc.js';
+import { flipBlockedWeight, toBlocked, unblockDepthwiseWeight } from '../graph/nchwc.js';
 import { normAxis } from '../graph/shapes.js';
 import { Tensor } from '../tensor.js';
 
@@ -193,7 +193,7 @@ gradRules.set('Conv', (g, n, [dy]) => {
 gradRules.set('nchwc.ReorderInput', (g, n, [dy]) => [
   g.op1('nchwc.ReorderOutput', [dy!], { channels: attr.i(g.shape(n.inputs[0]!)[1] as number) }),
 ]);
-gradRules.set('nchwc.ReorderOutput', (g, _n, [dy]) => [g.op1('nchwc.ReorderInput', [padChannelsTo4(g, dy!)])]);
+gradRules.set('nchwc.ReorderOutput', (g, _n, [dy]) => [toBlocked(g, dy!)]);
 
 gradRules.set('nchwc.Conv', (g, n, [dy]) => {
   const [x, w, b] = n.inputs as [string, string, string | undefined];
@@ -211,21 +211,21 @@ gradRules.set('nchwc.Conv', (g, n, [dy]) => {
 function nchwcDepthwiseInputGrad(g: GraphBuilder, dy: string, wb: string, c: ConvParams): string {
   const block = g.nchwcBlock!;
   const [cp] = c.wShape;
-  const [n, , h, w] = c.inShape;
+  const [, , h, w] = c.inShape;
   const [, , oh, ow] = c.outShape;
   const [sh, sw] = c.s as [number, number];
   const [zh, zw] = [oh * sh, ow * sw];
   const begin = [0, 1].map((i) => c.d[i]! * (c.k[i]! - 1) - c.p[i]!);
   const end = [0, 1].map((i) => [h, w][i]! - [zh, zw][i]! - begin[i]! + c.d[i]! * (c.k[i]! - 1));
-  if ([...begin, ...end].some((v) => v < 0) || typeof n !== 'number') {
+  if ([...begin, ...end].some((v) => v < 0)) {
     const plain = g.op1('nchwc.ReorderOutput', [dy], { channels: attr.i(cp) });
-    return g.op1('nchwc.ReorderInput', [convInputGrad(g, plain, unblockDepthwiseWeight(g, wb), c)]);
+    return toBlocked(g, convInputGrad(g, plain, unblockDepthwiseWeight(g, wb), c));
   }
   let spread = dy;
   if (sh > 1 || sw > 1) {
-    const view = g.reshape(dy, [n, cp / block, oh, 1, ow, 1, block]);
+    const view = g.reshape(dy, [0, cp / block, oh, 1, ow, 1, block]);
     const padded = g.op1('Pad', [view, g.ints([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, sh - 1, 0, sw - 1, 0])]);
-    spread = g.reshape(padded, [n, cp, zh, zw]);
+    spread = g.reshape(padded, [0, cp, zh, zw]);
   }
   return g.op1('nchwc.Conv', [spread, flipBlockedWeight(g, wb)], {
     group: attr.i(cp), kernel_shape: attr.ints(c.k), pads: attr.ints([begin[0]!, begin[1]!, end[0]!, end[1]!]),
@@ -289,7 +289,7 @@ function convInputGrad(g: GraphBuilder, dy: string, w: string, c: ConvParams): s
     // w [G·co, ci, kh, kw] → [G·ci, co, kh, kw], flipped spatially.
     let wt = w;
     if (co > 1 || ci > 1) wt = g.reshape(g.transpose(g.reshape(w, [G, co, ci, kh, kw]), [0, 2, 1, 3, 4]), [G * ci, co, kh, kw]);
-    if (kh > 1 || kw > 1) wt = flip(g, wt);
+    if (kh > 1 || kw > 1) wt = g.flip(wt, [2, 3]);
     const pads = [0, 1, 2, 3].map((i) => c.d[i % 2]! * (c.k[i % 2]! - 1) - c.p[i]!);
     return g.op1('Conv', [dy, wt], { group: attr.i(G), pads: attr.ints(pads), dilations: attr.ints(c.d), strides: attr.ints([1, 1]) });
   }
@@ -304,10 +304,6 @@ function convInputGrad(g: GraphBuilder, dy: string, w: string, c: ConvParams): s
   });
 }
 
-function flip(g: GraphBuilder, w: string): string {
-  const big = -(2 ** 62);
-  return g.op1('Slice', [w, g.ints([-1, -1]), g.ints([big, big]), g.ints([2, 3]), g.ints([-1, -1])]);
-}
 
 /**
  * d/dw as a convolution whose batch is the weight's input channels and whose kernel is dy:

@@ -33,6 +33,9 @@ export type TransformStep =
    */
   | { op: 'randomErasing'; p?: number; scale?: [number, number]; ratio?: [number, number] };
 
+/** torchvision RandomErasing's defaults. */
+const ERASING = { p: 0.5, scale: [0.02, 0.33] as [number, number], ratio: [0.3, 3.3] as [number, number] };
+
 export type TransformSpec = TransformStep[];
 
 export interface ImageShape {
@@ -244,8 +247,8 @@ export function transformOutputShape(spec: TransformSpec, input: ImageShape): Im
         if (spec.slice(i + 1).some((s) => s.op !== 'randomErasing')) throw new Error(`transform: only randomErasing may follow normalize (step ${i})`);
         break;
       case 'randomErasing': {
-        const [s0, s1] = step.scale ?? [0.02, 0.33];
-        const [r0, r1] = step.ratio ?? [0.3, 3.3];
+        const [s0, s1] = step.scale ?? ERASING.scale;
+        const [r0, r1] = step.ratio ?? ERASING.ratio;
         if (step.p !== undefined && !(step.p >= 0 && step.p <= 1)) throw new RangeError('randomErasing: p must be in [0, 1]');
         if (!(s0 > 0 && s0 <= s1 && s1 <= 1)) throw new RangeError(`randomErasing: scale must satisfy 0 < min <= max <= 1, got ${JSON.stringify(step.scale)}`);
         if (!(r0 > 0 && r0 <= r1)) throw new RangeError(`randomErasing: ratio must satisfy 0 < min <= max, got ${JSON.stringify(step.ratio)}`);
@@ -371,9 +374,9 @@ function eraseRandomRect(
   out: Float32Array, offset: number, channels: number, height: number, width: number,
   step: Extract<TransformStep, { op: 'randomErasing' }>, rng: Rng,
 ): void {
-  if (!(rng.random() < (step.p ?? 0.5))) return;
-  const [s0, s1] = step.scale ?? [0.02, 0.33];
-  const [r0, r1] = (step.ratio ?? [0.3, 3.3]).map(Math.log) as [number, number];
+  if (!(rng.random() < (step.p ?? ERASING.p))) return;
+  const [s0, s1] = step.scale ?? ERASING.scale;
+  const [r0, r1] = (step.ratio ?? ERASING.ratio).map(Math.log) as [number, number];
   const area = height * width;
   for (let attempt = 0; attempt < 10; attempt++) {
     const eraseArea = area * (s0 + (s1 - s0) * rng.random());

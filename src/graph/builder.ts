@@ -198,6 +198,12 @@ export class GraphBuilder {
   }
   reshape(x: string, shape: number[]): string { return this.op1('Reshape', [x, this.ints(shape, 'shape')]); }
   transpose(x: string, perm: number[]): string { return this.op1('Transpose', [x], { perm: attr.ints(perm) }); }
+  /** x reversed along `axes` (a Slice with step -1). */
+  flip(x: string, axes: number[]): string {
+    const first = axes.map(() => -1);
+    const pastStart = axes.map(() => -(2 ** 62));
+    return this.op1('Slice', [x, this.ints(first), this.ints(pastStart), this.ints(axes), this.ints(first)]);
+  }
   concat(xs: string[], axis: number): string { return this.op1('Concat', xs, { axis: attr.i(axis) }); }
   split(x: string, axis: number, sizes: number[]): string[] {
     return this.op('Split', [x, this.ints(sizes, 'split')], { axis: attr.i(axis) }, sizes.length);

@@ -40,29 +40,28 @@ export function unblockDepthwiseWeight(g: GraphBuilder, wb: string): string {
 export function flipBlockedWeight(g: GraphBuilder, wb: string): string {
   const b = block(g);
   const [cp, , kh, kw] = g.dims(wb) as [number, number, number, number];
-  const big = -(2 ** 62);
-  const mem = g.reshape(wb, [cp / b, kh, kw, b]);
-  const flipped = g.op1('Slice', [mem, g.ints([-1, -1]), g.ints([big, big]), g.ints([1, 2]), g.ints([-1, -1])]);
-  return g.reshape(flipped, [cp, 1, kh, kw]);
-}
-
-/** x [N, C, H, W] with zero channels appended up to a multiple of 4 (what ReorderInput accepts). */
-export function padChannelsTo4(g: GraphBuilder, x: string): string {
-  const c = g.shape(x)[1] as number;
-  if (c % 4 === 0) return x;
-  return g.op1('Pad', [x, g.ints([0, 0, 0, 0, 0, 4 - (c % 4), 0, 0], 'pads')]);
+  return g.reshape(g.flip(g.reshape(wb, [cp / b, kh, kw, b]), [1, 2]), [cp, 1, kh, kw]);
 }
 
 /**
- * A depthwise convolution (no bias) of a batch of known size through NCHWc. ReorderInput takes
- * channel counts divisible by 4 (it pads them to the block itself); others are first padded to that
- * with zero channels (ShuffleNetV2 1.0x has 58). A symbolic batch falls back to a plain Conv (the
- * weight gradient folds the batch into the channels).
+ * x [N, C, H, W] reordered to NCHWc. ReorderInput takes channel counts divisible by 4 (and pads
+ * those to the block itself); others first get zero channels up to a multiple of 4.
+ */
+export function toBlocked(g: GraphBuilder, x: string): string {
+  const c = g.shape(x)[1] as number;
+  const x4 = c % 4 === 0 ? x : g.op1('Pad', [x, g.ints([0, 0, 0, 0, 0, 4 - (c % 4), 0, 0], 'pads')]);
+  return g.op1('nchwc.ReorderInput', [x4]);
+}
+
+/**
+ * A depthwise convolution (no bias) of a batch of known size through NCHWc (any channel count:
+ * ShuffleNetV2 1.0x has 58, see toBlocked). A symbolic batch falls back to a plain Conv (the weight
+ * gradient folds the batch into the channels).
  */
 export function depthwiseConvNchwc(g: GraphBuilder, x: string, w: string, attrs: Attrs): string {
   const [n, c] = g.shape(x) as [number | string, number];
   if (typeof n !== 'number') return g.op1('Conv', [x, w], attrs);
-  const xc = g.op1('nchwc.ReorderInput', [padChannelsTo4(g, x)]);
+  const xc = toBlocked(g, x);
   const padded = g.shape(xc)[1] as number;
   const yc = g.op1('nchwc.Conv', [xc, blockDepthwiseWeight(g, w, padded)], { ...attrs, group: attr.i(padded) });
   return g.op1('nchwc.ReorderOutput', [yc], { channels: attr.i(c) });
