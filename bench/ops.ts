@@ -1,7 +1,8 @@
 /**
  * Single-op measurements behind two choices in the train step (see bench/README.md):
  * - a scalar multiplied into a 1x1 conv weight [1280, 320, 1, 1]: rank-0 vs rank-matched scalar;
- * - the ReLU6 gradient on 32×144×32×32: Cast(mask) · dy vs Where(mask, dy, 0).
+ * - the ReLU6 gradient on 32×144×32×32: Cast(mask) · dy vs Where(mask, dy, 0);
+ * - the ReLU gradient from its output: Sign(y), Cast(y > 0) or Ceil(Min(y, 1)) as the mask.
  *   node --import tsx bench/ops.ts [--threads 1]
  */
 import { parseArgs } from 'node:util';
@@ -46,4 +47,18 @@ for (const [name, grad] of Object.entries(relu6Grad)) {
     g.output(g.op1('ReduceSum', [grad(g, mask), g.ints([0, 2, 3])], { keepdims: attr.i(0) }), 'out');
   }, feeds, a);
   console.log(`ReLU6 gradient on [${a}] (with the mask and a channel sum), ${name}: ${ms.toFixed(2)} ms per run`);
+}
+
+// The ReLU gradient on 64×58×16×16 (a ShuffleNetV2 1.0x stage-2 activation at batch 64), from the output y ≥ 0.
+const r = [64, 58, 16, 16];
+const rn = r.reduce((p, q) => p * q);
+const reluFeeds = { y: new Float32Array(rn).map((_, i) => Math.max(0, Math.sin(i) * 8)), dy: new Float32Array(rn).map((_, i) => Math.cos(i)) };
+const reluGrad: Record<string, (g: GraphBuilder) => string> = {
+  'Sign(y) · dy': (g) => g.mul('dy', g.op1('Sign', ['y'])),
+  'Cast(y > 0) · dy': (g) => g.mul('dy', g.op1('Cast', [g.op1('Greater', ['y', g.scalar(0)])], { to: attr.i(1) })),
+  'Ceil(Min(y, 1)) · dy': (g) => g.mul('dy', g.op1('Ceil', [g.op1('Min', ['y', g.constant(Tensor.float32([1, 1, 1, 1], [1]))])])),
+};
+for (const [name, grad] of Object.entries(reluGrad)) {
+  const ms = await timeGraph((g) => g.output(grad(g), 'out'), reluFeeds, r);
+  console.log(`ReLU gradient on [${r}], ${name}: ${ms.toFixed(2)} ms per run`);
 }

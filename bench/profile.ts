@@ -1,8 +1,8 @@
 /**
- * Where the train step's time goes: ORT's profiler over MobileNetV2 (CIFAR stem, width 1.0, SGD
- * momentum), steady-state runs only, kernel time per step by forward/backward, op type and, for
- * convolutions and matrix products, depthwise vs other.
- *   node --import tsx bench/profile.ts [--batch 32] [--threads 1] [--nodes 20]
+ * Where the train step's time goes: ORT's profiler over a CIFAR-stem model (default MobileNetV2 width
+ * 1.0, SGD momentum), steady-state runs only, kernel time per step by forward/backward, op type and, for
+ * convolutions and matrix products, depthwise (group = channels) vs other.
+ *   node --import tsx bench/profile.ts [--model mobilenet_v2] [--batch 32] [--threads 1] [--nodes 20]
  */
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,10 +11,10 @@ import { parseArgs } from 'node:util';
 import { createModel } from '../src/models/registry.js';
 import { Trainer } from '../src/train/trainer.js';
 
-const { values } = parseArgs({ options: { batch: { type: 'string', default: '32' }, threads: { type: 'string', default: '1' }, nodes: { type: 'string', default: '0' } } });
+const { values } = parseArgs({ options: { model: { type: 'string', default: 'mobilenet_v2' }, batch: { type: 'string', default: '32' }, threads: { type: 'string', default: '1' }, nodes: { type: 'string', default: '0' } } });
 const batch = Number(values.batch);
 const dir = mkdtempSync(join(tmpdir(), 'mobilezoo-profile-'));
-const model = createModel('mobilenet_v2', { numClasses: 10, stem: 'cifar' });
+const model = createModel(values.model!, { numClasses: 10, stem: 'cifar' });
 const trainer = await Trainer.create(model, { optimizer: { type: 'sgd', momentum: 0.9 }, lr: 0.01, threads: Number(values.threads), batchSize: batch, profilePrefix: join(dir, 'step') });
 const x = new Float32Array(batch * 3 * 32 * 32);
 for (let i = 0; i < x.length; i++) x[i] = Math.sin(i * 12.9898) * 0.5;

@@ -56,8 +56,14 @@ gradRules.set('Div', (g, n, [dy]) => {
   return [unbroadcast(g, da, g.shape(a)), unbroadcast(g, db, g.shape(b))];
 });
 
-// ReLU passes the gradient where the output is positive; Sign(y) is that 0/1 mask in one pass.
-gradRules.set('Relu', (g, n, [dy]) => [g.mul(dy!, g.op1('Sign', [n.outputs[0]!]))]);
+// ReLU passes the gradient where the output y ≥ 0 is positive: the 0/1 mask is Ceil(Min(y, 1)). ORT's
+// Sign is a scalar loop, about 2x the time of this pair (bench/ops.ts); the 1 has y's rank so that Min
+// broadcasts it as a vector operand.
+gradRules.set('Relu', (g, n, [dy]) => {
+  const y = n.outputs[0]!;
+  const one = g.constant(Tensor.float32(g.shape(y).map(() => 1), [1]), 'one');
+  return [g.mul(dy!, g.op1('Ceil', [g.op1('Min', [y, one])]))];
+});
 
 // Clip (ReLU6): the gradient passes where the output equals the input (inside the clipping range).
 gradRules.set('Clip', (g, n, [dy]) => [g.mul(dy!, mask(g, g.op1('Equal', [n.inputs[0]!, n.outputs[0]!])))]);
