@@ -5,7 +5,8 @@
 // final test accuracy.
 //
 //   node --import tsx bench/fashion-mnist.ts [--minutes 55] [--model shufflenet_v2_x1_0] [--width W (MobileNets)]
-//        [--batch-size 128] [--threads N] [--workers 1] [--random-erasing P] [--data DIR] [--out DIR]
+//        [--batch-size 128] [--lr 0.1] [--input 32] [--ema DECAY] [--threads N] [--workers 1] [--random-erasing P]
+//        [--data DIR] [--out DIR]
 //
 // When the budget does not fit one full epoch (e.g. --minutes 1, a smoke test), it trains one epoch on
 // the first N training images that fit and still evaluates on the whole test split.
@@ -50,7 +51,11 @@ const threads = flag('--threads') ? num('--threads', 1) : undefined;
 const workers = flag('--workers') ? Number(flag('--workers')) : 1;
 const outDir = flag('--out') ?? join('runs', `bench-fashion-mnist-${Date.now()}`);
 const erasing = flag('--random-erasing') ? Number(flag('--random-erasing')) : undefined;
-const base: TrainSettings = { recipe: 'fashion-mnist', model, modelOptions, dataset: 'fashion-mnist', dataDir: flag('--data'), batchSize, randomErasing: erasing };
+const optional = (name: string) => (flag(name) !== undefined ? num(name, 1) : undefined);
+const base: TrainSettings = {
+  recipe: 'fashion-mnist', model, modelOptions, dataset: 'fashion-mnist', dataDir: flag('--data'), batchSize, randomErasing: erasing,
+  lr: optional('--lr'), input: optional('--input'), ema: optional('--ema'),
+};
 
 // 1. data and a step-time measurement with the recipe's own settings.
 const probe = resolveTrainConfig({ ...base, epochs: 30 });
@@ -60,7 +65,7 @@ const net = createModel(probe.model, plan.options);
 const trainer = await Trainer.create(net, {
   optimizer: probe.optimizer, lr: probe.lr, schedule: probe.schedule, epochs: probe.epochs, warmupEpochs: probe.warmupEpochs,
   stepsPerEpoch: Math.ceil(data.train.length / batchSize), labelSmoothing: probe.labelSmoothing, seed: probe.seed,
-  inputSize: plan.inputSize, threads, batchSize,
+  inputSize: plan.inputSize, threads, batchSize, emaDecay: probe.emaDecay,
 });
 const tf = trainTransforms(data.train, plan.inputSize, probe.augment, probe.randomErasing);
 const loader = new DataLoader(data.train, { batchSize, shuffle: true, seed: 1, transform: tf.train, workers });
