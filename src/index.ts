@@ -64,6 +64,7 @@ export * from './train/config.js';
 export * from './train/checkpoints.js';
 export * from './train/workflow.js';
 export * from './train/tasks.js';
+export * from './train/tta.js';
 
 // data
 export * from './data/index.js';

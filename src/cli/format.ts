@@ -72,7 +72,8 @@ export function evalText(r: EvalResult, classNames: string[]): string {
 }
 
 export function testText(r: TestResult): string {
-  return [`${r.model} on the ${r.dataset} test split, input ${r.inputSize.join('x')}, weights ${r.weights}`, evalText(r, r.classNames)].join('\n');
+  const tta = r.tta === 'flip' ? ', test-time augmentation: flip (softmax averaged with the mirror image)' : '';
+  return [`${r.model} on the ${r.dataset} test split, input ${r.inputSize.join('x')}, weights ${r.weights}${tta}`, evalText(r, r.classNames)].join('\n');
 }
 
 export function testJson(r: TestResult): object {
@@ -81,6 +82,7 @@ export function testJson(r: TestResult): object {
     weights: r.weights,
     dataset: r.dataset,
     inputSize: r.inputSize,
+    tta: r.tta,
     count: r.count,
     loss: r.loss,
     top1: r.top1,

@@ -13,6 +13,7 @@ import { ConfigError, OPTIMIZER_TYPES, RECIPES, type TrainConfig, type TrainSett
 import { readCheckpointRecord } from '../train/checkpoints.js';
 import { SCHEDULE_TYPES } from '../train/schedules.js';
 import { exportOnnx, predictImages, testModel } from '../train/tasks.js';
+import { TTA_MODES, type TtaMode } from '../train/tta.js';
 import { type TrainResult, demoConfig, resumeConfig, train } from '../train/workflow.js';
 import { evalText, exportText, predictText, summaryText, testJson, testText } from './format.js';
 import {
@@ -253,6 +254,7 @@ export function buildProgram(ctx: Context): Command {
     .option('--download', 'download the dataset if it is not found')
     .option('--input <size>', 'input size (default: the checkpoint\'s or the model\'s)', positiveInt('--input'))
     .option('--limit <n>', 'evaluate only the first N test images', positiveInt('--limit'))
+    .option('--tta <mode>', `test-time augmentation: ${TTA_MODES.join(' | ')} (default none; flip averages the softmax of each image and its mirror image)`, oneOf('--tta', TTA_MODES))
     .option('--batch-size <n>', 'batch size (default 100)', positiveInt('--batch-size'))
     .option('--threads <n>', 'ONNX Runtime threads', positiveInt('--threads'))
     .option('--workers <n>', 'data-loading worker threads (default 1)', nonNegativeInt('--workers'))
@@ -272,6 +274,7 @@ export function buildProgram(ctx: Context): Command {
         threads: o.threads as number | undefined,
         workers: o.workers as number | undefined,
         ema: o.emaOff ? false : undefined,
+        tta: o.tta as TtaMode | undefined,
       });
       if (o.out) {
         const dir = resolve(o.out as string);

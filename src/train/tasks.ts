@@ -27,6 +27,7 @@ import { softmax } from '../report/metrics.js';
 import { InferenceSession, traceInference } from '../runtime/inference.js';
 import { createSession, ort } from '../runtime/session.js';
 import { type CheckpointRecord, type ModelSource, loadModel, readCheckpointRecord, weightsRecord } from './checkpoints.js';
+import { type TtaMode, withTta } from './tta.js';
 import { type EvalResult, evaluateLoader } from './workflow.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -44,6 +45,8 @@ export interface TestOptions extends ModelSource {
   workers?: number;
   /** Square input size (default: the checkpoint's, else the model's own). */
   input?: number;
+  /** Test-time augmentation (default 'none'); 'flip' averages the softmax of each image and its mirror image. */
+  tta?: TtaMode;
 }
 
 export interface TestResult extends EvalResult {
@@ -53,6 +56,7 @@ export interface TestResult extends EvalResult {
   weights: string;
   dataset: string;
   inputSize: [number, number, number];
+  tta: TtaMode;
 }
 
 async function openTestSplit(name: string, o: { dataDir?: string; download?: boolean; record?: CheckpointRecord; size?: number }): Promise<Dataset> {
@@ -101,8 +105,10 @@ export async function testModel(o: TestOptions): Promise<TestResult> {
   const loader = new DataLoader(ds, { batchSize: o.batchSize ?? 100, transform, workers: o.workers ?? 1 });
   const session = await InferenceSession.create(model, { inputSize, threads: o.threads });
   try {
-    const r = await evaluateLoader((x) => session.run(x), loader, model.numClasses);
-    return { ...r!, classNames: ds.classNames, model: model.modelName, weights: source, dataset: datasetName, inputSize };
+    const tta = o.tta ?? 'none';
+    const predict = withTta((x) => session.run(x), tta, { width: size, numClasses: model.numClasses });
+    const r = await evaluateLoader(predict, loader, model.numClasses);
+    return { ...r!, classNames: ds.classNames, model: model.modelName, weights: source, dataset: datasetName, inputSize, tta };
   } finally {
     await loader.close();
     await session.dispose();

@@ -105,6 +105,12 @@ describe('mobilezoo train', () => {
     assert.match(ok.stdout, /confusion matrix/);
     assert.ok(existsSync(join(dir, 'test-out', 'confusion.png')));
 
+    const flip = await runCliProcess(['test', '--checkpoint', join(runA, 'checkpoint-last.json'), '--tta', 'flip', '--json']);
+    assert.equal(flip.code, 0, flip.stderr);
+    const j = JSON.parse(flip.stdout);
+    assert.equal(j.tta, 'flip');
+    assert.equal(j.count, 40);
+
     const bad = await runCliProcess(['test', '--checkpoint', join(runA, 'checkpoint-last.json'), '--model', 'shufflenet_v2_x0_5']);
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /does not match ShuffleNetV2/);
