@@ -25,9 +25,19 @@ export interface TrainerOptions extends SessionOptions {
   labelSmoothing?: number;
   /** Seed of the dropout masks. */
   seed?: number;
-  /** Keep an exponential moving average of the weights with this decay (e.g. 0.9999). */
+  /** Keep an exponential moving average of the weights with this decay (e.g. 0.9999), warmed up as emaDecayAt. */
   emaDecay?: number;
   inputSize?: [number, number, number];
+}
+
+/**
+ * The EMA decay for the update after `updates` earlier ones: min(decay, (1 + updates) / (10 + updates)),
+ * TensorFlow's ExponentialMovingAverage with num_updates. Without the warm-up, a decay of 0.9995 still
+ * holds 39% of the random initial weights after 2000 steps, whose outputs do not match the trained
+ * BatchNorm statistics (measured: 10% Fashion-MNIST test accuracy after two epochs).
+ */
+export function emaDecayAt(decay: number, updates: number): number {
+  return Math.min(decay, (1 + updates) / (10 + updates));
 }
 
 export interface StepResult {
@@ -167,7 +177,7 @@ export class Trainer {
     }
     setTensors(this.model, params);
     if (this.ema) {
-      const decay = this.options.emaDecay!;
+      const decay = emaDecayAt(this.options.emaDecay!, this.step - 1);
       for (const [n, t] of this.model.namedParameters()) {
         const e = this.ema.get(n)!;
         const d = t.data as Float32Array;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { makeSynthetic } from '../../src/data/synthetic.js';
 import { createModel } from '../../src/models/registry.js';
-import { Trainer, type TrainerOptions } from '../../src/train/trainer.js';
+import { Trainer, type TrainerOptions, emaDecayAt } from '../../src/train/trainer.js';
 import { learningRate } from '../../src/train/schedules.js';
 import { noDecayParams } from '../../src/train/step-graph.js';
 
@@ -111,18 +111,31 @@ test('weight decay exclusion covers BatchNorm parameters and biases, not conv or
   assert.ok(!excluded.has('features.0.0.weight') && !excluded.has('classifier.1.weight'), 'conv and linear weights decay');
 });
 
-test('EMA of weights: after one step with decay d, ema = d·initial + (1−d)·trained', async () => {
-  const [b] = batches(1, 8);
-  const model = small();
-  const initial = new Map(model.namedParameters().map(([n, t]) => [n, t.toFloat32().slice()]));
-  const trainer = await Trainer.create(model, { ...options, emaDecay: 0.75 });
-  await trainer.trainStep(b!.images, b!.labels);
-  const ema = trainer.emaStateDict()!;
-  for (const [n, t] of model.namedParameters()) {
-    const now = t.toFloat32();
-    const e = ema.get(n)!.toFloat32();
-    const init = initial.get(n)!;
-    for (let i = 0; i < now.length; i += 97) assert.ok(Math.abs(e[i]! - (0.75 * init[i]! + 0.25 * now[i]!)) < 1e-6, n);
+test('EMA of weights: each step, ema = d·ema + (1−d)·trained with d = min(decay, (1 + k) / (10 + k)) after k steps', async () => {
+  assert.equal(emaDecayAt(0.9995, 0), 0.1);
+  assert.equal(emaDecayAt(0.9995, 8), 0.5);
+  assert.equal(emaDecayAt(0.5, 100), 0.5);
+  const [b1, b2] = batches(2, 8);
+  for (const decay of [0.05, 0.75]) {
+    const model = small();
+    let expected = new Map(model.namedParameters().map(([n, t]) => [n, Float64Array.from(t.toFloat32())]));
+    const trainer = await Trainer.create(model, { ...options, emaDecay: decay });
+    for (const [k, b] of [b1!, b2!].entries()) {
+      await trainer.trainStep(b.images, b.labels);
+      const d = Math.min(decay, (1 + k) / (10 + k));
+      expected = new Map(
+        model.namedParameters().map(([n, t]) => {
+          const now = t.toFloat32();
+          return [n, expected.get(n)!.map((e, i) => d * e + (1 - d) * now[i]!)];
+        }),
+      );
+    }
+    const ema = trainer.emaStateDict()!;
+    for (const [n] of model.namedParameters()) {
+      const e = ema.get(n)!.toFloat32();
+      const want = expected.get(n)!;
+      for (let i = 0; i < e.length; i += 97) assert.ok(Math.abs(e[i]! - want[i]!) < 1e-6, `${n} (decay ${decay})`);
+    }
+    await trainer.dispose();
   }
-  await trainer.dispose();
 });
