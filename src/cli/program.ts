@@ -186,6 +186,7 @@ export function buildProgram(ctx: Context): Command {
     .option('--resume <checkpoint>', 'continue a run from its checkpoint-*.json (same settings; --epochs may extend it)')
     .option('--limit <n>', 'use only the first N training and first ceil(N/5) test images', positiveInt('--limit'))
     .option('--test-limit <n>', 'use only the first N test images', positiveInt('--test-limit'))
+    .option('--minutes <m>', 'wall-clock budget: the schedule follows the clock (its --epochs shape, decay ending when time is up) and training stops there', positiveNumber('--minutes'))
     .option('--ema <decay>', 'evaluate and save an exponential moving average of the weights, e.g. 0.999 (warmed up: min(decay, (1+k)/(10+k)) after k steps)', numberIn('--ema', 0, 1, true))
     .addOption(new Option('--recipe <name>', `preset: ${Object.entries(RECIPES).map(([k, r]) => `${k} (${r.description})`).join('; ')}`).argParser(oneOf('--recipe', Object.keys(RECIPES))))
     .action(async (o: Record<string, unknown>, cmd: Command) => {
@@ -228,6 +229,7 @@ export function buildProgram(ctx: Context): Command {
         limit: o.limit as number | undefined,
         testLimit: o.testLimit as number | undefined,
         ema: o.ema as number | undefined,
+        minutes: o.minutes as number | undefined,
         recipe: o.recipe as string | undefined,
       };
       if (settings.modelOptions!.numClasses !== undefined) throw new UsageError('--classes: not used by train (the dataset sets the classes)');

@@ -45,6 +45,12 @@ export interface TrainConfig {
   /** Use only the first `testLimit` test samples (default with `limit`: ceil(limit / 5)). */
   testLimit?: number;
   emaDecay?: number;
+  /**
+   * A wall-clock budget (minutes) for training and its evaluations. The schedule then follows the clock:
+   * its position is epochs × elapsed / budget, so warmup and decay keep their shape and the decay ends
+   * when time is up, however fast the machine runs; training stops there, wherever the epoch is.
+   */
+  minutes?: number;
   recipe?: string;
 }
 
@@ -78,6 +84,7 @@ export interface TrainSettings {
   limit?: number;
   testLimit?: number;
   ema?: number;
+  minutes?: number;
   recipe?: string;
 }
 
@@ -215,6 +222,7 @@ export function resolveTrainConfig(s: TrainSettings): TrainConfig {
   const erasing = m.randomErasing ?? 0;
   if (!isNum(erasing) || erasing < 0 || erasing > 1) throw new ConfigError('--random-erasing', `expected a probability in [0, 1], got ${m.randomErasing}`);
   if (!Number.isInteger(m.seed)) throw new ConfigError('--seed', `expected an integer, got ${m.seed}`);
+  if (m.minutes !== undefined && (!isNum(m.minutes) || m.minutes <= 0)) throw new ConfigError('--minutes', `expected a positive number of minutes, got ${m.minutes}`);
   if (m.limit !== undefined) positiveInt('--limit', m.limit);
   if (m.testLimit !== undefined) positiveInt('--test-limit', m.testLimit);
   if (m.input !== undefined && (!Number.isInteger(m.input) || m.input < 8)) throw new ConfigError('--input', `expected an integer image size ≥ 8, got ${m.input}`);
@@ -240,6 +248,7 @@ export function resolveTrainConfig(s: TrainSettings): TrainConfig {
     limit: m.limit,
     testLimit: m.testLimit,
     emaDecay: m.ema,
+    minutes: m.minutes,
     recipe: m.recipe,
   };
 }
@@ -256,5 +265,6 @@ export function describeOptimization(c: TrainConfig): string {
   if (c.labelSmoothing) parts.push(`label smoothing ${c.labelSmoothing}`);
   if (c.emaDecay) parts.push(`EMA ${c.emaDecay}`);
   if (c.randomErasing) parts.push(`random erasing ${c.randomErasing}`);
+  if (c.minutes) parts.push(`schedule on the clock: ${c.epochs} epochs' shape over ${c.minutes} min`);
   return parts.join(', ');
 }

@@ -25,6 +25,8 @@ export interface TrainerOptions extends SessionOptions {
   labelSmoothing?: number;
   /** Seed of the dropout masks. */
   seed?: number;
+  /** The schedule's position in (fractional) epochs for the next step; default: steps done / stepsPerEpoch. */
+  schedulePosition?: () => number;
   /** Keep an exponential moving average of the weights with this decay (e.g. 0.9999), warmed up as emaDecayAt. */
   emaDecay?: number;
   inputSize?: [number, number, number];
@@ -125,7 +127,7 @@ export class Trainer {
     const perEpoch = this.options.stepsPerEpoch ?? 1;
     return learningRate(this.options.schedule ?? { type: 'constant' }, {
       baseLr: this.options.lr, epochs: this.options.epochs ?? 1, warmupEpochs: this.options.warmupEpochs,
-    }, this.step / perEpoch);
+    }, this.options.schedulePosition ? this.options.schedulePosition() : this.step / perEpoch);
   }
 
   private feeds(images: Float32Array, labels: Labels, g: StepGraph): Record<string, ort.Tensor> {

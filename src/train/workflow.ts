@@ -309,6 +309,9 @@ export async function train(config: TrainConfig, run: TrainRunOptions): Promise<
   if (!Number.isInteger(saveEvery) || saveEvery < 1) throw new Error(`saveEvery must be a positive integer, got ${saveEvery}`);
 
   let resumed: { record: CheckpointRecord; dir: string; path: string } | undefined;
+  if (run.resume && config.minutes !== undefined) {
+    throw new Error(`${run.resume}: a run with --minutes cannot be resumed: its schedule follows the clock of the run that started it`);
+  }
   if (run.resume) resumed = await readCheckpointRecord(run.resume);
   else if (existsSync(outDir) && readdirSync(outDir).some((f) => /^checkpoint-.*\.json$/.test(f))) {
     throw new Error(`${outDir} already holds a training run (checkpoint-*.json); choose another --out, or continue it with --resume`);
@@ -338,6 +341,11 @@ export async function train(config: TrainConfig, run: TrainRunOptions): Promise<
 
   let trainer: Trainer | undefined;
   let evalSession: InferenceSession | undefined;
+  // With --minutes the schedule's position comes from the clock, started at the first epoch.
+  const budget = config.minutes !== undefined ? config.minutes * 60 : undefined;
+  let clockStart = performance.now();
+  const clock = () => (performance.now() - clockStart) / 1000;
+  const timeUp = () => budget !== undefined && clock() >= budget;
   try {
     trainer = await Trainer.create(model, {
       optimizer: config.optimizer,
@@ -349,6 +357,7 @@ export async function train(config: TrainConfig, run: TrainRunOptions): Promise<
       labelSmoothing: config.labelSmoothing,
       seed: config.seed,
       emaDecay: config.emaDecay,
+      schedulePosition: budget !== undefined ? () => config.epochs * Math.min(1, clock() / budget) : undefined,
       inputSize,
       threads: run.threads,
       batchSize: config.batchSize,
@@ -460,7 +469,9 @@ export async function train(config: TrainConfig, run: TrainRunOptions): Promise<
       return (x) => s.run(x);
     };
 
-    for (let e = startEpoch; e < config.epochs; e++) {
+    clockStart = performance.now();
+    let epochsDone = budget !== undefined ? 0 : config.epochs;
+    for (let e = startEpoch; budget !== undefined ? e === startEpoch || !timeUp() : e < config.epochs; e++) {
       const skip = e === startEpoch ? startStep : 0;
       const acc = e === startEpoch ? partial : zeroAccumulator();
       // The learning rate of the epoch's last step (per-step schedules change it within the epoch).
@@ -468,6 +479,7 @@ export async function train(config: TrainConfig, run: TrainRunOptions): Promise<
       ev.epochStart?.({ epoch: e + 1, epochs: config.epochs, steps, startStep: skip });
       trainLoader.setEpoch(e);
       let b = skip;
+      let lastLr = epochLr;
       const t0 = performance.now();
       let aborted = run.signal?.aborted ?? false;
       if (skip < steps && !aborted) {
@@ -478,8 +490,10 @@ export async function train(config: TrainConfig, run: TrainRunOptions): Promise<
             aborted = true;
             break;
           }
+          if (trainer.step > 0 && timeUp()) break;
           const ts = performance.now();
           const lr = trainer.currentLr();
+          lastLr = lr;
           const r = await trainer.trainStep(batch.images, batch.labels, { logits: true });
           acc.stepSeconds += (performance.now() - ts) / 1000;
           acc.lossSum += r.loss * batch.n;
@@ -490,6 +504,7 @@ export async function train(config: TrainConfig, run: TrainRunOptions): Promise<
         }
       }
       seconds += (performance.now() - t0) / 1000;
+      if (budget !== undefined && b === skip && !aborted) break; // time ran out before this epoch's first step
       if (aborted) {
         const path = await save('interrupted', e, b, acc);
         return { outDir, interrupted: true, checkpoint: path, history, evaluation: lastEval, reportPath: await report() };
@@ -506,9 +521,10 @@ export async function train(config: TrainConfig, run: TrainRunOptions): Promise<
         return { outDir, interrupted: true, checkpoint: path, history, evaluation: lastEval, reportPath: await report() };
       }
       lastEval = evaluation;
+      epochsDone = e + 1;
       const row: EpochMetrics = {
         epoch: e + 1,
-        lr: epochLr,
+        lr: lastLr,
         trainLoss: acc.lossSum / acc.seen,
         trainAcc: acc.correct / acc.seen,
         testLoss: evaluation.loss,
@@ -521,7 +537,7 @@ export async function train(config: TrainConfig, run: TrainRunOptions): Promise<
       ev.epochEnd?.(row, evaluation, config.epochs);
       if ((e + 1) % saveEvery === 0) await save(`epoch-${e + 1}`, e + 1, 0);
     }
-    const last = await save('last', config.epochs, 0);
+    const last = await save('last', epochsDone, 0);
     const reportPath = await report();
     return { outDir, interrupted: false, checkpoint: last, reportPath, history, evaluation: lastEval };
   } finally {

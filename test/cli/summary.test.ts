@@ -60,6 +60,7 @@ describe('bad flags exit with code 2 and name the flag', () => {
     [['train', '--label-smoothing', '-0.1'], /--label-smoothing: expected a number in \[0, 1\)/],
     [['train', '--random-erasing', '2'], /--random-erasing: expected a number in \[0, 1\)/],
     [['train', '--ema', '1'], /--ema: expected a number in \(0, 1\)/],
+    [['train', '--minutes', '0'], /--minutes: expected a positive number, got '0'/],
     [['train', '--model', 'resnet50'], /--model: unknown model 'resnet50'/],
     [['train', '--model', 'shufflenet_v2_x0_5', '--width', '0.5'], /--width: not an option of shufflenet_v2_x0_5/],
     [['train', '--dataset', 'folder'], /--data: the folder dataset needs --data DIR/],

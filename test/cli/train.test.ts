@@ -118,6 +118,23 @@ describe('mobilezoo train', () => {
     assert.match(bad.stderr, /unexpected keys: features\.0\.0\.weight/);
   });
 
+  test('--minutes: training stops when the budget is spent, writes its last checkpoint, and refuses --resume', async () => {
+    const out = join(dir, 'minutes');
+    // 1.5 s: a few steps of this network, far fewer than 30 epochs.
+    const args = [...TRAIN];
+    args[args.indexOf('--epochs') + 1] = '30';
+    const r = await runCliProcess([...args, '--minutes', '0.025', '--out', out]);
+    assert.equal(r.code, 0, r.stderr);
+    const { record } = await readCheckpointRecord(join(out, 'checkpoint-last.json'));
+    assert.equal(record.config.minutes, 0.025);
+    assert.ok(record.epoch >= 1 && record.epoch < 30, `epochs done: ${record.epoch}`);
+    assert.equal(record.history.length, record.epoch);
+    assert.ok(record.history.every((row) => row.lr <= 0.05 && Number.isFinite(row.trainLoss)));
+    const resumed = await runCliProcess(['train', '--resume', join(out, 'checkpoint-last.json')]);
+    assert.equal(resumed.code, 1);
+    assert.match(resumed.stderr, /a run with --minutes cannot be resumed/);
+  });
+
   test('predict on PNG files made with sharp', async () => {
     const files = [join(dir, 'a.png'), join(dir, 'b.png')];
     for (const [i, f] of files.entries()) {

@@ -139,3 +139,18 @@ test('EMA of weights: each step, ema = d·ema + (1−d)·trained with d = min(de
     await trainer.dispose();
   }
 });
+
+test('schedulePosition drives the learning rate (the clock-based schedule of --minutes)', async () => {
+  let position = 0;
+  const trainer = await Trainer.create(small(), { ...options, warmupEpochs: 0.5, schedulePosition: () => position });
+  const [b] = batches(1, 8);
+  for (const p of [0.25, 1, 1.9, 2]) {
+    position = p;
+    assert.equal(trainer.currentLr(), learningRate({ type: 'cosine' }, { baseLr: options.lr, epochs: 2, warmupEpochs: 0.5 }, p));
+  }
+  // Steps do not move a clock-driven position.
+  position = 1;
+  await trainer.trainStep(b!.images, b!.labels);
+  assert.equal(trainer.currentLr(), learningRate({ type: 'cosine' }, { baseLr: options.lr, epochs: 2, warmupEpochs: 0.5 }, 1));
+  await trainer.dispose();
+});
