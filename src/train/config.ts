@@ -265,6 +265,6 @@ export function describeOptimization(c: TrainConfig): string {
   if (c.labelSmoothing) parts.push(`label smoothing ${c.labelSmoothing}`);
   if (c.emaDecay) parts.push(`EMA ${c.emaDecay}`);
   if (c.randomErasing) parts.push(`random erasing ${c.randomErasing}`);
-  if (c.minutes) parts.push(`schedule on the clock: ${c.epochs} epochs' shape over ${c.minutes} min`);
+  if (c.minutes) parts.push(`schedule on the clock: the shape of ${c.epochs} epochs over ${Number(c.minutes.toFixed(1))} min`);
   return parts.join(', ');
 }

@@ -393,7 +393,10 @@ export async function train(config: TrainConfig, run: TrainRunOptions): Promise<
       await csv.rewrite([]);
     }
     log(`model: ${config.model} ${JSON.stringify(modelOptions)}, input ${inputSize.join('x')}, ${counts.totalParams.toLocaleString('en-US')} params, ${(counts.totalMacs / 1e6).toFixed(1)}M MACs`);
-    log(`training: ${config.epochs} epoch${config.epochs === 1 ? "" : "s"} x ${steps} steps of ${config.batchSize}; ${describeOptimization(config)}; out ${outDir}`);
+    const length = config.minutes !== undefined
+      ? `${Number(config.minutes.toFixed(1))} min in epochs of ${steps} steps`
+      : `${config.epochs} epoch${config.epochs === 1 ? '' : 's'} x ${steps} steps`;
+    log(`training: ${length} of ${config.batchSize}; ${describeOptimization(config)}; out ${outDir}`);
 
     const baseRecord = (): Omit<CheckpointRecord, 'files' | 'tag' | 'epoch' | 'progress' | 'metrics' | 'evaluation' | 'history' | 'seconds'> => ({
       format: CHECKPOINT_FORMAT,
