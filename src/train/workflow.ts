@@ -479,7 +479,9 @@ export async function train(config: TrainConfig, run: TrainRunOptions): Promise<
       const acc = e === startEpoch ? partial : zeroAccumulator();
       // The learning rate of the epoch's last step (per-step schedules change it within the epoch).
       const epochLr = learningRate(config.schedule, { baseLr: config.lr, epochs: config.epochs, warmupEpochs: config.warmupEpochs }, e + (steps - 1) / steps);
-      ev.epochStart?.({ epoch: e + 1, epochs: config.epochs, steps, startStep: skip });
+      // Under --minutes the epoch count is an estimate; a faster machine may run past it.
+      const shownEpochs = Math.max(config.epochs, e + 1);
+      ev.epochStart?.({ epoch: e + 1, epochs: shownEpochs, steps, startStep: skip });
       trainLoader.setEpoch(e);
       let b = skip;
       let lastLr = epochLr;
@@ -503,7 +505,7 @@ export async function train(config: TrainConfig, run: TrainRunOptions): Promise<
           acc.correct += topK(r.logits!, model.numClasses, batch.labels, 1);
           acc.seen += batch.n;
           b++;
-          ev.step?.({ epoch: e + 1, epochs: config.epochs, step: b, steps, loss: acc.lossSum / acc.seen, acc: acc.correct / acc.seen, imagesPerSec: acc.seen / acc.stepSeconds, lr });
+          ev.step?.({ epoch: e + 1, epochs: shownEpochs, step: b, steps, loss: acc.lossSum / acc.seen, acc: acc.correct / acc.seen, imagesPerSec: acc.seen / acc.stepSeconds, lr });
         }
       }
       seconds += (performance.now() - t0) / 1000;
@@ -537,7 +539,7 @@ export async function train(config: TrainConfig, run: TrainRunOptions): Promise<
       };
       history.push(row);
       await csv.append(row);
-      ev.epochEnd?.(row, evaluation, config.epochs);
+      ev.epochEnd?.(row, evaluation, shownEpochs);
       if ((e + 1) % saveEvery === 0) await save(`epoch-${e + 1}`, e + 1, 0);
     }
     const last = await save('last', epochsDone, 0);
