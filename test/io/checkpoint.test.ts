@@ -1,6 +1,6 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,7 +16,15 @@ import {
 import { f32Bytes, pickleOf, tensorRef, torchZip, type PyLike } from './pickle-writer.js';
 
 const REFERENCE = fileURLToPath(new URL('../../../shared/fixtures/reference/', import.meta.url));
-const tmp = () => mkdtempSync(join(tmpdir(), 'mobilezoo-io-'));
+const made: string[] = [];
+const tmp = () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mobilezoo-io-'));
+  made.push(dir);
+  return dir;
+};
+after(() => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
 
 test('loadStateDictFile picks the format by content, not by extension', async () => {
   const dir = tmp();

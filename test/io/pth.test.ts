@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -150,6 +150,7 @@ test('a hostile pickle is refused before anything runs', () => {
     assert.throws(() => readPth(torchZip(p.bytes()), 'weights.pth'), expected);
   });
   assert.equal(existsSync(marker), false);
+  rmSync(dir, { recursive: true, force: true });
 });
 
 test('a hostile global nested inside an otherwise valid state dict is refused', () => {
