@@ -3,6 +3,8 @@
  * two softmax distributions. It returns log-probabilities, which top-k, the confusion matrix and
  * cross-entropy read like logits.
  */
+import { logSumExp } from '../report/metrics.js';
+
 export const TTA_MODES = ['none', 'flip'] as const;
 export type TtaMode = (typeof TTA_MODES)[number];
 
@@ -17,27 +19,13 @@ export function flipWidth(images: Float32Array, width: number): Float32Array {
   return out;
 }
 
-function logSoftmaxRows(logits: Float32Array, k: number): Float32Array {
-  const out = new Float32Array(logits.length);
-  for (let r = 0; r < logits.length; r += k) {
-    let max = -Infinity;
-    for (let j = 0; j < k; j++) max = Math.max(max, logits[r + j]!);
-    let sum = 0;
-    for (let j = 0; j < k; j++) sum += Math.exp(logits[r + j]! - max);
-    const lse = max + Math.log(sum);
-    for (let j = 0; j < k; j++) out[r + j] = logits[r + j]! - lse;
-  }
-  return out;
-}
-
-/** log((softmax(a) + softmax(b)) / 2) per row, computed from log-softmaxes so that it cannot overflow. */
+/** log((softmax(a) + softmax(b)) / 2) per row, from log-softmaxes (so that it cannot overflow). */
 export function logMeanSoftmax(a: Float32Array, b: Float32Array, k: number): Float32Array {
-  const la = logSoftmaxRows(a, k);
-  const lb = logSoftmaxRows(b, k);
   const out = new Float32Array(a.length);
-  for (let i = 0; i < a.length; i++) {
-    const m = Math.max(la[i]!, lb[i]!);
-    out[i] = m === -Infinity ? -Infinity : m + Math.log((Math.exp(la[i]! - m) + Math.exp(lb[i]! - m)) / 2);
+  for (let r = 0; r < a.length; r += k) {
+    const lseA = logSumExp(a, r, r + k);
+    const lseB = logSumExp(b, r, r + k);
+    for (let i = r; i < r + k; i++) out[i] = logSumExp([a[i]! - lseA, b[i]! - lseB]) - Math.LN2;
   }
   return out;
 }

@@ -473,7 +473,6 @@ export async function train(config: TrainConfig, run: TrainRunOptions): Promise<
     };
 
     clockStart = performance.now();
-    let epochsDone = budget !== undefined ? 0 : config.epochs;
     for (let e = startEpoch; budget !== undefined ? e === startEpoch || !timeUp() : e < config.epochs; e++) {
       const skip = e === startEpoch ? startStep : 0;
       const acc = e === startEpoch ? partial : zeroAccumulator();
@@ -526,7 +525,6 @@ export async function train(config: TrainConfig, run: TrainRunOptions): Promise<
         return { outDir, interrupted: true, checkpoint: path, history, evaluation: lastEval, reportPath: await report() };
       }
       lastEval = evaluation;
-      epochsDone = e + 1;
       const row: EpochMetrics = {
         epoch: e + 1,
         lr: lastLr,
@@ -542,7 +540,7 @@ export async function train(config: TrainConfig, run: TrainRunOptions): Promise<
       ev.epochEnd?.(row, evaluation, shownEpochs);
       if ((e + 1) % saveEvery === 0) await save(`epoch-${e + 1}`, e + 1, 0);
     }
-    const last = await save('last', epochsDone, 0);
+    const last = await save('last', budget !== undefined ? history.length : config.epochs, 0);
     const reportPath = await report();
     return { outDir, interrupted: false, checkpoint: last, reportPath, history, evaluation: lastEval };
   } finally {
