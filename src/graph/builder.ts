@@ -49,6 +49,8 @@ export class GraphBuilder {
   depthwiseConvTrain?: (x: string, w: string, attrs: Attrs) => string;
   /** New values of buffers a train-mode graph updates (running statistics), by buffer name. */
   readonly bufferUpdates = new Map<string, string>();
+  /** This batch's statistics in a train-mode graph, by running-statistics buffer name: the mean, the unbiased variance. */
+  readonly batchStatistics = new Map<string, string>();
 
   readonly graph: Graph;
   readonly paramMode: ParamMode;

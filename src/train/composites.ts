@@ -34,8 +34,11 @@ export function batchNormTrain(g: GraphBuilder, a: BatchNormTrainArgs): string {
   const unbias = g.div(count, g.sub(count, g.scalar(1, 'one')));
   const m = g.scalar(a.momentum, 'momentum');
   const keep = g.scalar(1 - a.momentum, 'keep');
+  const unbiased = g.mul(flat(variance), unbias);
+  g.batchStatistics.set(a.runningMean, flat(mean));
+  g.batchStatistics.set(a.runningVar, unbiased);
   g.bufferUpdates.set(a.runningMean, g.add(g.mul(a.runningMean, keep), g.mul(flat(mean), m)));
-  g.bufferUpdates.set(a.runningVar, g.add(g.mul(a.runningVar, keep), g.mul(g.mul(flat(variance), unbias), m)));
+  g.bufferUpdates.set(a.runningVar, g.add(g.mul(a.runningVar, keep), g.mul(unbiased, m)));
   g.bufferUpdates.set(a.numBatchesTracked, g.add(a.numBatchesTracked, g.constant(Tensor.int64([], [1]), 'one')));
 
   defineGradient(g, y, {

@@ -117,3 +117,37 @@ export function buildStepGraph(model: Module, o: StepGraphOptions): StepGraph {
   }
   return { graph: g.graph, params: paramNames, buffers: bufferNames, slots, masks, outputs: { loss: 'loss', logits: 'logits', grads: outGrads, newValues } };
 }
+
+export interface BatchStatisticsGraph {
+  graph: Graph;
+  params: string[];
+  buffers: string[];
+  /** Output name of each running-statistics buffer's batch value (mean, or unbiased variance). */
+  statistics: Map<string, string>;
+}
+
+/**
+ * A train-mode forward pass that outputs each BatchNorm's batch mean and unbiased variance (what
+ * PyTorch's running statistics average), for measuring statistics of weights that were never trained
+ * with them, such as an EMA of the weights. Dropout is left out: no BatchNorm follows it in these networks.
+ */
+export function buildBatchStatisticsGraph(model: Module, o: { inputSize: [number, number, number]; batch?: number | 'N' }): BatchStatisticsGraph {
+  const wasTraining = [...model.modules()].map(([, m]) => m.training);
+  model.train();
+  const g = new GraphBuilder({ paramMode: 'input' });
+  g.batchNormTrain = (a) => batchNormTrain(g, a);
+  try {
+    model.call(g, g.input('input', 'float32', [o.batch ?? 'N', ...o.inputSize]));
+  } finally {
+    [...model.modules()].forEach(([, m], i) => (m.training = wasTraining[i]!));
+  }
+  const statistics = new Map<string, string>();
+  for (const [buffer, v] of g.batchStatistics) statistics.set(buffer, g.output(v, `batch/${buffer}`));
+  const used = (n: string) => g.params.has(n);
+  return {
+    graph: g.graph,
+    params: model.namedParameters().map(([n]) => n).filter(used),
+    buffers: model.namedBuffers().map(([n]) => n).filter(used),
+    statistics,
+  };
+}

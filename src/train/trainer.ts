@@ -13,7 +13,7 @@ import { InferenceSession } from '../runtime/inference.js';
 import { type StateDict, Tensor } from '../tensor.js';
 import { type OptimizerSpec, STEP_INPUTS, optimizerSlots, stepScalars } from './optimizers.js';
 import { type ScheduleSpec, learningRate } from './schedules.js';
-import { type StepGraph, buildStepGraph } from './step-graph.js';
+import { type BatchStatisticsGraph, type StepGraph, buildBatchStatisticsGraph, buildStepGraph } from './step-graph.js';
 
 export interface TrainerOptions extends SessionOptions {
   optimizer: OptimizerSpec;
@@ -78,6 +78,9 @@ export class Trainer {
   private version = 0;
   private readonly state = new Map<string, Tensor>();
   private ema?: Map<string, Float32Array>;
+  /** BatchNorm statistics measured for the EMA weights, valid while `version` is unchanged. */
+  private emaBuffers?: { version: number; values: Map<string, Tensor> };
+  private statsSession?: { graph: BatchStatisticsGraph; session: ort.InferenceSession };
 
   private constructor(
     readonly model: Network,
@@ -217,12 +220,55 @@ export class Trainer {
     return { loss: crossEntropyMean(logits, labels, this.model.numClasses), logits };
   }
 
-  /** EMA weights as a state dict (parameters averaged; buffers as trained), when emaDecay is set. */
+  /**
+   * EMA weights as a state dict, when emaDecay is set: parameters averaged; BatchNorm statistics as
+   * measured by measureEmaBatchNorm since the last step, else as trained (which fit the raw weights,
+   * not their average).
+   */
   emaStateDict(): StateDict | undefined {
     if (!this.ema) return undefined;
     const sd = this.model.stateDict();
     for (const [n, e] of this.ema) sd.set(n, Tensor.float32(sd.get(n)!.shape, e.slice()));
+    if (this.emaBuffers?.version === this.version) for (const [n, t] of this.emaBuffers.values) sd.set(n, t.clone());
     return sd;
+  }
+
+  /**
+   * Measures the BatchNorm running statistics of the EMA weights on these batches, as PyTorch's
+   * torch.optim.swa_utils.update_bn does: the equally weighted average of each batch's mean and
+   * unbiased variance, num_batches_tracked = the number of batches. Returns the number of batches.
+   */
+  async measureEmaBatchNorm(batches: AsyncIterable<Float32Array> | Iterable<Float32Array>): Promise<number> {
+    const ema = this.emaStateDict();
+    if (!ema) throw new Error('measureEmaBatchNorm: the trainer keeps no EMA (emaDecay is not set)');
+    if (!this.statsSession) {
+      const graph = buildBatchStatisticsGraph(this.model, { inputSize: this.inputSize });
+      this.statsSession = { graph, session: await createSession(graph.graph, { memPattern: false, ...this.options }) };
+    }
+    const { graph, session } = this.statsSession;
+    const sums = new Map<string, Float64Array>();
+    const per = this.inputSize.reduce((a, b) => a * b, 1);
+    let count = 0;
+    for await (const images of batches) {
+      const feeds: Record<string, ort.Tensor> = { input: new ortModule.Tensor('float32', images, [images.length / per, ...this.inputSize]) };
+      for (const name of [...graph.params, ...graph.buffers]) feeds[name] = ortTensor(ema.get(name)!);
+      const out = await session.run(feeds);
+      for (const [buffer, name] of graph.statistics) {
+        const v = out[name]!.data as Float32Array;
+        let s = sums.get(buffer);
+        if (!s) sums.set(buffer, (s = new Float64Array(v.length)));
+        for (let i = 0; i < v.length; i++) s[i] += v[i]!;
+      }
+      count++;
+    }
+    if (count === 0) throw new Error('measureEmaBatchNorm: no batches');
+    const values = new Map<string, Tensor>();
+    for (const [buffer, s] of sums) values.set(buffer, Tensor.float32([s.length], Float32Array.from(s, (v) => v / count)));
+    for (const [name, t] of ema) {
+      if (name.endsWith('num_batches_tracked') && values.has(name.replace(/num_batches_tracked$/, 'running_mean'))) values.set(name, Tensor.int64(t.shape, [count]));
+    }
+    this.emaBuffers = { version: this.version, values };
+    return count;
   }
 
   /** Everything needed to resume exactly: optimizer slots (`optimizer.<slot>/<param>`), step, RNG position. */
@@ -251,6 +297,8 @@ export class Trainer {
 
   async dispose(): Promise<void> {
     for (const c of [...this.steps.values(), ...this.gradSteps.values()]) await c.session.release();
+    await this.statsSession?.session.release();
+    this.statsSession = undefined;
     this.steps.clear();
     this.gradSteps.clear();
     await this.evalSession?.session.dispose();

@@ -299,6 +299,12 @@ function zeroAccumulator(): EpochAccumulator {
   return { lossSum: 0, correct: 0, seen: 0, stepSeconds: 0 };
 }
 
+/**
+ * Training batches whose BatchNorm statistics the EMA weights get before an evaluation (a few thousand
+ * images, forward only; the whole split, as update_bn does, would cost a third of an epoch each time).
+ */
+export const EMA_BATCHNORM_BATCHES = 50;
+
 /** Runs (or resumes) a training run; see the module comment. */
 export async function train(config: TrainConfig, run: TrainRunOptions): Promise<TrainResult> {
   const ev = run.events ?? {};
@@ -333,6 +339,11 @@ export async function train(config: TrainConfig, run: TrainRunOptions): Promise<
   const dropLast = data.train.length % config.batchSize === 1; // a 1-sample train batch breaks BatchNorm
   const trainLoader = new DataLoader(data.train, { batchSize: config.batchSize, shuffle: true, seed: config.seed, dropLast, transform: transforms.train, workers });
   const testLoader = new DataLoader(data.test, { batchSize: config.batchSize, shuffle: false, transform: transforms.eval, workers });
+  // EMA weights get BatchNorm statistics of their own before each evaluation (Trainer.measureEmaBatchNorm),
+  // measured on un-augmented training images: the distribution the test split is drawn from.
+  const bnLoader = config.emaDecay
+    ? new DataLoader(data.train, { batchSize: config.batchSize, shuffle: true, seed: config.seed + 1, transform: transforms.eval, workers })
+    : undefined;
   // Test-set normalization uses the training split's statistics.
   const evalSpec = new DataLoader(data.train, { batchSize: 1, transform: transforms.eval, workers: 0 }).transform;
   const preprocessing = preprocessingOf(data.train, evalSpec, inputSize);
@@ -460,10 +471,18 @@ export async function train(config: TrainConfig, run: TrainRunOptions): Promise<
       return { outDir, interrupted: false, history, nothingToDo: true };
     }
 
+    const emaBatchNormImages = async function* () {
+      let n = 0;
+      for await (const batch of bnLoader!.iterate(0)) {
+        if (n++ === EMA_BATCHNORM_BATCHES) break;
+        yield batch.images;
+      }
+    };
     const evalPredict = async (): Promise<(x: Float32Array) => Promise<Float32Array>> => {
       const t = trainer!;
-      const ema = t.emaStateDict();
-      if (!ema) return (x) => t.predict(x);
+      if (!t.emaStateDict()) return (x) => t.predict(x);
+      await t.measureEmaBatchNorm(emaBatchNormImages());
+      const ema = t.emaStateDict()!;
       const m: Network = createModel(config.model, modelOptions);
       m.loadStateDict(ema, { source: 'EMA weights' });
       await evalSession?.dispose();
@@ -546,6 +565,7 @@ export async function train(config: TrainConfig, run: TrainRunOptions): Promise<
   } finally {
     await trainLoader.close();
     await testLoader.close();
+    await bnLoader?.close();
     await evalSession?.dispose();
     await trainer?.dispose();
   }

@@ -140,6 +140,52 @@ test('EMA of weights: each step, ema = d·ema + (1−d)·trained with d = min(de
   }
 });
 
+test('BatchNorm statistics of the EMA weights: the average of per-batch mean and unbiased variance (update_bn)', async () => {
+  const [b1, b2, b3] = batches(3, 8);
+  const model = small();
+  const trainer = await Trainer.create(model, { ...options, emaDecay: 0.5 });
+  for (const b of [b1!, b2!]) await trainer.trainStep(b.images, b.labels);
+  const trained = trainer.emaStateDict()!;
+
+  // Reference: the train step's own running-statistics update, run on a copy holding the EMA weights:
+  // new = (1 − m)·old + m·batch, so batch = (new − (1 − m)·old) / m, averaged over the two batches.
+  const copy = small();
+  copy.loadStateDict(trained);
+  const plain = await Trainer.create(copy, { ...options });
+  const expected = new Map<string, Float64Array>();
+  for (const b of [b1!, b3!]) {
+    const { buffersAfter } = await plain.lossAndGradients(b.images, b.labels);
+    for (const [name, after] of buffersAfter) {
+      if (name.endsWith('num_batches_tracked')) continue;
+      const old = trained.get(name)!.toFloat32();
+      const now = after.toFloat32();
+      const e = expected.get(name) ?? new Float64Array(now.length);
+      for (let i = 0; i < now.length; i++) e[i] += (now[i]! - 0.9 * old[i]!) / 0.1 / 2;
+      expected.set(name, e);
+    }
+  }
+  await plain.dispose();
+
+  assert.equal(await trainer.measureEmaBatchNorm([b1!.images, b3!.images]), 2);
+  const measured = trainer.emaStateDict()!;
+  assert.ok(expected.size > 10, 'every BatchNorm has a mean and a variance');
+  for (const [name, want] of expected) {
+    const got = measured.get(name)!.toFloat32();
+    for (let i = 0; i < got.length; i++) {
+      assert.ok(Math.abs(got[i]! - want[i]!) <= 1e-4 * (1 + Math.abs(want[i]!)), `${name}[${i}]: ${got[i]} vs ${want[i]}`);
+    }
+    assert.notDeepEqual(Array.from(got), Array.from(trained.get(name)!.toFloat32()), `${name} changed`);
+    assert.equal(Number(measured.get(name.replace(/running_(mean|var)$/, 'num_batches_tracked'))!.data[0]), 2);
+  }
+  for (const [n] of model.namedParameters()) assert.deepEqual(measured.get(n)!.toFloat32(), trained.get(n)!.toFloat32(), `${n}: the EMA parameters stay`);
+
+  // A training step makes the measurement stale: the buffers are the trained ones again.
+  await trainer.trainStep(b3!.images, b3!.labels);
+  const after = trainer.emaStateDict()!;
+  for (const [n, t] of model.namedBuffers()) assert.deepEqual(after.get(n)!.data, t.data, `${n} after a step`);
+  await trainer.dispose();
+});
+
 test('schedulePosition drives the learning rate (the clock-based schedule of --minutes)', async () => {
   let position = 0;
   const trainer = await Trainer.create(small(), { ...options, warmupEpochs: 0.5, schedulePosition: () => position });
