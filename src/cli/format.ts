@@ -3,6 +3,7 @@ import type { Summary } from '../nn/summary.js';
 import { classSupport, formatTable } from '../report/metrics.js';
 import type { ExportResult, PredictResult, TestResult } from '../train/tasks.js';
 import type { EvalResult } from '../train/workflow.js';
+import { TTA_DESCRIPTIONS } from '../train/tta.js';
 
 export const grouped = (n: number) => n.toLocaleString('en-US');
 
@@ -72,7 +73,7 @@ export function evalText(r: EvalResult, classNames: string[]): string {
 }
 
 export function testText(r: TestResult): string {
-  const tta = r.tta === 'flip' ? ', test-time augmentation: flip (softmax averaged with the mirror image)' : '';
+  const tta = r.tta !== 'none' ? `, test-time augmentation: ${r.tta} (softmax averaged over ${TTA_DESCRIPTIONS[r.tta]})` : '';
   return [`${r.model} on the ${r.dataset} test split, input ${r.inputSize.join('x')}, weights ${r.weights}${tta}`, evalText(r, r.classNames)].join('\n');
 }
 

@@ -256,7 +256,7 @@ export function buildProgram(ctx: Context): Command {
     .option('--download', 'download the dataset if it is not found')
     .option('--input <size>', 'input size (default: the checkpoint\'s or the model\'s)', positiveInt('--input'))
     .option('--limit <n>', 'evaluate only the first N test images', positiveInt('--limit'))
-    .option('--tta <mode>', `test-time augmentation: ${TTA_MODES.join(' | ')} (default none; flip averages the softmax of each image and its mirror image)`, oneOf('--tta', TTA_MODES))
+    .option('--tta <mode>', `test-time augmentation: ${TTA_MODES.join(' | ')} (default none; flip averages the softmax of each image and its mirror image, flip-shift also of both shifted by one pixel in 4 directions: 10 views)`, oneOf('--tta', TTA_MODES))
     .option('--batch-size <n>', 'batch size (default 100)', positiveInt('--batch-size'))
     .option('--threads <n>', 'ONNX Runtime threads', positiveInt('--threads'))
     .option('--workers <n>', 'data-loading worker threads (default 1)', nonNegativeInt('--workers'))

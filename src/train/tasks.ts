@@ -45,7 +45,7 @@ export interface TestOptions extends ModelSource {
   workers?: number;
   /** Square input size (default: the checkpoint's, else the model's own). */
   input?: number;
-  /** Test-time augmentation (default 'none'); 'flip' averages the softmax of each image and its mirror image. */
+  /** Test-time augmentation (default 'none'): the softmax averaged over the views of TTA_DESCRIPTIONS. */
   tta?: TtaMode;
 }
 
@@ -106,7 +106,9 @@ export async function testModel(o: TestOptions): Promise<TestResult> {
   const session = await InferenceSession.create(model, { inputSize, threads: o.threads });
   try {
     const tta = o.tta ?? 'none';
-    const predict = withTta((x) => session.run(x), tta, { width: size, numClasses: model.numClasses });
+    const norm = loader.transform.find((s) => s.op === 'normalize');
+    const fill = norm?.op === 'normalize' && norm.mean && norm.std ? norm.mean.map((m, c) => -m / norm.std![c]!) : undefined;
+    const predict = withTta((x) => session.run(x), tta, { channels: 3, height: size, width: size, numClasses: model.numClasses, fill });
     const r = await evaluateLoader(predict, loader, model.numClasses);
     return { ...r!, classNames: ds.classNames, model: model.modelName, weights: source, dataset: datasetName, inputSize, tta };
   } finally {

@@ -72,7 +72,7 @@ describe('bad flags exit with code 2 and name the flag', () => {
     [['summary', 'mobilenet_v2', '--width', '-1'], /--width: expected a positive number, got '-1'/],
     [['summary'], /missing required argument 'model'/],
     [['test', '--dataset', 'synthetic'], /--checkpoint or --weights/],
-    [['test', '--checkpoint', 'c.json', '--tta', 'rotate'], /--tta: expected one of none, flip, got 'rotate'/],
+    [['test', '--checkpoint', 'c.json', '--tta', 'rotate'], /--tta: expected one of none, flip, flip-shift, got 'rotate'/],
     [['predict', 'a.png'], /--checkpoint or --weights/],
     [['predict', 'a.png', '--weights', 'w.pth', '--width', '0.5'], /--width: model options need --model/],
     [['export', '--model', 'mobilenet_v2'], /required option '--onnx <file>'/],

@@ -110,6 +110,10 @@ describe('mobilezoo train', () => {
     const j = JSON.parse(flip.stdout);
     assert.equal(j.tta, 'flip');
     assert.equal(j.count, 40);
+    const shifted = await runCliProcess(['test', '--checkpoint', join(runA, 'checkpoint-last.json'), '--tta', 'flip-shift']);
+    assert.equal(shifted.code, 0, shifted.stderr);
+    assert.match(shifted.stdout, /test-time augmentation: flip-shift \(softmax averaged over .*10 views\)/);
+    assert.match(shifted.stdout, /\(40 images\)/);
 
     const bad = await runCliProcess(['test', '--checkpoint', join(runA, 'checkpoint-last.json'), '--model', 'shufflenet_v2_x0_5']);
     assert.equal(bad.code, 1);
