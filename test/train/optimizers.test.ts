@@ -38,8 +38,8 @@ for (const c of fixture.cases) {
     for (const k of slots) g.output(u.slots.get(k)!, `new_${k}`);
     const session = await createSession(g.graph, { threads: 1 });
 
-    let param = Float32Array.from(fixture.p0);
-    const state = new Map(slots.map((k) => [k, new Float32Array(n)]));
+    let param: Float32Array = Float32Array.from(fixture.p0);
+    const state = new Map<string, Float32Array>(slots.map((k) => [k, new Float32Array(n)]));
     for (let t = 0; t < fixture.grads.length; t++) {
       const feeds: Record<string, ort.Tensor> = {
         p: new ort.Tensor('float32', param, [n]),
