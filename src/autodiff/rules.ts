@@ -134,10 +134,13 @@ gradRules.set('Pad', (g, n, [dy]) => {
   return [g.op1('Slice', [dy!, g.ints(axes.map((i) => p[i]!)), g.ints(ends), g.ints(axes)]), undefined];
 });
 
+// dy/(H·W) spread over the map as an outer product [N·C, 1] x [1, H·W]: ORT's Expand (and a
+// broadcasting Mul) copy such a shape element by element, 12x (3x) slower than this MatMul
+// (128×1024×4×4, 2 threads: 19 / 4.6 / 1.6 ms, scratch measurement in bench/README.md).
 gradRules.set('GlobalAveragePool', (g, n, [dy]) => {
-  const [, , h, w] = g.shape(n.inputs[0]!) as [Dim, Dim, number, number];
-  const scaled = g.mul(dy!, g.scalar(1 / (h * w)));
-  return [g.op1('Expand', [scaled, g.ints([1, 1, h, w], 'shape')])];
+  const [, c, h, w] = g.shape(n.inputs[0]!) as [Dim, number, number, number];
+  const spread = g.constant(Tensor.float32([1, h * w], new Float32Array(h * w).fill(1 / (h * w))), 'spread');
+  return [g.reshape(g.op1('MatMul', [g.reshape(dy!, [-1, 1]), spread]), [-1, c, h, w])];
 });
 
 /** Output padding that makes a transposed conv reproduce the forward input's size exactly. */
@@ -317,6 +320,32 @@ function convInputGrad(g: GraphBuilder, dy: string, w: string, c: ConvParams): s
  * stride = forward dilation, dilation = forward stride → [ci, G·co, kh', kw'] → [G·co, ci, kh, kw].
  * Pointwise stride-1 convs without groups are a batched matrix product instead.
  */
+/** Above this many unfolded channels (ci·kh·kw) a dense conv's weight gradient is not unfolded. */
+const UNFOLD_MAX_CHANNELS = 64;
+
+/** Depthwise one-hot filters [C·kh·kw, 1, kh, kw] that copy each of a channel's kh·kw taps into a channel of its own. */
+function oneHotTaps(g: GraphBuilder, channels: number, kh: number, kw: number): string {
+  const taps = kh * kw;
+  const onehot = new Float32Array(channels * taps * taps);
+  for (let ch = 0; ch < channels; ch++) for (let t = 0; t < taps; t++) onehot[(ch * taps + t) * taps + t] = 1;
+  return g.constant(Tensor.float32([channels * taps, 1, kh, kw], onehot), 'unfold');
+}
+
+/** d/dw [Cout, Cin] of a pointwise product: the sum over images and positions of dy [N, Cout, P] times x [N, Cin, P]. */
+function pointwiseWeightGrad(g: GraphBuilder, dy: string, x: string, cout: number, ci: number, positions: number): string {
+  if (cout * ci <= positions * (cout + ci)) {
+    // Per-image products [N, Cout, Cin] then a batch sum: cheap while the weight is small next to
+    // the activations.
+    const dy3 = g.reshape(dy, [0, cout, positions]);
+    const xT = g.transpose(g.reshape(x, [0, ci, positions]), [0, 2, 1]);
+    const per = g.op1('MatMul', [dy3, xT]);
+    return g.op1('ReduceSum', [per, g.ints([0], 'axes')], { keepdims: attr.i(0) });
+  }
+  // Otherwise one GEMM over N·P: dy as [Cout, N·P] times x as [Cin, N·P] transposed.
+  const flat = (v: string, ch: number) => g.reshape(g.transpose(g.reshape(v, [0, ch, positions]), [1, 0, 2]), [ch, -1]);
+  return g.op1('Gemm', [flat(dy, cout), flat(x, ci)], { transB: attr.i(1) });
+}
+
 function convWeightGrad(g: GraphBuilder, dy: string, x: string, c: ConvParams): string {
   const [cout, ci, kh, kw] = c.wShape;
   const G = c.groups;
@@ -324,18 +353,15 @@ function convWeightGrad(g: GraphBuilder, dy: string, x: string, c: ConvParams): 
   const [, , h, w] = c.inShape;
   const [, , oh, ow] = c.outShape;
   if (G === 1 && kh === 1 && kw === 1 && c.s.every((v) => v === 1) && c.p.every((v) => v === 0)) {
-    const hw = h * w;
-    if (cout * ci <= hw * (cout + ci)) {
-      // Per-image products [N, Cout, Cin] then a batch sum: cheap while the weight is small next to
-      // the activations.
-      const dy3 = g.reshape(dy, [0, cout, hw]);
-      const xT = g.transpose(g.reshape(x, [0, ci, hw]), [0, 2, 1]);
-      const per = g.op1('MatMul', [dy3, xT]);
-      return g.reshape(g.op1('ReduceSum', [per, g.ints([0], 'axes')], { keepdims: attr.i(0) }), [cout, ci, 1, 1]);
-    }
-    // Otherwise one GEMM over N·H·W: dy as [Cout, N·HW] times x as [Cin, N·HW] transposed.
-    const flat = (v: string, ch: number) => g.reshape(g.transpose(g.reshape(v, [0, ch, hw]), [1, 0, 2]), [ch, -1]);
-    return g.reshape(g.op1('Gemm', [flat(dy, cout), flat(x, ci)], { transB: attr.i(1) }), [cout, ci, 1, 1]);
+    return g.reshape(pointwiseWeightGrad(g, dy, x, cout, ci, h * w), [cout, ci, 1, 1]);
+  }
+  const taps = kh * kw;
+  if (G === 1 && ci * taps <= UNFOLD_MAX_CHANNELS) {
+    // A dense conv with few input channels (the stems: 3 in, 3x3): x unfolded into its ci·kh·kw
+    // shifted copies by a one-hot conv, then the pointwise case. Against one conv with dy as the
+    // kernel (the general case below), ShuffleNetV2's CIFAR stem at batch 128: 20 → 5 ms.
+    const cols = g.op1('Conv', [x, oneHotTaps(g, ci, kh, kw)], { group: attr.i(ci), strides: attr.ints(c.s), dilations: attr.ints(c.d), pads: attr.ints(c.p) });
+    return g.reshape(pointwiseWeightGrad(g, dy, cols, cout, ci * taps, oh * ow), [cout, ci, kh, kw]);
   }
   const [n] = c.inShape;
   if (ci === 1 && co === 1 && kh * kw <= 9 && oh * ow >= 256) {
@@ -343,11 +369,7 @@ function convWeightGrad(g: GraphBuilder, dy: string, x: string, c: ConvParams): 
     // (forward-conv speed), then one batched matrix-vector product per image and channel with dy:
     // 30% faster than a conv with dy as the kernel at 16x16 and larger (slower on small maps, where
     // the many tiny products dominate), for a transient kh·kw-times copy of x.
-    const taps = kh * kw;
-    const onehot = new Float32Array(G * taps * taps);
-    for (let ch = 0; ch < G; ch++) for (let t = 0; t < taps; t++) onehot[(ch * taps + t) * taps + t] = 1;
-    const eye = g.constant(Tensor.float32([G * taps, 1, kh, kw], onehot), 'unfold');
-    const cols = g.op1('Conv', [x, eye], { group: attr.i(G), strides: attr.ints(c.s), dilations: attr.ints(c.d), pads: attr.ints(c.p) });
+    const cols = g.op1('Conv', [x, oneHotTaps(g, G, kh, kw)], { group: attr.i(G), strides: attr.ints(c.s), dilations: attr.ints(c.d), pads: attr.ints(c.p) });
     const per = g.op1('MatMul', [g.reshape(cols, [-1, G, taps, oh * ow]), g.reshape(dy, [-1, G, oh * ow, 1])]);
     return g.reshape(g.op1('ReduceSum', [per, g.ints([0], 'axes')], { keepdims: attr.i(0) }), [G, 1, kh, kw]);
   }

@@ -119,6 +119,7 @@ const cases: Case[] = [
   { name: 'Conv 3x3 pad 1 with bias', inputs: [[2, 3, 5, 5], [4, 3, 3, 3], [4]], build: conv({ pad: 1 }, true) },
   { name: 'Conv 3x3 stride 2 pad 1', inputs: [[2, 3, 6, 6], [4, 3, 3, 3]], build: conv({ stride: 2, pad: 1 }) },
   { name: 'Conv 3x3 stride 2 odd size', inputs: [[1, 2, 7, 7], [3, 2, 3, 3]], build: conv({ stride: 2, pad: 1 }) },
+  { name: 'Conv 3x3 with 8 input channels (weight gradient not unfolded)', inputs: [[2, 8, 5, 5], [3, 8, 3, 3]], build: conv({ pad: 1 }) },
   { name: 'Conv 1x1 (matmul weight gradient)', inputs: [[2, 4, 3, 3], [5, 4, 1, 1]], build: conv({}) },
   { name: 'Conv 1x1 wide (GEMM weight gradient)', inputs: [[2, 12, 2, 2], [16, 12, 1, 1]], build: conv({}) },
   { name: 'Conv grouped 1x1 (ShuffleNetV1)', inputs: [[2, 6, 3, 3], [9, 2, 1, 1]], build: conv({ group: 3 }) },

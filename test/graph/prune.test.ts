@@ -1,0 +1,43 @@
+// Dead-code elimination: only what the outputs depend on stays, and the pruned graph computes the same.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { GraphBuilder } from '../../src/graph/builder.js';
+import { pruneDeadNodes } from '../../src/graph/prune.js';
+import { createSession, ort } from '../../src/runtime/session.js';
+import { Tensor } from '../../src/tensor.js';
+import { createModel } from '../../src/models/registry.js';
+import { buildStepGraph } from '../../src/train/step-graph.js';
+
+test('pruneDeadNodes removes the nodes and initializers no output needs, and keeps the results', async () => {
+  const g = new GraphBuilder();
+  const x = g.input('x', 'float32', [2, 3]);
+  const live = g.mul(x, g.constant(Tensor.float32([3], [1, 2, 3]), 'k'));
+  const dead = g.op1('Exp', [g.add(x, g.constant(Tensor.float32([3], [4, 5, 6]), 'unused'))]);
+  g.output(g.op1('Relu', [live]), 'y');
+  const before = await run(g);
+  const removed = pruneDeadNodes(g.graph);
+  assert.equal(removed, 2);
+  assert.deepEqual(g.graph.nodes.map((n) => n.op), ['Mul', 'Relu', 'Identity']);
+  assert.ok(![...g.graph.initializers.keys()].some((k) => k.includes('unused')), 'the dead Add constant is gone');
+  assert.ok(!g.graph.values.has(dead));
+  assert.deepEqual(await run(g), before);
+});
+
+test('every node of the train step graph feeds an output: no gradient for the input image', () => {
+  const model = createModel('shufflenet_v2_x0_5', { numClasses: 10, stem: 'cifar' });
+  const step = buildStepGraph(model, { inputSize: [3, 16, 16], numClasses: 10, batch: 2 });
+  const consumers = new Set(step.graph.nodes.flatMap((n) => n.inputs));
+  const outputs = new Set(step.graph.outputs.map((v) => v.name));
+  for (const n of step.graph.nodes) {
+    assert.ok(n.outputs.some((o) => consumers.has(o) || outputs.has(o)), `node ${n.name} (${n.op}) feeds nothing`);
+  }
+  const imageShaped = step.graph.nodes.filter((n) => n.scope.startsWith('grad:') && n.outputs.some((o) => step.graph.values.get(o)?.shape.join() === '2,3,16,16'));
+  assert.deepEqual(imageShaped.map((n) => n.name), []);
+});
+
+async function run(g: GraphBuilder): Promise<number[]> {
+  const session = await createSession(g.graph);
+  const out = await session.run({ x: new ort.Tensor('float32', Float32Array.from([-1, 0.5, 2, 3, -4, 1]), [2, 3]) });
+  await session.release();
+  return [...(out.y!.data as Float32Array)];
+}
