@@ -2,7 +2,7 @@
  * Single-op measurements behind two choices in the train step (see bench/README.md):
  * - a scalar multiplied into a 1x1 conv weight [1280, 320, 1, 1]: rank-0 vs rank-matched scalar;
  * - the ReLU6 gradient on 32×144×32×32: Cast(mask) · dy vs Where(mask, dy, 0);
- * - the ReLU gradient from its output: Sign(y), Cast(y > 0) or Ceil(Min(y, 1)) as the mask.
+ * - the ReLU gradient from its output: Sign(y), Cast(y > 0), Ceil(Min(y, 1)) or Ceil(Clip(y, 0, 1)) as the mask.
  *   node --import tsx bench/ops.ts [--threads 1]
  */
 import { parseArgs } from 'node:util';
@@ -57,6 +57,7 @@ const reluGrad: Record<string, (g: GraphBuilder) => string> = {
   'Sign(y) · dy': (g) => g.mul('dy', g.op1('Sign', ['y'])),
   'Cast(y > 0) · dy': (g) => g.mul('dy', g.op1('Cast', [g.op1('Greater', ['y', g.scalar(0)])], { to: attr.i(1) })),
   'Ceil(Min(y, 1)) · dy': (g) => g.mul('dy', g.op1('Ceil', [g.op1('Min', ['y', g.constant(Tensor.float32([1, 1, 1, 1], [1]))])])),
+  'Ceil(Clip(y, 0, 1)) · dy': (g) => g.mul('dy', g.op1('Ceil', [g.op1('Clip', ['y', g.scalar(0), g.scalar(1)])])),
 };
 for (const [name, grad] of Object.entries(reluGrad)) {
   const ms = await timeGraph((g) => g.output(grad(g), 'out'), reluFeeds, r);

@@ -56,13 +56,12 @@ gradRules.set('Div', (g, n, [dy]) => {
   return [unbroadcast(g, da, g.shape(a)), unbroadcast(g, db, g.shape(b))];
 });
 
-// ReLU passes the gradient where the output y ≥ 0 is positive: the 0/1 mask is Ceil(Min(y, 1)). ORT's
-// Sign is a scalar loop, about 2x the time of this pair (bench/ops.ts); the 1 has y's rank so that Min
-// broadcasts it as a vector operand.
+// ReLU passes the gradient where the output y ≥ 0 is positive: the 0/1 mask is Ceil(Clip(y, 0, 1)).
+// ORT's Sign is a scalar loop and its Min broadcasts the 1 through its general (slower) path
+// (bench/ops.ts: Sign, Cast(y > 0), Ceil(Min(y, 1)) and this).
 gradRules.set('Relu', (g, n, [dy]) => {
   const y = n.outputs[0]!;
-  const one = g.constant(Tensor.float32(g.shape(y).map(() => 1), [1]), 'one');
-  return [g.mul(dy!, g.op1('Ceil', [g.op1('Min', [y, one])]))];
+  return [g.mul(dy!, g.op1('Ceil', [g.op1('Clip', [y, g.scalar(0, 'zero'), g.scalar(1, 'one')])]))];
 });
 
 // Clip (ReLU6): the gradient passes where the output equals the input (inside the clipping range).
