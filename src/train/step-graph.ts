@@ -3,7 +3,7 @@
  * buffers and optimizer slots are graph inputs; their new values are graph outputs, fed back next step.
  */
 import { backward } from '../autodiff/backward.js';
-import { pruneDeadNodes } from '../graph/prune.js';
+import { elideOutputIdentities, pruneDeadNodes } from '../graph/simplify.js';
 import { GraphBuilder } from '../graph/builder.js';
 import type { Graph } from '../graph/ir.js';
 import { depthwiseConvNchwc } from '../graph/nchwc.js';
@@ -117,6 +117,7 @@ export function buildStepGraph(model: Module, o: StepGraphOptions): StepGraph {
     if (v) newValues.set(b, g.output(v, `new/${b}`));
   }
   pruneDeadNodes(g.graph);
+  elideOutputIdentities(g.graph);
   return { graph: g.graph, params: paramNames, buffers: bufferNames, slots, masks, outputs: { loss: 'loss', logits: 'logits', grads: outGrads, newValues } };
 }
 
@@ -146,6 +147,7 @@ export function buildBatchStatisticsGraph(model: Module, o: { inputSize: [number
   const statistics = new Map<string, string>();
   for (const [buffer, v] of g.batchStatistics) statistics.set(buffer, g.output(v, `batch/${buffer}`));
   pruneDeadNodes(g.graph);
+  elideOutputIdentities(g.graph);
   const used = (n: string) => g.params.has(n);
   return {
     graph: g.graph,

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GraphBuilder } from '../../src/graph/builder.js';
-import { pruneDeadNodes } from '../../src/graph/prune.js';
+import { elideOutputIdentities, pruneDeadNodes } from '../../src/graph/simplify.js';
 import { createSession, ort } from '../../src/runtime/session.js';
 import { Tensor } from '../../src/tensor.js';
 import { createModel } from '../../src/models/registry.js';
@@ -34,6 +34,29 @@ test('every node of the train step graph feeds an output: no gradient for the in
   const imageShaped = step.graph.nodes.filter((n) => n.scope.startsWith('grad:') && n.outputs.some((o) => step.graph.values.get(o)?.shape.join() === '2,3,16,16'));
   assert.deepEqual(imageShaped.map((n) => n.name), []);
 });
+
+test('elideOutputIdentities names values after their outputs, except inputs and values output twice', async () => {
+  const g = new GraphBuilder();
+  const x = g.input('x', 'float32', [2, 3]);
+  const y = g.op1('Relu', [x]);
+  g.output(g.mul(y, y), 'square');
+  g.output(y, 'relu');
+  g.output(y, 'relu_again');
+  g.output(x, 'x_copy');
+  const before = await runAll(g);
+  assert.equal(elideOutputIdentities(g.graph), 2);
+  assert.deepEqual(g.graph.nodes.map((n) => `${n.op}:${n.inputs.join('+')}->${n.outputs.join('+')}`).filter((s) => s.startsWith('Identity')), ['Identity:relu->relu_again', 'Identity:x->x_copy']);
+  assert.ok(g.graph.nodes.some((n) => n.op === 'Relu' && n.outputs[0] === 'relu'));
+  assert.ok(g.graph.nodes.some((n) => n.op === 'Mul' && n.inputs.join() === 'relu,relu' && n.outputs[0] === 'square'));
+  assert.deepEqual(await runAll(g), before);
+});
+
+async function runAll(g: GraphBuilder): Promise<Record<string, number[]>> {
+  const session = await createSession(g.graph);
+  const out = await session.run({ x: new ort.Tensor('float32', Float32Array.from([-1, 0.5, 2, 3, -4, 1]), [2, 3]) });
+  await session.release();
+  return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, [...(v.data as Float32Array)]]));
+}
 
 async function run(g: GraphBuilder): Promise<number[]> {
   const session = await createSession(g.graph);
