@@ -1,6 +1,12 @@
 /** Seeded weight initialisers with PyTorch's formulas (values differ from PyTorch's RNG, distributions match). */
 import { Tensor, numel } from '../tensor.js';
 
+/**
+ * mulberry32, whose state is a counter: `skip` jumps ahead in O(1), so the trainer's dropout masks resume
+ * exactly mid-run. Data pipelines use the xoshiro128** `Rng` of src/data/random.ts (longer period,
+ * per-epoch streams from mixSeed). Merging them would change every seeded result recorded so far
+ * (initial weights, augmentation, the README's figures).
+ */
 export class Rng {
   private s: number;
   private spare: number | undefined;
