@@ -1,4 +1,4 @@
-/** Dead-code elimination over the graph IR. */
+/** Graph clean-ups before lowering: dead-code elimination, and outputs without their Identity copies. */
 import type { Graph } from './ir.js';
 
 /**
@@ -27,9 +27,8 @@ export function pruneDeadNodes(graph: Graph): number {
   const kept = graph.nodes.filter((n) => keep.has(n));
   graph.nodes.splice(0, graph.nodes.length, ...kept);
   for (const name of [...graph.initializers.keys()]) if (!live.has(name)) graph.initializers.delete(name);
-  for (const name of [...graph.values.keys()]) {
-    if (!live.has(name) && !graph.inputs.some((v) => v.name === name)) graph.values.delete(name);
-  }
+  const inputs = new Set(graph.inputs.map((v) => v.name));
+  for (const name of [...graph.values.keys()]) if (!live.has(name) && !inputs.has(name)) graph.values.delete(name);
   return before - kept.length;
 }
 
