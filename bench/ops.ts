@@ -1,8 +1,9 @@
 /**
- * Single-op measurements behind two choices in the train step (see bench/README.md):
+ * Single-op measurements behind choices in the train step (see bench/README.md):
  * - a scalar multiplied into a 1x1 conv weight [1280, 320, 1, 1]: rank-0 vs rank-matched scalar;
  * - the ReLU6 gradient on 32×144×32×32: Cast(mask) · dy vs Where(mask, dy, 0);
- * - the ReLU gradient from its output: Sign(y), Cast(y > 0), Ceil(Min(y, 1)) or Ceil(Clip(y, 0, 1)) as the mask.
+ * - the ReLU gradient from its output: Sign(y), Cast(y > 0), Ceil(Min(y, 1)) or Ceil(Clip(y, 0, 1)) as the mask;
+ * - the GlobalAveragePool gradient: Expand, a broadcasting Mul or an outer-product MatMul.
  *   node --import tsx bench/ops.ts [--threads 1]
  */
 import { parseArgs } from 'node:util';
@@ -62,4 +63,20 @@ const reluGrad: Record<string, (g: GraphBuilder) => string> = {
 for (const [name, grad] of Object.entries(reluGrad)) {
   const ms = await timeGraph((g) => g.output(grad(g), 'out'), reluFeeds, r);
   console.log(`ReLU gradient on [${r}], ${name}: ${ms.toFixed(2)} ms per run`);
+}
+
+// The GlobalAveragePool gradient: dy [N, C, 1, 1] / (H·W) spread over [N, C, H, W] (ShuffleNetV2 1.0x's
+// conv5 at 4x4, batch 128), with a channel sum after it so that the output copied back is small.
+const p = [128, 1024, 1, 1];
+const poolFeeds = { dy: new Float32Array(p.reduce((a, b) => a * b)).map((_, i) => Math.sin(i)) };
+const spreadShape = [1, 1, 4, 4];
+const poolGrad: Record<string, (g: GraphBuilder) => string> = {
+  'Expand(dy / 16)': (g) => g.op1('Expand', [g.mul('dy', g.scalar(1 / 16)), g.ints(spreadShape)]),
+  'dy · [1, 1, 4, 4] of 1/16 (broadcasting Mul)': (g) => g.mul('dy', g.constant(Tensor.float32(spreadShape, new Float32Array(16).fill(1 / 16)))),
+  'MatMul([N·C, 1], [1, 16] of 1/16)': (g) =>
+    g.reshape(g.op1('MatMul', [g.reshape('dy', [-1, 1]), g.constant(Tensor.float32([1, 16], new Float32Array(16).fill(1 / 16)))]), [-1, 1024, 4, 4]),
+};
+for (const [name, grad] of Object.entries(poolGrad)) {
+  const ms = await timeGraph((g) => g.output(g.op1('ReduceSum', [grad(g), g.ints([0, 2, 3])], { keepdims: attr.i(0) }), 'out'), poolFeeds, p);
+  console.log(`GlobalAveragePool gradient to [128,1024,4,4], ${name} (and a channel sum): ${ms.toFixed(2)} ms per run`);
 }

@@ -134,8 +134,8 @@ gradRules.set('Pad', (g, n, [dy]) => {
 });
 
 // dy/(H·W) spread over the map as an outer product [N·C, 1] x [1, H·W]: ORT's Expand (and a
-// broadcasting Mul) copy such a shape element by element, 12x (3x) slower than this MatMul
-// (128×1024×4×4, 2 threads: 19 / 4.6 / 1.6 ms, scratch measurement in bench/README.md).
+// broadcasting Mul) copy such a shape element by element, several times slower than this MatMul
+// (bench/ops.ts).
 gradRules.set('GlobalAveragePool', (g, n, [dy]) => {
   const [, c, h, w] = g.shape(n.inputs[0]!) as [Dim, number, number, number];
   const spread = g.constant(Tensor.float32([1, h * w], new Float32Array(h * w).fill(1 / (h * w))), 'spread');
