@@ -19,8 +19,10 @@ export function batchSizeOf(g: GraphBuilder, v: string): string {
 export function batchNormTrain(g: GraphBuilder, a: BatchNormTrainArgs): string {
   const [, c, h, w] = g.shape(a.x) as [string | number, number, number, number];
   const per = [1, c, 1, 1];
+  // The forward statistics stay ReduceMean: any other summation order moves enough ReLU6/hardswish
+  // kinks to take MobileNetV3-large's gradients past the fixture tolerance (3.5e-3 > 1e-3).
   const reduceMean = (v: string) => g.op1('ReduceMean', [v], { axes: attr.ints(AXES), keepdims: attr.i(1) });
-  const reduceSum = (v: string) => g.op1('ReduceSum', [v, g.ints(AXES, 'axes')], { keepdims: attr.i(0) });
+  const reduceSum = (v: string) => channelSum(g, v);
   const mean = reduceMean(a.x);
   const xc = g.sub(a.x, mean);
   const variance = reduceMean(g.mul(xc, xc));
@@ -58,6 +60,19 @@ export function batchNormTrain(g: GraphBuilder, a: BatchNormTrainArgs): string {
     },
   });
   return y;
+}
+
+/**
+ * Per-channel sums [C] of [N, C, H, W]. With a known batch: ones [1, N] times v as [N, C·H·W] (a GEMM),
+ * then a sum over H·W. ShuffleNetV2 1.0x, batch 64, 2 threads (bench/profile.ts): the backward's
+ * ReduceSum + MatMul + Reshape kernels 72-74 → 52-55 ms per step against ReduceSum over axes 0, 2, 3.
+ */
+function channelSum(g: GraphBuilder, v: string): string {
+  const [n, c, h, w] = g.shape(v) as [string | number, number, number, number];
+  if (typeof n !== 'number') return g.op1('ReduceSum', [v, g.ints(AXES, 'axes')], { keepdims: attr.i(0) });
+  const ones = g.constant(Tensor.float32([1, n], new Float32Array(n).fill(1)), 'ones');
+  const perPosition = g.op1('MatMul', [ones, g.reshape(v, [n, c * h * w])]);
+  return g.op1('ReduceSum', [g.reshape(perPosition, [c, h * w]), g.ints([1], 'axes')], { keepdims: attr.i(0) });
 }
 
 /** With variance 1 − ε and epsilon ε, inference-mode BatchNormalization divides by exactly 1. */
