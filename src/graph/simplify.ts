@@ -41,13 +41,12 @@ export function pruneDeadNodes(graph: Graph): number {
 export function elideOutputIdentities(graph: Graph): number {
   const outputs = new Set(graph.outputs.map((v) => v.name));
   const fixed = new Set([...graph.inputs.map((v) => v.name), ...graph.initializers.keys(), ...outputs]);
-  const producers = graph.producers();
   const renames = new Map<string, string>();
   const removed = new Set<object>();
   for (const n of graph.nodes) {
     const [from] = n.inputs;
     const [to] = n.outputs;
-    if (n.op !== 'Identity' || !from || !to || !outputs.has(to) || fixed.has(from) || renames.has(from) || !producers.has(from)) continue;
+    if (n.op !== 'Identity' || !from || !to || !outputs.has(to) || fixed.has(from) || renames.has(from)) continue;
     renames.set(from, to);
     removed.add(n);
   }

@@ -19,8 +19,9 @@ export function batchSizeOf(g: GraphBuilder, v: string): string {
 export function batchNormTrain(g: GraphBuilder, a: BatchNormTrainArgs): string {
   const [, c, h, w] = g.shape(a.x) as [string | number, number, number, number];
   const per = [1, c, 1, 1];
-  // The forward statistics stay ReduceMean: any other summation order moves enough ReLU6/hardswish
-  // kinks to take MobileNetV3-large's gradients past the fixture tolerance (3.5e-3 > 1e-3).
+  // The forward statistics stay ReduceMean: the two other summation orders tried (ReduceSumSquare for
+  // the variance, channelSum below for both) moved enough ReLU6/hardswish kinks to take
+  // MobileNetV3-large's gradients past the fixture tolerance (3.5e-3 > 1e-3).
   const reduceMean = (v: string) => g.op1('ReduceMean', [v], { axes: attr.ints(AXES), keepdims: attr.i(1) });
   const reduceSum = (v: string) => channelSum(g, v);
   const mean = reduceMean(a.x);
