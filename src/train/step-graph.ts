@@ -33,6 +33,8 @@ export interface StepGraph {
   masks: DropoutMask[];
   /** Output names: loss, logits; per-parameter gradients (no-optimizer graphs) or new values. */
   outputs: { loss: string; logits: string; grads: Map<string, string>; newValues: Map<string, string> };
+  /** What the clean-ups of src/graph/simplify.ts removed: unused nodes, and Identity copies at outputs. */
+  removed: { deadNodes: number; outputCopies: number };
 }
 
 /** Parameters that the papers' and megvii's recipes do not decay: BatchNorm affine parameters and biases. */
@@ -116,9 +118,8 @@ export function buildStepGraph(model: Module, o: StepGraphOptions): StepGraph {
     const v = g.bufferUpdates.get(b);
     if (v) newValues.set(b, g.output(v, `new/${b}`));
   }
-  pruneDeadNodes(g.graph);
-  elideOutputIdentities(g.graph);
-  return { graph: g.graph, params: paramNames, buffers: bufferNames, slots, masks, outputs: { loss: 'loss', logits: 'logits', grads: outGrads, newValues } };
+  const removed = { deadNodes: pruneDeadNodes(g.graph), outputCopies: elideOutputIdentities(g.graph) };
+  return { graph: g.graph, params: paramNames, buffers: bufferNames, slots, masks, outputs: { loss: 'loss', logits: 'logits', grads: outGrads, newValues }, removed };
 }
 
 export interface BatchStatisticsGraph {
