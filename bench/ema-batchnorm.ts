@@ -8,9 +8,9 @@ import { DataLoader } from '../src/data/index.js';
 import { loadStateDictFile } from '../src/io/index.js';
 import { createModel } from '../src/models/registry.js';
 import { InferenceSession } from '../src/runtime/inference.js';
-import { readCheckpointRecord } from '../src/train/checkpoints.js';
+import { readCheckpointRecord } from '../src/workflow/checkpoints.js';
 import { Trainer } from '../src/train/trainer.js';
-import { EMA_BATCHNORM_BATCHES, evaluateLoader, openTrainingData, trainTransforms } from '../src/train/workflow.js';
+import { EMA_BATCHNORM_BATCHES, evaluateLoader, openTrainingData, trainTransforms } from '../src/workflow/index.js';
 
 const paths = process.argv.slice(2);
 if (paths.length === 0) {

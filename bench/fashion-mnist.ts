@@ -21,10 +21,10 @@
 import { join } from 'node:path';
 import { DataLoader } from '../src/data/index.js';
 import { createModel } from '../src/models/registry.js';
-import { resolveTrainConfig, type TrainSettings } from '../src/train/config.js';
+import { resolveTrainConfig, type TrainSettings } from '../src/workflow/config.js';
 import { Trainer } from '../src/train/trainer.js';
-import { testModel } from '../src/train/tasks.js';
-import { openTrainingData, planModel, train, trainTransforms } from '../src/train/workflow.js';
+import { testModel } from '../src/workflow/index.js';
+import { openTrainingData, planModel, train, trainTransforms } from '../src/workflow/index.js';
 import { epochLine } from '../src/cli/progress.js';
 
 const t0 = performance.now();

@@ -10,8 +10,8 @@
  * - runtime: InferenceSession, traceInference, createSession, ort
  * - io: torch.save / safetensors checkpoints (loadStateDictFile, writeSafetensors, saveFileAtomic, ...)
  * - autodiff and training: backward, buildStepGraph, Trainer, optimizers, schedules
- * - training workflow: TrainConfig / recipes, train (epoch loop, checkpoints, reports), testModel,
- *   predictImages, exportOnnx
+ * - workflow (the commands as library functions): TrainConfig / recipes, train (epoch loop, checkpoints,
+ *   reports), testModel, predictImages, exportOnnx
  * - data: openDataset, DataLoader, transforms, Fashion-MNIST / MNIST / CIFAR / folders / synthetic, ImageNet
  * - report: metrics, MetricsCsv, charts, writeReport
  */
@@ -59,12 +59,8 @@ export * from './train/schedules.js';
 export * from './train/step-graph.js';
 export * from './train/trainer.js';
 
-// training workflow
-export * from './train/config.js';
-export * from './train/checkpoints.js';
-export * from './train/workflow.js';
-export * from './train/tasks.js';
-export * from './train/tta.js';
+// the application: one module per command (src/workflow)
+export * from './workflow/index.js';
 
 // data
 export * from './data/index.js';

@@ -1,9 +1,9 @@
 /** Plain-text renderings of summaries, evaluations and predictions. */
 import type { Summary } from '../nn/summary.js';
 import { classSupport, formatTable } from '../report/metrics.js';
-import type { ExportResult, PredictResult, TestResult } from '../train/tasks.js';
-import type { EvalResult } from '../train/workflow.js';
-import { TTA_DESCRIPTIONS } from '../train/tta.js';
+import type { ExportResult, PredictResult, TestResult } from '../workflow/index.js';
+import type { EvalResult } from '../workflow/index.js';
+import { TTA_DESCRIPTIONS } from '../workflow/tta.js';
 
 export const grouped = (n: number) => n.toLocaleString('en-US');
 

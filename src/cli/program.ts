@@ -9,12 +9,12 @@ import { DATASET_NAMES } from '../data/index.js';
 import { createModel, listModels } from '../models/registry.js';
 import { summary } from '../nn/summary.js';
 import { confusionMatrixSvg, formatTable, writeChart } from '../report/index.js';
-import { ConfigError, OPTIMIZER_TYPES, RECIPES, type TrainConfig, type TrainSettings, resolveTrainConfig } from '../train/config.js';
-import { readCheckpointRecord } from '../train/checkpoints.js';
+import { ConfigError, OPTIMIZER_TYPES, RECIPES, type TrainConfig, type TrainSettings, resolveTrainConfig } from '../workflow/config.js';
+import { readCheckpointRecord } from '../workflow/checkpoints.js';
 import { SCHEDULE_TYPES } from '../train/schedules.js';
-import { exportOnnx, predictImages, testModel } from '../train/tasks.js';
-import { TTA_MODES, type TtaMode } from '../train/tta.js';
-import { type TrainResult, demoConfig, resumeConfig, train } from '../train/workflow.js';
+import { exportOnnx, predictImages, testModel } from '../workflow/index.js';
+import { TTA_MODES, type TtaMode } from '../workflow/tta.js';
+import { type TrainResult, demoConfig, resumeConfig, train } from '../workflow/index.js';
 import { evalText, exportText, predictText, summaryText, testJson, testText } from './format.js';
 import {
   MODEL_FLAGS,

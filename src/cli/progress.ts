@@ -5,7 +5,7 @@
  */
 import cliProgress from 'cli-progress';
 import type { EpochMetrics } from '../report/csv.js';
-import type { EvalResult, TrainEvents } from '../train/workflow.js';
+import type { EvalResult, TrainEvents } from '../workflow/index.js';
 
 export interface Streams {
   stdout: NodeJS.WritableStream & { isTTY?: boolean };

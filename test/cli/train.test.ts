@@ -11,7 +11,7 @@ import sharp from 'sharp';
 import { saveSafetensorsFile } from '../../src/io/checkpoint.js';
 import { createModel } from '../../src/models/registry.js';
 import { MetricsCsv } from '../../src/report/csv.js';
-import { readCheckpointRecord } from '../../src/train/checkpoints.js';
+import { readCheckpointRecord } from '../../src/workflow/checkpoints.js';
 import { rmrf, runCliProcess, startCli, tempDir } from './helpers.js';
 
 const TRAIN = [

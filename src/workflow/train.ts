@@ -11,219 +11,28 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import os from 'node:os';
 import { join, resolve } from 'node:path';
-import {
-  DATASET_INFO,
-  DataLoader,
-  type Dataset,
-  type OpenDatasetOptions,
-  type TransformSpec,
-  describeDatasetSearch,
-  findIdxDir,
-  isDatasetName,
-  openDataset,
-  standardTransform,
-  takeSubset,
-} from '../data/index.js';
-import type { Network } from '../models/network.js';
-import { createModel, modelOptionNames } from '../models/registry.js';
-import { summary } from '../nn/summary.js';
-import {
-  type EpochMetrics,
-  MetricsCsv,
-  addConfusion,
-  argmaxRows,
-  confusionMatrix,
-  crossEntropyMean,
-  perClassAccuracy,
-  topK,
-  trainingCharts,
-  writeChart,
-  writeReport,
-} from '../report/index.js';
+import { DataLoader } from '../data/index.js';
 import { loadStateDictFile } from '../io/checkpoint.js';
+import type { Network } from '../models/network.js';
+import { createModel } from '../models/registry.js';
+import { summary } from '../nn/summary.js';
+import { type EpochMetrics, MetricsCsv, topK } from '../report/index.js';
 import { InferenceSession } from '../runtime/inference.js';
-import { ort } from '../runtime/session.js';
-import { type TrainConfig, type TrainSettings, describeOptimization, resolveTrainConfig } from './config.js';
+import { learningRate } from '../train/schedules.js';
+import { Trainer } from '../train/trainer.js';
 import {
   type CheckpointRecord,
   type EpochAccumulator,
-  type Preprocessing,
   CHECKPOINT_FORMAT,
   CHECKPOINT_VERSION,
   readCheckpointRecord,
   writeCheckpoint,
 } from './checkpoints.js';
-import { learningRate } from './schedules.js';
-import { Trainer } from './trainer.js';
-
-// ---------------------------------------------------------------------------------------------
-// Data and model planning
-
-/** Datasets whose images are small (≤ 64 px): trained with the CIFAR stem at 32x32 by default. */
-function isSmall(shape: { height: number; width: number }): boolean {
-  return Math.max(shape.height, shape.width) <= 64;
-}
-
-export interface ModelPlan {
-  /** createModel options (user options + numClasses, stem, seed). */
-  options: Record<string, unknown>;
-  /** [3, S, S] */
-  inputSize: [number, number, number];
-  notes: string[];
-}
-
-/**
- * Stem and resolution for a dataset: small images (CIFAR, (Fashion-)MNIST, synthetic) use the CIFAR
- * stem at 32x32 unless --stem is given; with an explicit --stem imagenet they are resized to the
- * model's 224 (or --input), with a note on the cost. Larger images (folders) use the ImageNet stem at
- * 224 unless --input ≤ 64 is given.
- */
-export function planModel(
-  config: Pick<TrainConfig, 'model' | 'modelOptions' | 'input' | 'seed'>,
-  data: { height: number; width: number; numClasses: number; title: string },
-): ModelPlan {
-  const notes: string[] = [];
-  const accepted = modelOptionNames(config.model);
-  const options: Record<string, unknown> = { ...config.modelOptions, numClasses: data.numClasses };
-  if (accepted.includes('seed') && options.seed === undefined) options.seed = config.seed;
-  const small = isSmall(data) || (config.input !== undefined && config.input <= 64);
-  const stem = (options.stem as string | undefined) ?? (small ? 'cifar' : 'imagenet');
-  options.stem = stem;
-  const designed = createModel(config.model, { ...options, numClasses: 2 }).inputSize[1];
-  let size = config.input ?? (stem === 'cifar' ? 32 : designed);
-  if (stem === 'imagenet' && isSmall(data) && config.input === undefined) {
-    size = designed;
-    notes.push(
-      `--stem imagenet: ${data.title} images (${data.height}x${data.width}) are resized to ${size}x${size}, ` +
-        `about ${Math.round((size / 32) ** 2)}x the compute of the CIFAR stem at 32x32 (use --stem cifar, or --input to pick a size)`,
-    );
-  }
-  return { options, inputSize: [3, size, size], notes };
-}
-
-export interface TrainingData {
-  train: Dataset;
-  test: Dataset;
-  /** openDataset options (stored in checkpoints). */
-  datasetOptions: OpenDatasetOptions & Record<string, unknown>;
-  title: string;
-}
-
-/** The test-sample count used with --limit N and no --test-limit. */
-export function defaultTestLimit(limit: number): number {
-  return Math.max(1, Math.ceil(limit / 5));
-}
-
-/**
- * Opens both splits (never downloading unless config.download), then keeps the first `limit` train
- * and `testLimit` (default ceil(limit / 5)) test samples.
- */
-export async function openTrainingData(config: TrainConfig): Promise<TrainingData> {
-  if (!isDatasetName(config.dataset)) {
-    throw new Error(`unknown dataset '${config.dataset}'; known: ${Object.keys(DATASET_INFO).join(', ')}`);
-  }
-  const testLimit = config.testLimit ?? (config.limit !== undefined ? defaultTestLimit(config.limit) : undefined);
-  const o: OpenDatasetOptions & Record<string, unknown> = { download: config.download, progress: true };
-  if (config.dataDir) o.dir = resolve(config.dataDir);
-  if (config.dataset === 'synthetic') {
-    Object.assign(o, { size: config.input ?? 32, seed: 0, numClasses: 10 });
-    if (config.limit !== undefined) Object.assign(o, { trainLength: config.limit });
-  }
-  if (config.dataset === 'folder') {
-    o.root = resolve(config.dataDir!);
-    // Decode straight at the training resolution (default: 224, or 32 with the CIFAR stem).
-    const stem = config.modelOptions.stem as string | undefined;
-    o.size = config.input ?? (stem === 'cifar' ? 32 : 224);
-    o.channels = 3;
-  }
-  const open = (split: 'train' | 'test', length?: number) =>
-    openDataset(config.dataset, split, config.dataset === 'synthetic' && length !== undefined ? { ...o, length } : o);
-  let train = await open('train', config.limit);
-  let test = await open('test', testLimit);
-  if (config.limit !== undefined && train.length > config.limit) train = takeSubset(train, config.limit);
-  if (testLimit !== undefined && test.length > testLimit) test = takeSubset(test, testLimit);
-  const title = config.dataset === 'folder' ? train.name : DATASET_INFO[config.dataset].title;
-  return { train, test, datasetOptions: o, title };
-}
-
-/** Train and evaluation transforms for the model input (grayscale → RGB, pad/resize, augmentation). */
-export function trainTransforms(ds: Dataset, inputSize: [number, number, number], augment: boolean, randomErasing = 0): { train: TransformSpec; eval: TransformSpec } {
-  const size = inputSize[1];
-  const evalSpec = standardTransform(ds, { train: false, size, channels: 3 });
-  return { train: augment ? standardTransform(ds, { train: true, size, channels: 3, randomErasing }) : evalSpec, eval: evalSpec };
-}
-
-/** The preprocessing record of a resolved evaluation transform. */
-export function preprocessingOf(ds: Dataset, resolvedEval: TransformSpec, inputSize: [number, number, number]): Preprocessing {
-  const norm = resolvedEval[resolvedEval.length - 1];
-  const mean = norm?.op === 'normalize' ? norm.mean ?? [] : [];
-  const std = norm?.op === 'normalize' ? norm.std ?? [] : [];
-  return {
-    source: { channels: ds.channels, height: ds.height, width: ds.width },
-    transform: resolvedEval,
-    inputSize,
-    mean,
-    std,
-    grayscale: ds.channels === 1,
-  };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Evaluation
-
-export interface EvalResult {
-  loss: number;
-  /** Fractions in [0, 1]; top5 is NaN with 5 classes or fewer. */
-  top1: number;
-  top5: number;
-  count: number;
-  /** confusion[true][predicted] */
-  confusion: number[][];
-  perClass: number[];
-}
-
-/**
- * Evaluates `predict` (NCHW float32 → logits) over a loader. Returns null if `signal` aborts
- * between batches.
- */
-export async function evaluateLoader(
-  predict: (images: Float32Array) => Promise<Float32Array>,
-  loader: DataLoader,
-  numClasses: number,
-  o: { signal?: AbortSignal; onBatch?: (done: number, total: number) => void } = {},
-): Promise<EvalResult | null> {
-  let lossSum = 0;
-  let top1 = 0;
-  let top5 = 0;
-  let count = 0;
-  let confusion: number[][] = Array.from({ length: numClasses }, () => new Array<number>(numClasses).fill(0));
-  const total = loader.length;
-  let done = 0;
-  for await (const b of loader.iterate(0)) {
-    if (o.signal?.aborted) return null;
-    const logits = await predict(b.images);
-    lossSum += crossEntropyMean(logits, b.labels, numClasses) * b.n;
-    top1 += topK(logits, numClasses, b.labels, 1);
-    if (numClasses > 5) top5 += topK(logits, numClasses, b.labels, 5);
-    confusion = addConfusion(confusion, confusionMatrix(b.labels, argmaxRows(logits, numClasses), numClasses));
-    count += b.n;
-    o.onBatch?.(++done, total);
-  }
-  if (o.signal?.aborted) return null;
-  return {
-    loss: lossSum / count,
-    top1: top1 / count,
-    top5: numClasses > 5 ? top5 / count : Number.NaN,
-    count,
-    confusion,
-    perClass: perClassAccuracy(confusion),
-  };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Training
+import { type TrainConfig, describeOptimization } from './config.js';
+import { openTrainingData, planModel, preprocessingOf, trainTransforms } from './data.js';
+import { type EvalResult, evaluateLoader } from './evaluate.js';
+import { runEnvironment, writeRunReport } from './report.js';
 
 export interface StepEvent {
   epoch: number;
@@ -274,18 +83,6 @@ export interface TrainResult {
   evaluation?: EvalResult;
   /** Epochs already done when nothing was left to train. */
   nothingToDo?: boolean;
-}
-
-/** The environment table of the report. */
-export function runEnvironment(threads?: number): { node: string; onnxruntime: string; cpu: string; threads: number; os: string } {
-  const cpus = os.cpus();
-  return {
-    node: process.version,
-    onnxruntime: ort.env.versions?.node ?? ort.env.versions?.common ?? 'unknown',
-    cpu: `${cpus[0]?.model?.trim() ?? 'unknown'} (${os.availableParallelism()} cores)`,
-    threads: threads ?? os.availableParallelism(),
-    os: `${os.platform()} ${os.release()} ${os.arch()}`,
-  };
 }
 
 /** The config to continue a checkpoint with: its own, with `epochs` optionally changed. */
@@ -569,72 +366,5 @@ export async function train(config: TrainConfig, run: TrainRunOptions): Promise<
     await evalSession?.dispose();
     await trainer?.dispose();
   }
-}
-
-/** Writes loss / accuracy / confusion charts (.svg + .png) and report.html; returns the report's path. */
-export async function writeRunReport(
-  outDir: string,
-  o: {
-    history: EpochMetrics[];
-    evaluation: EvalResult;
-    classNames: string[];
-    command: string;
-    model: { name: string; options: Record<string, unknown>; params: number; macs: number };
-    dataset: { name: string; trainSize: number; testSize: number };
-    environment: { node: string; onnxruntime: string; cpu: string; threads: number; [k: string]: string | number | boolean | undefined };
-    seconds?: number;
-  },
-): Promise<string> {
-  const charts = await trainingCharts(o.history, o.classNames, o.evaluation.confusion, `${o.model.name} on ${o.dataset.name}`);
-  await Promise.all([
-    writeChart(join(outDir, 'loss'), charts.lossSvg),
-    writeChart(join(outDir, 'accuracy'), charts.accuracySvg),
-    writeChart(join(outDir, 'confusion'), charts.confusionSvg),
-  ]);
-  return writeReport(outDir, {
-    title: `${o.model.name} on ${o.dataset.name}`,
-    command: o.command,
-    model: o.model,
-    dataset: { ...o.dataset, classNames: o.classNames },
-    epochs: o.history,
-    final: { testLoss: o.evaluation.loss, top1: o.evaluation.top1, top5: o.evaluation.top5, perClass: o.evaluation.perClass },
-    confusion: o.evaluation.confusion,
-    environment: o.environment,
-    charts,
-    totalSeconds: o.seconds,
-  });
-}
-
-// ---------------------------------------------------------------------------------------------
-// Demo
-
-/**
- * The demo: MobileNetV2 width 0.5 with the CIFAR stem on the first 5000 / 1000 Fashion-MNIST images,
- * 2 epochs of batch 64 with the fashion-mnist recipe's optimizer (SGD + warmup + cosine). A few
- * minutes on 2 cores.
- */
-export const DEMO_SETTINGS: TrainSettings = {
-  recipe: 'fashion-mnist',
-  model: 'mobilenet_v2',
-  modelOptions: { widthMult: 0.5, stem: 'cifar' },
-  dataset: 'fashion-mnist',
-  epochs: 2,
-  batchSize: 64,
-  limit: 5000,
-  testLimit: 1000,
-};
-
-/**
- * The demo's config: Fashion-MNIST when found locally (never downloaded unless `download`), else the
- * synthetic dataset, with `fallback` explaining how to get the real data.
- */
-export function demoConfig(o: { dataDir?: string; download?: boolean; overrides?: TrainSettings } = {}): { config: TrainConfig; fallback?: string } {
-  const settings: TrainSettings = { ...DEMO_SETTINGS, dataDir: o.dataDir, download: o.download ?? false, ...(o.overrides ?? {}) };
-  const found = findIdxDir('fashion-mnist', 'train', { dir: settings.dataDir }) && findIdxDir('fashion-mnist', 'test', { dir: settings.dataDir });
-  if (found || settings.download || settings.dataset !== 'fashion-mnist') return { config: resolveTrainConfig(settings) };
-  const fallback =
-    `${describeDatasetSearch('fashion-mnist', { dir: settings.dataDir })}\n` +
-    'Fashion-MNIST was not found: the demo runs on the synthetic dataset instead.';
-  return { config: resolveTrainConfig({ ...settings, dataset: 'synthetic' }), fallback };
 }
 

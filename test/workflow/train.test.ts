@@ -1,8 +1,8 @@
 /** The library side of the CLI: settings → TrainConfig (recipes, validation), model planning, demo config. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ConfigError, RECIPES, resolveTrainConfig } from '../../src/train/config.js';
-import { defaultTestLimit, demoConfig, planModel } from '../../src/train/workflow.js';
+import { ConfigError, RECIPES, resolveTrainConfig } from '../../src/workflow/config.js';
+import { defaultTestLimit, demoConfig, planModel } from '../../src/workflow/index.js';
 
 const base = { model: 'mobilenet_v2', modelOptions: {}, seed: 0 };
 
@@ -114,7 +114,7 @@ describe('demo', () => {
 
 test('bin/mobilezoo.js runs (dist/ when built, else the sources through tsx)', async () => {
   const { spawn } = await import('node:child_process');
-  const { ROOT } = await import('./helpers.js');
+  const { ROOT } = await import('../cli/helpers.js');
   const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
     const c = spawn(process.execPath, ['bin/mobilezoo.js', 'list', '--json'], { cwd: ROOT });
     let out = '';
@@ -130,8 +130,8 @@ describe('train(): interrupting at any point resumes exactly', () => {
     const { mkdtempSync, rmSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
     const { join } = await import('node:path');
-    const { readCheckpointRecord } = await import('../../src/train/checkpoints.js');
-    const { resumeConfig, train } = await import('../../src/train/workflow.js');
+    const { readCheckpointRecord } = await import('../../src/workflow/checkpoints.js');
+    const { resumeConfig, train } = await import('../../src/workflow/index.js');
     const dir = mkdtempSync(join(tmpdir(), 'mobilezoo-wf-'));
     try {
       const config = resolveTrainConfig({

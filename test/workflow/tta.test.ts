@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { flipWidth, logMeanSoftmax, shiftImages, ttaViews, withTta } from '../../src/train/tta.js';
+import { flipWidth, logMeanSoftmax, shiftImages, ttaViews, withTta } from '../../src/workflow/tta.js';
 
 test('shiftImages moves each plane by (dx, dy) and fills the uncovered pixels with its channel\'s fill value', () => {
   // 1 image, 2 channels of 2x3.

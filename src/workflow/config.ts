@@ -3,8 +3,8 @@
  * CLI flag); resolveTrainConfig merges defaults ← recipe ← explicit settings into a TrainConfig and
  * rejects bad values with a ConfigError that names the flag.
  */
-import type { OptimizerSpec, OptimizerType } from './optimizers.js';
-import { SCHEDULE_TYPES, type ScheduleSpec } from './schedules.js';
+import type { OptimizerSpec, OptimizerType } from '../train/optimizers.js';
+import { SCHEDULE_TYPES, type ScheduleSpec } from '../train/schedules.js';
 
 /** A bad setting; `flag` is the CLI flag it corresponds to (e.g. '--lr'). */
 export class ConfigError extends Error {

@@ -1,0 +1,128 @@
+/**
+ * What a training run trains on and at which resolution: the dataset's two splits (never downloaded
+ * unless asked), the model's stem and input size for those images, and the train / evaluation transforms
+ * with the preprocessing record that checkpoints keep.
+ */
+import { resolve } from 'node:path';
+import {
+  DATASET_INFO,
+  type Dataset,
+  type OpenDatasetOptions,
+  type TransformSpec,
+  isDatasetName,
+  openDataset,
+  standardTransform,
+  takeSubset,
+} from '../data/index.js';
+import { createModel, modelOptionNames } from '../models/registry.js';
+import type { Preprocessing } from './checkpoints.js';
+import type { TrainConfig } from './config.js';
+
+/** Datasets whose images are small (≤ 64 px): trained with the CIFAR stem at 32x32 by default. */
+function isSmall(shape: { height: number; width: number }): boolean {
+  return Math.max(shape.height, shape.width) <= 64;
+}
+
+export interface ModelPlan {
+  /** createModel options (user options + numClasses, stem, seed). */
+  options: Record<string, unknown>;
+  /** [3, S, S] */
+  inputSize: [number, number, number];
+  notes: string[];
+}
+
+/**
+ * Stem and resolution for a dataset: small images (CIFAR, (Fashion-)MNIST, synthetic) use the CIFAR
+ * stem at 32x32 unless --stem is given; with an explicit --stem imagenet they are resized to the
+ * model's 224 (or --input), with a note on the cost. Larger images (folders) use the ImageNet stem at
+ * 224 unless --input ≤ 64 is given.
+ */
+export function planModel(
+  config: Pick<TrainConfig, 'model' | 'modelOptions' | 'input' | 'seed'>,
+  data: { height: number; width: number; numClasses: number; title: string },
+): ModelPlan {
+  const notes: string[] = [];
+  const accepted = modelOptionNames(config.model);
+  const options: Record<string, unknown> = { ...config.modelOptions, numClasses: data.numClasses };
+  if (accepted.includes('seed') && options.seed === undefined) options.seed = config.seed;
+  const small = isSmall(data) || (config.input !== undefined && config.input <= 64);
+  const stem = (options.stem as string | undefined) ?? (small ? 'cifar' : 'imagenet');
+  options.stem = stem;
+  const designed = createModel(config.model, { ...options, numClasses: 2 }).inputSize[1];
+  let size = config.input ?? (stem === 'cifar' ? 32 : designed);
+  if (stem === 'imagenet' && isSmall(data) && config.input === undefined) {
+    size = designed;
+    notes.push(
+      `--stem imagenet: ${data.title} images (${data.height}x${data.width}) are resized to ${size}x${size}, ` +
+        `about ${Math.round((size / 32) ** 2)}x the compute of the CIFAR stem at 32x32 (use --stem cifar, or --input to pick a size)`,
+    );
+  }
+  return { options, inputSize: [3, size, size], notes };
+}
+
+export interface TrainingData {
+  train: Dataset;
+  test: Dataset;
+  /** openDataset options (stored in checkpoints). */
+  datasetOptions: OpenDatasetOptions & Record<string, unknown>;
+  title: string;
+}
+
+/** The test-sample count used with --limit N and no --test-limit. */
+export function defaultTestLimit(limit: number): number {
+  return Math.max(1, Math.ceil(limit / 5));
+}
+
+/**
+ * Opens both splits (never downloading unless config.download), then keeps the first `limit` train
+ * and `testLimit` (default ceil(limit / 5)) test samples.
+ */
+export async function openTrainingData(config: TrainConfig): Promise<TrainingData> {
+  if (!isDatasetName(config.dataset)) {
+    throw new Error(`unknown dataset '${config.dataset}'; known: ${Object.keys(DATASET_INFO).join(', ')}`);
+  }
+  const testLimit = config.testLimit ?? (config.limit !== undefined ? defaultTestLimit(config.limit) : undefined);
+  const o: OpenDatasetOptions & Record<string, unknown> = { download: config.download, progress: true };
+  if (config.dataDir) o.dir = resolve(config.dataDir);
+  if (config.dataset === 'synthetic') {
+    Object.assign(o, { size: config.input ?? 32, seed: 0, numClasses: 10 });
+    if (config.limit !== undefined) Object.assign(o, { trainLength: config.limit });
+  }
+  if (config.dataset === 'folder') {
+    o.root = resolve(config.dataDir!);
+    // Decode straight at the training resolution (default: 224, or 32 with the CIFAR stem).
+    const stem = config.modelOptions.stem as string | undefined;
+    o.size = config.input ?? (stem === 'cifar' ? 32 : 224);
+    o.channels = 3;
+  }
+  const open = (split: 'train' | 'test', length?: number) =>
+    openDataset(config.dataset, split, config.dataset === 'synthetic' && length !== undefined ? { ...o, length } : o);
+  let train = await open('train', config.limit);
+  let test = await open('test', testLimit);
+  if (config.limit !== undefined && train.length > config.limit) train = takeSubset(train, config.limit);
+  if (testLimit !== undefined && test.length > testLimit) test = takeSubset(test, testLimit);
+  const title = config.dataset === 'folder' ? train.name : DATASET_INFO[config.dataset].title;
+  return { train, test, datasetOptions: o, title };
+}
+
+/** Train and evaluation transforms for the model input (grayscale → RGB, pad/resize, augmentation). */
+export function trainTransforms(ds: Dataset, inputSize: [number, number, number], augment: boolean, randomErasing = 0): { train: TransformSpec; eval: TransformSpec } {
+  const size = inputSize[1];
+  const evalSpec = standardTransform(ds, { train: false, size, channels: 3 });
+  return { train: augment ? standardTransform(ds, { train: true, size, channels: 3, randomErasing }) : evalSpec, eval: evalSpec };
+}
+
+/** The preprocessing record of a resolved evaluation transform. */
+export function preprocessingOf(ds: Dataset, resolvedEval: TransformSpec, inputSize: [number, number, number]): Preprocessing {
+  const norm = resolvedEval[resolvedEval.length - 1];
+  const mean = norm?.op === 'normalize' ? norm.mean ?? [] : [];
+  const std = norm?.op === 'normalize' ? norm.std ?? [] : [];
+  return {
+    source: { channels: ds.channels, height: ds.height, width: ds.width },
+    transform: resolvedEval,
+    inputSize,
+    mean,
+    std,
+    grayscale: ds.channels === 1,
+  };
+}

@@ -1,0 +1,12 @@
+/** The application layer: one module per command (train, test, predict, export, demo) over the engine in src/train. */
+export * from './config.js';
+export * from './checkpoints.js';
+export * from './data.js';
+export * from './evaluate.js';
+export * from './report.js';
+export * from './train.js';
+export * from './test.js';
+export * from './predict.js';
+export * from './export.js';
+export * from './demo.js';
+export * from './tta.js';
