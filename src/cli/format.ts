@@ -44,37 +44,46 @@ function abbreviations(names: string[]): string[] {
   return names.map((_, i) => String(i));
 }
 
-export function evalText(r: EvalResult, classNames: string[]): string {
+/**
+ * Loss, top-1/5, per-class accuracy and the confusion matrix. With `present` (the classes a subset test
+ * split holds) only those rows are shown, and predictions of the other classes are one "other" column.
+ */
+export function evalText(r: EvalResult, classNames: string[], present?: number[]): string {
   const support = classSupport(r.confusion);
+  const shown = present ?? classNames.map((_, i) => i);
+  const subset = shown.length < classNames.length;
   const lines = [
-    `loss ${r.loss.toFixed(4)}  top-1 ${pct(r.top1)}  top-5 ${pct(r.top5)}  (${r.count} images)`,
+    `loss ${r.loss.toFixed(4)}  top-1 ${pct(r.top1)}  top-5 ${pct(r.top5)}  (${r.count} images${subset ? `, ${shown.length} of the model's ${classNames.length} classes` : ''})`,
     '',
     formatTable(
-      classNames.map((n, i) => [i, n, pct(r.perClass[i]!), support[i]!]),
+      shown.map((i) => [i, classNames[i]!, pct(r.perClass[i]!), support[i]!]),
       ['#', 'class', 'accuracy', 'support'],
       { align: ['right', 'left', 'right', 'right'] },
     ),
   ];
-  if (classNames.length <= 20) {
-    const cols = abbreviations(classNames);
+  if (shown.length <= 20) {
+    const cols = [...shown.map(String), ...(subset ? ['other'] : [])];
+    const rows = shown.map((i) => {
+      const row = r.confusion[i]!;
+      const cells = shown.map((j) => row[j]!);
+      if (subset) cells.push(row.reduce((a, v) => a + v, 0) - cells.reduce((a, v) => a + v, 0));
+      return [`${i} ${classNames[i]}`, ...cells];
+    });
     lines.push(
       '',
-      'confusion matrix (rows: true class, columns: predicted class #)',
-      formatTable(
-        r.confusion.map((row, i) => [`${i} ${classNames[i]}`, ...row]),
-        ['', ...cols],
-        { align: ['left', ...cols.map(() => 'right' as const)] },
-      ),
+      `confusion matrix (rows: true class, columns: predicted class #${subset ? '; other: any class not in the test split' : ''})`,
+      formatTable(rows, ['', ...cols], { align: ['left', ...cols.map(() => 'right' as const)] }),
     );
   } else {
-    lines.push('', `(confusion matrix of ${classNames.length} classes not printed; see --json or --out)`);
+    lines.push('', `(confusion matrix of ${shown.length} classes not printed; see --json or --out)`);
   }
   return lines.join('\n');
 }
 
 export function testText(r: TestResult): string {
   const tta = r.tta !== 'none' ? `, test-time augmentation: ${r.tta} (softmax averaged over ${TTA_DESCRIPTIONS[r.tta]})` : '';
-  return [`${r.model} on the ${r.dataset} test split, input ${r.inputSize.join('x')}, weights ${r.weights}${tta}`, evalText(r, r.classNames)].join('\n');
+  const mapped = r.classMap ? [`classes mapped by name: ${r.classMap.map((m) => `${m.dataset} → ${m.model}`).join(', ')}`] : [];
+  return [`${r.model} on the ${r.dataset} test split, input ${r.inputSize.join('x')}, weights ${r.weights}${tta}`, ...mapped, evalText(r, r.classNames, r.present)].join('\n');
 }
 
 export function testJson(r: TestResult): object {
@@ -88,8 +97,10 @@ export function testJson(r: TestResult): object {
     loss: r.loss,
     top1: r.top1,
     top5: Number.isFinite(r.top5) ? r.top5 : null,
-    perClass: Object.fromEntries(r.classNames.map((n, i) => [n, Number.isFinite(r.perClass[i]!) ? r.perClass[i] : null])),
+    perClass: Object.fromEntries(r.present.map((i) => [r.classNames[i]!, Number.isFinite(r.perClass[i]!) ? r.perClass[i] : null])),
     classNames: r.classNames,
+    present: r.present,
+    classMap: r.classMap ?? null,
     confusion: r.confusion,
   };
 }

@@ -14,7 +14,7 @@ import { readCheckpointRecord } from '../workflow/checkpoints.js';
 import { SCHEDULE_TYPES } from '../train/schedules.js';
 import { exportOnnx, predictImages, testModel } from '../workflow/index.js';
 import { TTA_MODES, type TtaMode } from '../workflow/tta.js';
-import { type TrainResult, demoConfig, resumeConfig, train } from '../workflow/index.js';
+import { type ClassifierSource, type TrainResult, demoConfig, resumeConfig, train } from '../workflow/index.js';
 import { evalText, exportText, predictText, summaryText, testJson, testText } from './format.js';
 import {
   MODEL_FLAGS,
@@ -247,10 +247,12 @@ export function buildProgram(ctx: Context): Command {
       .description('evaluate a checkpoint (or weights) on a test split: loss, top-1/5, per-class accuracy, confusion matrix')
       .option('--checkpoint <file>', 'a checkpoint-*.json written by train')
       .option('--weights <file>', 'a state dict (.pth / .safetensors); needs --model')
+      .option('--onnx <file>', 'an ONNX model written by export or quantize (its metadata gives preprocessing and class names); needs --dataset')
       .option('--model <name>', 'model for --weights (or to override the checkpoint\'s)', modelName('--model')),
     { classes: true },
   )
     .option('--ema-off', 'with a checkpoint trained with --ema: use the raw weights, not the EMA ones')
+    .option('--by-index', 'map the dataset\'s classes to the model\'s by position, not by name')
     .option('--dataset <name>', `${DATASET_NAMES.join(' | ')} (default: the checkpoint's)`, oneOf('--dataset', DATASET_NAMES))
     .option('--data <dir>', 'directory searched first for the dataset')
     .option('--download', 'download the dataset if it is not found')
@@ -264,7 +266,7 @@ export function buildProgram(ctx: Context): Command {
     .option('--json', 'print JSON')
     .action(async (o: Record<string, unknown>) => {
       const src = modelSource(o);
-      if (!src.checkpoint && !src.weights) throw new UsageError('--checkpoint or --weights: test needs trained weights');
+      if (!src.checkpoint && !src.weights && !src.onnx) throw new UsageError('--checkpoint, --weights or --onnx: test needs trained weights');
       const r = await testModel({
         ...src,
         dataset: o.dataset as string | undefined,
@@ -277,6 +279,7 @@ export function buildProgram(ctx: Context): Command {
         workers: o.workers as number | undefined,
         ema: o.emaOff ? false : undefined,
         tta: o.tta as TtaMode | undefined,
+        byIndex: o.byIndex as boolean | undefined,
       });
       if (o.out) {
         const dir = resolve(o.out as string);
@@ -297,6 +300,7 @@ export function buildProgram(ctx: Context): Command {
       .argument('<images...>', 'image files (png, jpeg, webp, ...)')
       .option('--checkpoint <file>', 'a checkpoint-*.json written by train (its preprocessing and class names are used)')
       .option('--weights <file>', 'a state dict (.pth / .safetensors); needs --model (1000 classes: ImageNet preprocessing and names)')
+      .option('--onnx <file>', 'an ONNX model written by export or quantize (its metadata gives preprocessing and class names)')
       .option('--model <name>', 'model for --weights', modelName('--model')),
     { classes: true },
   )
@@ -307,7 +311,7 @@ export function buildProgram(ctx: Context): Command {
     .option('--json', 'print JSON')
     .action(async (images: string[], o: Record<string, unknown>) => {
       const src = modelSource(o);
-      if (!src.checkpoint && !src.weights) throw new UsageError('--checkpoint or --weights: predict needs trained weights');
+      if (!src.checkpoint && !src.weights && !src.onnx) throw new UsageError('--checkpoint, --weights or --onnx: predict needs trained weights');
       const r = await predictImages(images, { ...src, top: o.top as number | undefined, input: o.input as number | undefined, threads: o.threads as number | undefined, ema: o.emaOff ? false : undefined });
       out(o.json ? JSON.stringify(r, null, 2) : predictText(r));
     });
@@ -329,7 +333,7 @@ export function buildProgram(ctx: Context): Command {
     .option('--threads <n>', 'ONNX Runtime threads for the check', positiveInt('--threads'))
     .option('--json', 'print JSON')
     .action(async (o: Record<string, unknown>) => {
-      const src = modelSource(o);
+      const src = modelSource(o, false);
       const r = await exportOnnx({ ...src, out: o.onnx as string, batch: o.batch as number | undefined, input: o.input as number | undefined, threads: o.threads as number | undefined, ema: o.emaOff ? false : undefined });
       out(o.json ? JSON.stringify(r, null, 2) : exportText(r));
     });
@@ -366,17 +370,19 @@ export function buildProgram(ctx: Context): Command {
   return program;
 }
 
-function modelSource(o: Record<string, unknown>): { checkpoint?: string; weights?: string; model?: string; modelOptions?: Record<string, unknown> } {
+function modelSource(o: Record<string, unknown>, onnxFlag = true): ClassifierSource {
   const checkpoint = o.checkpoint as string | undefined;
   const weights = o.weights as string | undefined;
+  const onnx = onnxFlag ? (o.onnx as string | undefined) : undefined;
   const model = o.model as string | undefined;
-  if (checkpoint && weights) throw new UsageError('--weights: give either --checkpoint or --weights, not both');
+  if ([checkpoint, weights, onnx].filter(Boolean).length > 1) throw new UsageError(`${weights ? '--weights' : '--onnx'}: give one of --checkpoint, --weights${onnxFlag ? ', --onnx' : ''}`);
+  if (onnx && model) throw new UsageError('--model: an ONNX file records its own model');
   if (!model) {
     const stray = MODEL_FLAGS.find((f) => o[f.attr] !== undefined);
     if (stray) throw new UsageError(`${stray.flag}: model options need --model${checkpoint ? ' (a checkpoint records its own)' : ''}`);
   }
   const modelOptions = model ? modelOptionsFrom(model, o) : {};
-  return { checkpoint, weights, model, modelOptions };
+  return { checkpoint, weights, onnx, model, modelOptions };
 }
 
 /** Runs the CLI on `argv` (without node and script); resolves to the exit code. */

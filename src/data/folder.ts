@@ -1,12 +1,12 @@
 /**
  * Image-folder datasets (`root/<class>/**.jpg|jpeg|png|webp`, torchvision ImageFolder order),
- * decoded and resized with sharp (shorter side → size, then center crop) into contiguous uint8.
+ * decoded with sharp and fitted in JavaScript (shorter side → size, then center crop; src/data/decode.ts says
+ * why) into contiguous uint8.
  */
 
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import sharp from 'sharp';
 import {
   ArrayDataset,
   DatasetFormatError,
@@ -16,7 +16,9 @@ import {
   sharedInt32,
   type Split,
 } from './dataset.js';
+import { decodeImageRgb } from './decode.js';
 import { Rng } from './random.js';
+import { type TransformSpec, applyGeometry } from './transforms.js';
 
 export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp'];
 
@@ -146,22 +148,14 @@ function sizeOf(opts: FolderOptions): [number, number] {
   return hw;
 }
 
-/** Decodes one image file to HWC uint8 of the given size (shorter side resize + center crop). */
+/**
+ * Decodes one image file to HWC uint8 of the given size: luma for 1 channel, then resize so it covers
+ * height x width and center-crop (the `toGrayscale` and `fit` transforms, as predict and the browser do).
+ */
 export async function decodeImage(file: string, height: number, width: number, channels: 1 | 3): Promise<Uint8Array> {
-  try {
-    let img = sharp(file, { failOn: 'error' }).removeAlpha();
-    img = channels === 3 ? img.toColourspace('srgb') : img.grayscale();
-    const { data, info } = await img
-      .resize(width, height, { fit: 'cover', position: 'centre', kernel: 'linear' })
-      .raw({ depth: 'uchar' })
-      .toBuffer({ resolveWithObject: true });
-    if (info.width !== width || info.height !== height || info.channels !== channels) {
-      throw new Error(`decoded to ${info.width}x${info.height}x${info.channels}, expected ${width}x${height}x${channels}`);
-    }
-    return new Uint8Array(data.buffer, data.byteOffset, data.length);
-  } catch (e) {
-    throw new DatasetFormatError(file, `cannot decode image: ${(e as Error).message}`);
-  }
+  const img = await decodeImageRgb(file);
+  const spec: TransformSpec = [...(channels === 1 ? [{ op: 'toGrayscale' } as const] : []), { op: 'fit', size: [height, width] }];
+  return applyGeometry(spec, img).data;
 }
 
 async function decodeAll(

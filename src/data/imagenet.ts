@@ -4,12 +4,13 @@
  * normalize by the ImageNet channel statistics.
  */
 
-import sharp, { type OutputInfo } from 'sharp';
+import { decodeImageRgb } from './decode.js';
+import { IMAGENET_MEAN, IMAGENET_STD } from './preprocessing.js';
 import { Rng } from './random.js';
 import { type TransformSpec, compileTransform } from './transforms.js';
 
-export const IMAGENET_MEAN = [0.485, 0.456, 0.406];
-export const IMAGENET_STD = [0.229, 0.224, 0.225];
+export { IMAGENET_MEAN, IMAGENET_STD } from './preprocessing.js';
+export { decodeImageRgb } from './decode.js';
 
 /**
  * The evaluation transform for a `crop`-pixel input: resize the shorter side to crop / 0.875
@@ -22,19 +23,6 @@ export function imagenetEvalTransform(crop = 224): TransformSpec {
     { op: 'centerCrop', size: crop },
     { op: 'normalize', mean: [...IMAGENET_MEAN], std: [...IMAGENET_STD] },
   ];
-}
-
-/** Decodes an image file (any format sharp reads) to RGB HWC uint8 at its own size. */
-export async function decodeImageRgb(file: string): Promise<{ data: Uint8Array; height: number; width: number; channels: 3 }> {
-  let out: { data: Buffer; info: OutputInfo };
-  try {
-    out = await sharp(file, { failOn: 'error' }).rotate().removeAlpha().toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
-  } catch (e) {
-    throw new Error(`${file}: cannot decode image: ${(e as Error).message}`);
-  }
-  const { data, info } = out;
-  if (info.channels !== 3) throw new Error(`${file}: decoded to ${info.channels} channels, expected 3`);
-  return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), height: info.height, width: info.width, channels: 3 };
 }
 
 /**

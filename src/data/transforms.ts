@@ -20,6 +20,14 @@ export type TransformStep =
   | { op: 'centerCrop'; size: Size2 }
   /** Bilinear resize (PIL-style, antialiased when shrinking). A number resizes the shorter side keeping aspect. */
   | { op: 'resize'; size: Size2 }
+  /**
+   * Resize keeping the aspect ratio so the image covers `size`, then center-crop to it (sharp's
+   * `fit: 'cover'`, torchvision's Resize(short side) + CenterCrop for square sizes); a no-op for an image
+   * already that size. It brings images of any size to a dataset's shape.
+   */
+  | { op: 'fit'; size: Size2 }
+  /** RGB → one luma channel, PIL's convert('L') (ITU-R 601-2, integer-rounded); a no-op for 1 channel. */
+  | { op: 'toGrayscale' }
   /** Horizontal flip with probability p (default 0.5). */
   | { op: 'hflip'; p?: number }
   /** Replicates a single channel into three (no-op for 3 channels). */
@@ -160,40 +168,79 @@ function bilinearCoeffs(inSize: number, outSize: number): { start: Int32Array; c
   return { start, count, weights, stride };
 }
 
-/** Bilinear resize to exactly th × tw (PIL-style; rounds to uint8). */
-export function resizeImage(img: Image, th: number, tw: number): Image {
+/** PIL's fixed-point precision for 8-bit resampling (Resample.c: PRECISION_BITS = 32 - 8 - 2). */
+const PRECISION_BITS = 22;
+
+/** PIL's normalize_coeffs_8bpc: weights in fixed point, rounded half away from zero. */
+function fixedPoint(weights: Float64Array): Int32Array {
+  return Int32Array.from(weights, (k) => Math.trunc(k < 0 ? -0.5 + k * (1 << PRECISION_BITS) : 0.5 + k * (1 << PRECISION_BITS)));
+}
+
+/** PIL's clip8: a fixed-point sum (with its 0.5 rounding term) to uint8. */
+function clip8(acc: number): number {
+  if (acc >= 256 * (1 << PRECISION_BITS)) return 255;
+  if (acc <= 0) return 0;
+  return Math.floor(acc / (1 << PRECISION_BITS));
+}
+
+/** One separable pass of PIL's 8-bit bilinear resampling along x (horizontal) or y. */
+function resamplePass(img: Image, outSize: number, horizontal: boolean): Image {
   const { data, height: h, width: w, channels: c } = img;
-  if (th === h && tw === w) return img;
-  const cx = bilinearCoeffs(w, tw);
-  const cy = bilinearCoeffs(h, th);
-  const tmp = new Float64Array(h * tw * c);
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < tw; x++) {
-      const s = cx.start[x];
-      const n = cx.count[x];
-      const wo = x * cx.stride;
-      for (let k = 0; k < c; k++) {
-        let acc = 0;
-        for (let j = 0; j < n; j++) acc += cx.weights[wo + j] * data[(y * w + s + j) * c + k];
-        tmp[(y * tw + x) * c + k] = acc;
+  const coeffs = bilinearCoeffs(horizontal ? w : h, outSize);
+  const k = fixedPoint(coeffs.weights);
+  const oh = horizontal ? h : outSize;
+  const ow = horizontal ? outSize : w;
+  const out = new Uint8Array(oh * ow * c);
+  const half = 1 << (PRECISION_BITS - 1);
+  for (let y = 0; y < oh; y++) {
+    for (let x = 0; x < ow; x++) {
+      const i = horizontal ? x : y;
+      const start = coeffs.start[i];
+      const n = coeffs.count[i];
+      const ko = i * coeffs.stride;
+      for (let ch = 0; ch < c; ch++) {
+        let acc = half;
+        for (let j = 0; j < n; j++) {
+          const src = horizontal ? (y * w + start + j) * c + ch : ((start + j) * w + x) * c + ch;
+          acc += data[src] * k[ko + j];
+        }
+        out[(y * ow + x) * c + ch] = clip8(acc);
       }
     }
   }
-  const out = new Uint8Array(th * tw * c);
-  for (let y = 0; y < th; y++) {
-    const s = cy.start[y];
-    const n = cy.count[y];
-    const wo = y * cy.stride;
-    for (let x = 0; x < tw; x++) {
-      for (let k = 0; k < c; k++) {
-        let acc = 0;
-        for (let j = 0; j < n; j++) acc += cy.weights[wo + j] * tmp[((s + j) * tw + x) * c + k];
-        const v = Math.round(acc);
-        out[(y * tw + x) * c + k] = v < 0 ? 0 : v > 255 ? 255 : v;
-      }
-    }
-  }
-  return { data: out, height: th, width: tw, channels: c };
+  return { data: out, height: oh, width: ow, channels: c };
+}
+
+/**
+ * Bilinear resize to exactly th × tw as PIL's Image.resize(BILINEAR) computes it for 8-bit images
+ * (what torchvision's Resize does to PIL images): antialiased when shrinking, fixed-point weights, the
+ * horizontal pass first and rounded to uint8 before the vertical one.
+ */
+export function resizeImage(img: Image, th: number, tw: number): Image {
+  let out = img;
+  if (tw !== img.width) out = resamplePass(out, tw, true);
+  if (th !== img.height) out = resamplePass(out, th, false);
+  return out;
+}
+
+/** Target size of `fit` before its center crop: the smallest aspect-preserving size covering [th, tw]. */
+function fitTarget(size: Size2, h: number, w: number): [number, number] {
+  const [th, tw] = hw(size);
+  if (h === th && w === tw) return [h, w];
+  // Compare th/h with tw/w without division: the axis that needs more scaling is matched exactly.
+  if (th * w >= tw * h) return [th, Math.max(tw, Math.floor((w * th) / h))];
+  return [Math.max(th, Math.floor((h * tw) / w)), tw];
+}
+
+/** PIL's L24 luma: (R·19595 + G·38470 + B·7471 + 2^15) >> 16. */
+export function toGrayscaleImage(img: Image): Image {
+  if (img.channels === 1) return img;
+  if (img.channels !== 3) throw new Error(`toGrayscale: expected 1 or 3 channels, got ${img.channels}`);
+  const n = img.height * img.width;
+  const out = new Uint8Array(n);
+  const d = img.data;
+  for (let i = 0; i < n; i++) out[i] = (d[3 * i] * 19595 + d[3 * i + 1] * 38470 + d[3 * i + 2] * 7471 + 0x8000) >> 16;
+  return { data: out, height: img.height, width: img.width, channels: 1 };
 }
 
 export function grayscaleToRgbImage(img: Image): Image {
@@ -237,6 +284,13 @@ export function transformOutputShape(spec: TransformSpec, input: ImageShape): Im
       case 'resize':
         [height, width] = resizeTarget(step.size, height, width);
         break;
+      case 'fit':
+        [height, width] = hw(step.size);
+        break;
+      case 'toGrayscale':
+        if (channels !== 1 && channels !== 3) throw new RangeError(`toGrayscale: expected 1 or 3 channels, got ${channels}`);
+        channels = 1;
+        break;
       case 'hflip':
         if (step.p !== undefined && !(step.p >= 0 && step.p <= 1)) throw new RangeError(`hflip: p must be in [0, 1]`);
         break;
@@ -274,6 +328,68 @@ export function resolveTransform(spec: TransformSpec, stats: { mean: number[]; s
   });
 }
 
+/**
+ * Runs the geometric and channel steps of a spec on a uint8 HWC image (normalize and randomErasing, which
+ * act on the float output, are skipped). `rng` is needed only by the random steps.
+ */
+export function applyGeometry(spec: TransformSpec, image: Image, rng?: Rng): Image {
+  let img = image;
+  const random = () => {
+    if (!rng) throw new Error('transform: a random step needs a generator');
+    return rng;
+  };
+  for (const step of spec) {
+    switch (step.op) {
+      case 'pad':
+        img = padImage(img, step.padding, step.fill ?? 0);
+        break;
+      case 'randomCrop': {
+        const [th, tw] = hw(step.size);
+        const p = step.padding ?? 0;
+        const ph = img.height + 2 * p;
+        const pw = img.width + 2 * p;
+        let i = 0;
+        let j = 0;
+        if (!(ph === th && pw === tw)) {
+          i = random().int(ph - th + 1);
+          j = random().int(pw - tw + 1);
+        }
+        img = cropImage(img, i - p, j - p, th, tw, step.fill ?? 0);
+        break;
+      }
+      case 'centerCrop': {
+        const [th, tw] = hw(step.size);
+        const top = th > img.height ? -Math.floor((th - img.height) / 2) : roundHalfEven((img.height - th) / 2);
+        const left = tw > img.width ? -Math.floor((tw - img.width) / 2) : roundHalfEven((img.width - tw) / 2);
+        img = cropImage(img, top, left, th, tw, 0);
+        break;
+      }
+      case 'resize': {
+        const [th, tw] = resizeTarget(step.size, img.height, img.width);
+        img = resizeImage(img, th, tw);
+        break;
+      }
+      case 'fit': {
+        const [th, tw] = hw(step.size);
+        const [rh, rw] = fitTarget(step.size, img.height, img.width);
+        img = resizeImage(img, rh, rw);
+        img = cropImage(img, roundHalfEven((rh - th) / 2), roundHalfEven((rw - tw) / 2), th, tw, 0);
+        break;
+      }
+      case 'toGrayscale':
+        img = toGrayscaleImage(img);
+        break;
+      case 'hflip':
+        if (random().random() < (step.p ?? 0.5)) img = hflipImage(img);
+        break;
+      case 'grayscaleToRgb':
+        img = grayscaleToRgbImage(img);
+        break;
+    }
+  }
+  return img;
+}
+
 /** Compiles a (resolved) spec for a fixed input shape. */
 export function compileTransform(spec: TransformSpec, input: ImageShape): CompiledTransform {
   const output = transformOutputShape(spec, input);
@@ -301,46 +417,7 @@ export function compileTransform(spec: TransformSpec, input: ImageShape): Compil
     if (image.length !== inSize) {
       throw new Error(`transform: image has ${image.length} bytes, expected ${input.height}x${input.width}x${input.channels}`);
     }
-    let img: Image = { data: image, height: input.height, width: input.width, channels: input.channels };
-    for (const step of geometric) {
-      switch (step.op) {
-        case 'pad':
-          img = padImage(img, step.padding, step.fill ?? 0);
-          break;
-        case 'randomCrop': {
-          const [th, tw] = hw(step.size);
-          const p = step.padding ?? 0;
-          const ph = img.height + 2 * p;
-          const pw = img.width + 2 * p;
-          let i = 0;
-          let j = 0;
-          if (!(ph === th && pw === tw)) {
-            i = rng.int(ph - th + 1);
-            j = rng.int(pw - tw + 1);
-          }
-          img = cropImage(img, i - p, j - p, th, tw, step.fill ?? 0);
-          break;
-        }
-        case 'centerCrop': {
-          const [th, tw] = hw(step.size);
-          const top = th > img.height ? -Math.floor((th - img.height) / 2) : roundHalfEven((img.height - th) / 2);
-          const left = tw > img.width ? -Math.floor((tw - img.width) / 2) : roundHalfEven((img.width - tw) / 2);
-          img = cropImage(img, top, left, th, tw, 0);
-          break;
-        }
-        case 'resize': {
-          const [th, tw] = resizeTarget(step.size, img.height, img.width);
-          img = resizeImage(img, th, tw);
-          break;
-        }
-        case 'hflip':
-          if (rng.random() < (step.p ?? 0.5)) img = hflipImage(img);
-          break;
-        case 'grayscaleToRgb':
-          img = grayscaleToRgbImage(img);
-          break;
-      }
-    }
+    const img = applyGeometry(geometric, { data: image, height: input.height, width: input.width, channels: input.channels }, rng);
     // HWC uint8 → CHW float32 (optionally normalized)
     const d = img.data;
     for (let c = 0; c < C; c++) {

@@ -12,28 +12,16 @@ import { loadStateDictFile, saveFileAtomic, saveSafetensorsFile } from '../io/ch
 import { readSafetensorsMetadata } from '../io/safetensors.js';
 import { createModel } from '../models/registry.js';
 import type { Network } from '../models/network.js';
-import type { TransformSpec } from '../data/transforms.js';
+import { type Preprocessing, recordPreprocessing } from '../data/preprocessing.js';
 import type { EpochMetrics } from '../report/csv.js';
 import type { StateDict } from '../tensor.js';
 import type { TrainConfig } from './config.js';
 
 export const CHECKPOINT_FORMAT = 'mobilezoo-checkpoint';
-export const CHECKPOINT_VERSION = 1;
+/** 2: `preprocessing.transform` starts from an image of any size (version 1's applied to images already decoded to the source shape). */
+export const CHECKPOINT_VERSION = 2;
 
-/** How to turn an image into the model's input. */
-export interface Preprocessing {
-  /** The shape raw images are decoded to before `transform` (the dataset's native shape). */
-  source: { channels: 1 | 3; height: number; width: number };
-  /** The evaluation transform, resolved (ends with normalize). */
-  transform: TransformSpec;
-  /** [C, H, W] of the model input. */
-  inputSize: [number, number, number];
-  /** Per model-input channel, on the [0, 1] scale. */
-  mean: number[];
-  std: number[];
-  /** Images are read as grayscale and replicated into 3 channels. */
-  grayscale: boolean;
-}
+export type { Preprocessing };
 
 /** Running sums of a partly trained epoch (for exact mid-epoch resume). */
 export interface EpochAccumulator {
@@ -133,6 +121,11 @@ function validateRecord(r: unknown, source: string): CheckpointRecord {
   }
   for (const k of ['model', 'dataset', 'preprocessing', 'progress', 'config', 'files'] as const) {
     if (!rec[k] || typeof rec[k] !== 'object') throw new Error(`${source}: checkpoint record lacks "${k}"`);
+  }
+  if (rec.version < 2) {
+    // Version 1 decoded images straight to the source shape; that decode is now the transform's first steps.
+    const old = rec.preprocessing!;
+    rec.preprocessing = recordPreprocessing(old.source, old.transform);
   }
   return rec as CheckpointRecord;
 }

@@ -15,7 +15,7 @@ import {
   takeSubset,
 } from '../data/index.js';
 import { createModel, modelOptionNames } from '../models/registry.js';
-import type { Preprocessing } from './checkpoints.js';
+import { type Preprocessing, recordPreprocessing } from '../data/preprocessing.js';
 import type { TrainConfig } from './config.js';
 
 /** Datasets whose images are small (≤ 64 px): trained with the CIFAR stem at 32x32 by default. */
@@ -112,17 +112,7 @@ export function trainTransforms(ds: Dataset, inputSize: [number, number, number]
   return { train: augment ? standardTransform(ds, { train: true, size, channels: 3, randomErasing }) : evalSpec, eval: evalSpec };
 }
 
-/** The preprocessing record of a resolved evaluation transform. */
-export function preprocessingOf(ds: Dataset, resolvedEval: TransformSpec, inputSize: [number, number, number]): Preprocessing {
-  const norm = resolvedEval[resolvedEval.length - 1];
-  const mean = norm?.op === 'normalize' ? norm.mean ?? [] : [];
-  const std = norm?.op === 'normalize' ? norm.std ?? [] : [];
-  return {
-    source: { channels: ds.channels, height: ds.height, width: ds.width },
-    transform: resolvedEval,
-    inputSize,
-    mean,
-    std,
-    grayscale: ds.channels === 1,
-  };
+/** The preprocessing record of a resolved evaluation transform (which applies to the dataset's images). */
+export function preprocessingOf(ds: Dataset, resolvedEval: TransformSpec): Preprocessing {
+  return recordPreprocessing(ds, resolvedEval);
 }

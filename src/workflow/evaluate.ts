@@ -21,7 +21,7 @@ export async function evaluateLoader(
   predict: (images: Float32Array) => Promise<Float32Array>,
   loader: DataLoader,
   numClasses: number,
-  o: { signal?: AbortSignal; onBatch?: (done: number, total: number) => void } = {},
+  o: { signal?: AbortSignal; onBatch?: (done: number, total: number) => void; labelMap?: number[] } = {},
 ): Promise<EvalResult | null> {
   let lossSum = 0;
   let top1 = 0;
@@ -33,10 +33,11 @@ export async function evaluateLoader(
   for await (const b of loader.iterate(0)) {
     if (o.signal?.aborted) return null;
     const logits = await predict(b.images);
-    lossSum += crossEntropyMean(logits, b.labels, numClasses) * b.n;
-    top1 += topK(logits, numClasses, b.labels, 1);
-    if (numClasses > 5) top5 += topK(logits, numClasses, b.labels, 5);
-    confusion = addConfusion(confusion, confusionMatrix(b.labels, argmaxRows(logits, numClasses), numClasses));
+    const labels = o.labelMap ? Int32Array.from(b.labels, (l) => o.labelMap![l]!) : b.labels;
+    lossSum += crossEntropyMean(logits, labels, numClasses) * b.n;
+    top1 += topK(logits, numClasses, labels, 1);
+    if (numClasses > 5) top5 += topK(logits, numClasses, labels, 5);
+    confusion = addConfusion(confusion, confusionMatrix(labels, argmaxRows(logits, numClasses), numClasses));
     count += b.n;
     o.onBatch?.(++done, total);
   }

@@ -3,15 +3,14 @@ import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import onnxProto from 'onnx-proto';
 import { Rng } from '../data/index.js';
-import { IMAGENET_MEAN, IMAGENET_STD } from '../data/imagenet.js';
 import { saveFileAtomic } from '../io/checkpoint.js';
 import type { Network } from '../models/network.js';
 import { toModelProto } from '../onnx/serialize.js';
 import { traceInference } from '../runtime/inference.js';
 import { createSession, ort } from '../runtime/session.js';
-import { type CheckpointRecord, type ModelSource, loadModel } from './checkpoints.js';
+import { type Classifier, type ClassifierSource, openClassifier } from './classifier.js';
 
-export interface ExportOptions extends ModelSource {
+export interface ExportOptions extends ClassifierSource {
   /** Output .onnx path. */
   out: string;
   /** A fixed batch size (default: symbolic 'N'). */
@@ -33,18 +32,47 @@ export interface ExportResult {
 }
 
 /**
+ * The metadata an exported model carries: model name and options, class names, and the complete
+ * preprocessing (src/data/preprocessing.ts), which `test --onnx`, `predict --onnx` and the browser page
+ * read back. Mean, std and grayscale are also given on their own for readers of other tools.
+ */
+export function modelMetadata(c: Classifier): { key: string; value: string }[] {
+  const p = c.preprocessing;
+  const meta: Record<string, string> = {
+    'mobilezoo.model': c.model,
+    ...(c.network ? { 'mobilezoo.options': JSON.stringify(c.network.options) } : {}),
+    ...(c.record ? { 'mobilezoo.dataset': c.record.dataset.name } : {}),
+    'mobilezoo.class_names': JSON.stringify(c.classNames),
+    'mobilezoo.preprocessing': JSON.stringify(p),
+    'mobilezoo.input_size': JSON.stringify(p.inputSize),
+    'mobilezoo.mean': JSON.stringify(p.mean),
+    'mobilezoo.std': JSON.stringify(p.std),
+    'mobilezoo.grayscale': String(p.grayscale),
+  };
+  return Object.entries(meta).map(([key, value]) => ({ key, value }));
+}
+
+/** The network of a classifier source (export and quantize need one: an ONNX file is already exported). */
+export async function openNetworkClassifier(o: ClassifierSource & { input?: number; threads?: number }): Promise<Classifier & { network: Network }> {
+  if (o.onnx) throw new Error('--onnx: give the checkpoint, weights or model to export, not an ONNX file');
+  const c = await openClassifier(o, { input: o.input, threads: o.threads });
+  return c as Classifier & { network: Network };
+}
+
+/**
  * Writes the eval-mode graph (BatchNorm in inference form, dropout off, weights as initializers) as
- * ONNX, with class names and normalization in its metadata when known, then loads the file into
- * onnxruntime and runs one batch to verify it.
+ * ONNX with modelMetadata, then loads the file into onnxruntime and runs one batch to verify it.
  */
 export async function exportOnnx(o: ExportOptions): Promise<ExportResult> {
-  const { model, source, record } = await loadModel(o);
-  const size = o.input ?? record?.model.inputSize[1] ?? model.inputSize[1];
-  const inputSize: [number, number, number] = [3, size, size];
+  const c = await openNetworkClassifier(o);
+  const model = c.network;
+  const source = c.weights;
+  const inputSize = c.preprocessing.inputSize;
+  const size = inputSize[1];
   if (o.batch !== undefined && (!Number.isInteger(o.batch) || o.batch < 1)) throw new Error(`batch must be a positive integer, got ${o.batch}`);
   const graph = traceInference(model, { inputSize, batch: o.batch ?? 'N' });
   const proto = toModelProto(graph, { docString: `${model.modelName} ${JSON.stringify(model.options)} (mobilezoo, eval mode)` });
-  proto.metadataProps = metadataOf(model, record);
+  proto.metadataProps = modelMetadata(c);
   const { onnx } = onnxProto;
   const bytes = onnx.ModelProto.encode(onnx.ModelProto.create(proto)).finish();
   const path = resolve(o.out);
@@ -78,19 +106,3 @@ export async function exportOnnx(o: ExportOptions): Promise<ExportResult> {
     await session.release();
   }
 }
-
-function metadataOf(model: Network, record?: CheckpointRecord): { key: string; value: string }[] {
-  const meta: Record<string, string> = { 'mobilezoo.model': model.modelName, 'mobilezoo.options': JSON.stringify(model.options) };
-  if (record) {
-    meta['mobilezoo.dataset'] = record.dataset.name;
-    meta['mobilezoo.class_names'] = JSON.stringify(record.dataset.classNames);
-    meta['mobilezoo.mean'] = JSON.stringify(record.preprocessing.mean);
-    meta['mobilezoo.std'] = JSON.stringify(record.preprocessing.std);
-    meta['mobilezoo.grayscale'] = String(record.preprocessing.grayscale);
-  } else if (model.numClasses === 1000) {
-    meta['mobilezoo.mean'] = JSON.stringify(IMAGENET_MEAN);
-    meta['mobilezoo.std'] = JSON.stringify(IMAGENET_STD);
-  }
-  return Object.entries(meta).map(([key, value]) => ({ key, value }));
-}
-

@@ -10,3 +10,5 @@ export * from './predict.js';
 export * from './export.js';
 export * from './demo.js';
 export * from './tta.js';
+export * from './classifier.js';
+export * from './class-map.js';

@@ -1,23 +1,15 @@
-/** `mobilezoo test`: evaluate a checkpoint or weights on a dataset's test split. */
+/** `mobilezoo test`: evaluate a checkpoint, weights or an ONNX model on a dataset's test split. */
 import { resolve } from 'node:path';
-import {
-  DATASET_INFO,
-  DataLoader,
-  type Dataset,
-  type OpenDatasetOptions,
-  type TransformSpec,
-  isDatasetName,
-  openDataset,
-  standardTransform,
-  takeSubset,
-} from '../data/index.js';
-import { InferenceSession } from '../runtime/inference.js';
-import { type CheckpointRecord, type ModelSource, loadModel, readCheckpointRecord, weightsRecord } from './checkpoints.js';
+import { DATASET_INFO, DataLoader, type Dataset, type OpenDatasetOptions, isDatasetName, openDataset, resolveTransform, standardTransform, takeSubset } from '../data/index.js';
+import { type Preprocessing, atInputSize, recordPreprocessing, transformForChannels } from '../data/preprocessing.js';
+import type { CheckpointRecord } from './checkpoints.js';
+import { type ClassifierSource, openClassifier } from './classifier.js';
+import { mapClasses } from './class-map.js';
 import { type EvalResult, evaluateLoader } from './evaluate.js';
 import { type TtaMode, withTta } from './tta.js';
 
-export interface TestOptions extends ModelSource {
-  /** Default: the checkpoint's dataset (required with weights). */
+export interface TestOptions extends ClassifierSource {
+  /** Default: the checkpoint's dataset (required with weights and ONNX files). */
   dataset?: string;
   dataDir?: string;
   download?: boolean;
@@ -30,10 +22,17 @@ export interface TestOptions extends ModelSource {
   input?: number;
   /** Test-time augmentation (default 'none'): the softmax averaged over the views of TTA_DESCRIPTIONS. */
   tta?: TtaMode;
+  /** Map dataset classes to model outputs by position, not by name. */
+  byIndex?: boolean;
 }
 
 export interface TestResult extends EvalResult {
+  /** The model's class names (confusion and perClass are indexed by them). */
   classNames: string[];
+  /** Model classes that the test split holds (all of them, unless it is a subset). */
+  present: number[];
+  /** Dataset class → model class, where the names differ. */
+  classMap?: { dataset: string; model: string }[];
   model: string;
   /** Where the weights came from. */
   weights: string;
@@ -42,7 +41,7 @@ export interface TestResult extends EvalResult {
   tta: TtaMode;
 }
 
-async function openTestSplit(name: string, o: { dataDir?: string; download?: boolean; record?: CheckpointRecord; size?: number }): Promise<Dataset> {
+async function openTestSplit(name: string, o: { dataDir?: string; download?: boolean; record?: CheckpointRecord; source?: Preprocessing['source']; size?: number }): Promise<Dataset> {
   if (!isDatasetName(name)) throw new Error(`unknown dataset '${name}'; known: ${Object.keys(DATASET_INFO).join(', ')}`);
   const same = o.record?.dataset.name === name;
   const opts: OpenDatasetOptions & Record<string, unknown> = same ? { ...o.record!.dataset.options } : {};
@@ -56,47 +55,56 @@ async function openTestSplit(name: string, o: { dataDir?: string; download?: boo
   if (name === 'folder') {
     if (o.dataDir) opts.root = resolve(o.dataDir);
     if (!opts.root) throw new Error('the folder dataset needs --data DIR');
-    opts.size ??= o.size ?? 224;
-    opts.channels = 3;
+    // Images are stored as the model's training images were: the preprocessing then applies unchanged.
+    opts.size = o.source ? [o.source.height, o.source.width] : o.size ?? 224;
+    opts.channels = o.source?.channels ?? 3;
   }
   return openDataset(name, 'test', opts);
 }
 
-/** Evaluates a checkpoint (or weights + model) on a test split: loss, top-1, top-5, per-class, confusion. */
+/** Evaluates a model on a test split: loss, top-1, top-5, per-class accuracy, confusion matrix. */
 export async function testModel(o: TestOptions): Promise<TestResult> {
-  const record = o.checkpoint ? (await readCheckpointRecord(o.checkpoint)).record : o.weights ? await weightsRecord(o.weights) : undefined;
-  const datasetName = o.dataset ?? record?.dataset.name;
-  if (!datasetName) throw new Error('--dataset is required with --weights (which test split to evaluate on?)');
-  const recordSize = record?.model.inputSize[1];
-  let ds = await openTestSplit(datasetName, { dataDir: o.dataDir, download: o.download, record, size: o.input ?? recordSize });
-  if (o.limit !== undefined && ds.length > o.limit) ds = takeSubset(ds, o.limit);
-  const modelOptions = { ...(o.modelOptions ?? {}) };
-  if (!record && o.weights && modelOptions.numClasses === undefined && o.model) modelOptions.numClasses = ds.numClasses;
-  const { model, source } = await loadModel({ ...o, modelOptions });
-  if (model.numClasses !== ds.numClasses) {
-    throw new Error(`${model.modelName} has ${model.numClasses} outputs but ${datasetName} has ${ds.numClasses} classes`);
-  }
-  const size = o.input ?? recordSize ?? model.inputSize[1];
-  const inputSize: [number, number, number] = [3, size, size];
-  let transform: TransformSpec;
-  if (record) {
-    const norm = record.preprocessing;
-    transform = [...standardTransform(ds, { train: false, size, channels: 3, normalize: false }), { op: 'normalize', mean: norm.mean, std: norm.std }];
-  } else {
-    transform = standardTransform(ds, { train: false, size, channels: 3 });
-  }
-  const loader = new DataLoader(ds, { batchSize: o.batchSize ?? 100, transform, workers: o.workers ?? 1 });
-  const session = await InferenceSession.create(model, { inputSize, threads: o.threads });
+  const c = await openClassifier(o, { threads: o.threads, input: o.input });
   try {
-    const tta = o.tta ?? 'none';
-    const norm = loader.transform.find((s) => s.op === 'normalize');
-    const fill = norm?.op === 'normalize' && norm.mean && norm.std ? norm.mean.map((m, c) => -m / norm.std![c]!) : undefined;
-    const predict = withTta((x) => session.run(x), tta, { channels: 3, height: size, width: size, numClasses: model.numClasses, fill });
-    const r = await evaluateLoader(predict, loader, model.numClasses);
-    return { ...r!, classNames: ds.classNames, model: model.modelName, weights: source, dataset: datasetName, inputSize, tta };
+    const datasetName = o.dataset ?? c.record?.dataset.name;
+    if (!datasetName) throw new Error('--dataset is required with --weights or --onnx (which test split to evaluate on?)');
+    let ds = await openTestSplit(datasetName, {
+      dataDir: o.dataDir, download: o.download, record: c.record,
+      source: c.recorded ? c.preprocessing.source : undefined, size: o.input ?? c.preprocessing.inputSize[1],
+    });
+    if (o.limit !== undefined && ds.length > o.limit) ds = takeSubset(ds, o.limit);
+    if (!c.recorded) {
+      // Without a recorded preprocessing: the dataset's usual evaluation transform and statistics.
+      const size = o.input ?? c.preprocessing.inputSize[1];
+      c.preprocessing = atInputSize(recordPreprocessing(ds, resolveTransform(standardTransform(ds, { train: false, size, channels: 3 }), ds)), size);
+    }
+    const named = c.recorded || c.numClasses === 1000;
+    const labelMap = mapClasses(ds.classNames, named ? c.classNames : ds.classNames, { byIndex: o.byIndex || !named, dataset: `${datasetName} (${ds.name})`, model: c.model });
+    if (Math.max(...labelMap) >= c.numClasses) throw new Error(`${c.model} has ${c.numClasses} outputs but ${datasetName} has ${ds.numClasses} classes`);
+    const classNames = named ? c.classNames : ds.classNames;
+    const loader = new DataLoader(ds, { batchSize: o.batchSize ?? 100, transform: transformForChannels(c.preprocessing, ds.channels), workers: o.workers ?? 1 });
+    try {
+      const tta = o.tta ?? 'none';
+      const { mean, std, inputSize } = c.preprocessing;
+      const fill = mean.map((m, ch) => -m / std[ch]!);
+      const predict = withTta((x) => c.run(x), tta, { channels: inputSize[0], height: inputSize[1], width: inputSize[2], numClasses: c.numClasses, fill });
+      const r = await evaluateLoader(predict, loader, c.numClasses, { labelMap });
+      const renamed = ds.classNames.map((n, i) => ({ dataset: n, model: classNames[labelMap[i]!]! })).filter((m) => m.dataset !== m.model);
+      return {
+        ...r!,
+        classNames,
+        present: [...new Set(labelMap)].sort((a, b) => a - b),
+        ...(renamed.length ? { classMap: renamed } : {}),
+        model: c.model,
+        weights: c.weights,
+        dataset: datasetName,
+        inputSize,
+        tta,
+      };
+    } finally {
+      await loader.close();
+    }
   } finally {
-    await loader.close();
-    await session.dispose();
+    await c.dispose();
   }
 }
-

@@ -143,7 +143,7 @@ export async function train(config: TrainConfig, run: TrainRunOptions): Promise<
     : undefined;
   // Test-set normalization uses the training split's statistics.
   const evalSpec = new DataLoader(data.train, { batchSize: 1, transform: transforms.eval, workers: 0 }).transform;
-  const preprocessing = preprocessingOf(data.train, evalSpec, inputSize);
+  const preprocessing = preprocessingOf(data.train, evalSpec);
   const steps = trainLoader.length;
   if (steps === 0) throw new Error(`no training batches: ${data.train.length} samples with --batch-size ${config.batchSize}`);
 

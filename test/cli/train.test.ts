@@ -165,7 +165,7 @@ describe('mobilezoo train', () => {
     const r = await runCliProcess(['predict', join(dir, 'a.png'), '--weights', weights, '--model', 'shufflenet_v2_x0_5', '--top', '5', '--json']);
     assert.equal(r.code, 0, r.stderr);
     const j = JSON.parse(r.stdout);
-    assert.match(j.preprocessing, /ImageNet: resize 256, center crop 224, normalize mean \[0\.485, 0\.456, 0\.406\]/);
+    assert.match(j.preprocessing, /ImageNet: fit 256x256, center crop 224, normalize mean \[0\.485, 0\.456, 0\.406\]/);
     assert.equal(j.predictions[0].top.length, 5);
     const { IMAGENET_CLASSES } = await import('../../src/data/imagenet.js');
     for (const t of j.predictions[0].top) assert.equal(t.label, IMAGENET_CLASSES[t.index]);

@@ -1,0 +1,167 @@
+/**
+ * What `test` and `predict` run: a model with its preprocessing and class names, from a checkpoint, a
+ * weights file, a bare model, or an exported ONNX file (float or int8, its metadata holding the
+ * preprocessing and class names), so every kind of model is measured by the same commands.
+ */
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import onnxProto from 'onnx-proto';
+import { IMAGENET_CLASSES } from '../data/imagenet.js';
+import { type Preprocessing, IMAGENET_MEAN, atInputSize, IMAGENET_STD, imagenetPreprocessing, parsePreprocessing, recordPreprocessing } from '../data/preprocessing.js';
+import type { Network } from '../models/network.js';
+import { InferenceSession } from '../runtime/inference.js';
+import { createSession, ort } from '../runtime/session.js';
+import { type CheckpointRecord, type ModelSource, loadModel } from './checkpoints.js';
+
+export interface ClassifierSource extends ModelSource {
+  /** An ONNX file written by `mobilezoo export` or `quantize` (or any image classifier [N, 3, H, W] → [N, K]). */
+  onnx?: string;
+}
+
+export interface Classifier {
+  /** Model name (the registry's, or the ONNX file's recorded one). */
+  readonly model: string;
+  /** Where the weights came from. */
+  readonly weights: string;
+  readonly numClasses: number;
+  /** Class names: the record's or metadata's, ImageNet's for 1000 classes, else "class i". */
+  readonly classNames: string[];
+  /** The checkpoint record, when there is one. */
+  readonly record?: CheckpointRecord;
+  /** The Network, for sources that are not ONNX files. */
+  readonly network?: Network;
+  /** True when the preprocessing came with the model (record or metadata), not a default. */
+  readonly recorded: boolean;
+  /** What inputs are made of; may be replaced before the first run when not recorded. */
+  preprocessing: Preprocessing;
+  /** Logits [n, numClasses] for NCHW float32 images of preprocessing.inputSize. */
+  run(images: Float32Array, n?: number): Promise<Float32Array>;
+  dispose(): Promise<void>;
+}
+
+/** Preprocessing for a model that came without one: ImageNet's for 1000 classes, else a fit to its input with ImageNet statistics. */
+export function defaultPreprocessing(numClasses: number, size: number): Preprocessing {
+  if (numClasses === 1000) return imagenetPreprocessing(size);
+  return recordPreprocessing({ channels: 3, height: size, width: size }, [{ op: 'normalize', mean: [...IMAGENET_MEAN], std: [...IMAGENET_STD] }]);
+}
+
+function genericNames(numClasses: number): string[] {
+  return numClasses === 1000 ? [...IMAGENET_CLASSES] : Array.from({ length: numClasses }, (_, i) => `class ${i}`);
+}
+
+/** Opens a classifier; `input` sets a square input size other than the recorded one. */
+export async function openClassifier(src: ClassifierSource, o: { threads?: number; input?: number } = {}): Promise<Classifier> {
+  if (src.onnx) {
+    if (src.checkpoint || src.weights) throw new Error('give one of --onnx, --checkpoint, --weights');
+    return openOnnxClassifier(src.onnx, o);
+  }
+  const { model, source, record } = await loadModel(src);
+  const size = o.input ?? record?.model.inputSize[1] ?? (model.numClasses === 1000 ? 224 : model.inputSize[1]);
+  let session: InferenceSession | undefined;
+  let sessionFor: Preprocessing | undefined;
+  const c: Classifier = {
+    model: model.modelName,
+    weights: source,
+    numClasses: model.numClasses,
+    classNames: record?.dataset.classNames ?? genericNames(model.numClasses),
+    record,
+    network: model,
+    recorded: record !== undefined,
+    preprocessing: record ? atInputSize(record.preprocessing, size) : defaultPreprocessing(model.numClasses, size),
+    async run(images, n) {
+      if (!session || sessionFor !== c.preprocessing) {
+        await session?.dispose();
+        session = await InferenceSession.create(model, { inputSize: c.preprocessing.inputSize, threads: o.threads });
+        sessionFor = c.preprocessing;
+      }
+      return session.run(images, n);
+    },
+    async dispose() {
+      await session?.dispose();
+      session = undefined;
+    },
+  };
+  return c;
+}
+
+/** The mobilezoo.* metadata of an ONNX model (empty for files from elsewhere). */
+export function onnxMetadata(bytes: Uint8Array): Map<string, string> {
+  const model = onnxProto.onnx.ModelProto.decode(bytes);
+  return new Map((model.metadataProps ?? []).map((p) => [p.key ?? '', p.value ?? '']));
+}
+
+async function openOnnxClassifier(file: string, o: { threads?: number; input?: number }): Promise<Classifier> {
+  const path = resolve(file);
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await readFile(path));
+  } catch (e) {
+    throw new Error(`cannot read ONNX model ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+  }
+  let meta: Map<string, string>;
+  try {
+    meta = onnxMetadata(bytes);
+  } catch (e) {
+    throw new Error(`${file}: not an ONNX model (${(e as Error).message})`);
+  }
+  const session = await createSession(bytes, { threads: o.threads });
+  const inputName = session.inputNames[0]!;
+  const outputName = session.outputNames[0]!;
+  const json = <T>(key: string): T | undefined => {
+    const v = meta.get(key);
+    if (v === undefined) return undefined;
+    try {
+      return JSON.parse(v) as T;
+    } catch {
+      throw new Error(`${file}: metadata ${key} is not valid JSON`);
+    }
+  };
+  const recordedPre = json<unknown>('mobilezoo.preprocessing');
+  let preprocessing = recordedPre ? parsePreprocessing(recordedPre, `${file}: metadata mobilezoo.preprocessing`) : undefined;
+  // The input's fixed size, when the file fixes it ([N, 3, H, W]).
+  const dims = await probeInput(session, inputName, preprocessing?.inputSize);
+  const numClasses = dims.numClasses;
+  if (o.input !== undefined && o.input !== dims.inputSize[1]) {
+    throw new Error(`${file}: the model takes ${dims.inputSize.slice(1).join('x')} inputs; --input ${o.input} cannot change an exported model (export it again with --input)`);
+  }
+  preprocessing ??= defaultPreprocessing(numClasses, dims.inputSize[1]);
+  const names = json<string[]>('mobilezoo.class_names');
+  if (names && names.length !== numClasses) throw new Error(`${file}: metadata lists ${names.length} class names for ${numClasses} outputs`);
+  const c: Classifier = {
+    model: meta.get('mobilezoo.model') ?? 'onnx',
+    weights: path,
+    numClasses,
+    classNames: names ?? genericNames(numClasses),
+    recorded: recordedPre !== undefined,
+    preprocessing,
+    async run(images, n) {
+      const [ch, h, w] = c.preprocessing.inputSize;
+      const count = n ?? images.length / (ch * h * w);
+      const out = await session.run({ [inputName]: new ort.Tensor('float32', images, [count, ch, h, w]) });
+      return out[outputName]!.data as Float32Array;
+    },
+    async dispose() {
+      await session.release();
+    },
+  };
+  return c;
+}
+
+/**
+ * The input size and class count of an ONNX classifier: from the preprocessing metadata when present,
+ * else from a fixed input shape; the class count from one run on zeros.
+ */
+async function probeInput(session: ort.InferenceSession, inputName: string, recorded?: [number, number, number]): Promise<{ inputSize: [number, number, number]; numClasses: number }> {
+  let inputSize = recorded;
+  if (!inputSize) {
+    const meta = session.inputMetadata.find((m) => m.name === inputName);
+    const shape = meta?.isTensor ? meta.shape : undefined;
+    const fixed = shape?.slice(1).every((d) => typeof d === 'number') ? (shape.slice(1) as number[]) : undefined;
+    if (!fixed || fixed.length !== 3) throw new Error(`ONNX model: input '${inputName}' has no fixed [3, H, W] shape and no mobilezoo.preprocessing metadata`);
+    inputSize = fixed as [number, number, number];
+  }
+  const [ch, h, w] = inputSize;
+  const out = await session.run({ [inputName]: new ort.Tensor('float32', new Float32Array(ch * h * w), [1, ch, h, w]) });
+  const y = out[session.outputNames[0]!]!;
+  return { inputSize, numClasses: Number(y.dims[y.dims.length - 1]) };
+}
