@@ -25,6 +25,8 @@ export interface BuilderOptions {
   onModuleCall?: (call: ModuleCall) => void;
   /** Channel block of ORT's NCHWc kernels, for graphs that use them (see src/runtime/nchwc.ts). */
   nchwcBlock?: number;
+  /** Parameters and buffers that enter as constants whatever the mode (frozen layers of a train step). */
+  constants?: ReadonlySet<string>;
 }
 
 export interface BatchNormTrainArgs {
@@ -62,6 +64,7 @@ export class GraphBuilder {
   private readonly scopes: string[] = [];
   private counter = 0;
   private readonly onModuleCall?: (call: ModuleCall) => void;
+  private readonly constants?: ReadonlySet<string>;
 
   constructor(options: BuilderOptions = {}, name = 'mobilezoo') {
     this.graph = new Graph(name);
@@ -69,6 +72,7 @@ export class GraphBuilder {
     this.bufferMode = options.bufferMode ?? this.paramMode;
     this.onModuleCall = options.onModuleCall;
     this.nchwcBlock = options.nchwcBlock;
+    this.constants = options.constants;
   }
 
   get scope(): string {
@@ -108,6 +112,7 @@ export class GraphBuilder {
   /** A named parameter or buffer: an initializer or a graph input, depending on paramMode. */
   param(name: string, value: Tensor, mode: ParamMode = this.paramMode): string {
     if (this.graph.values.has(name)) return name;
+    if (this.constants?.has(name)) mode = 'constant';
     this.params.set(name, value);
     const v = { name, dtype: value.dtype, shape: [...value.shape] };
     if (mode === 'constant') this.graph.initializers.set(name, value);

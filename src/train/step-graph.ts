@@ -9,6 +9,8 @@ import type { Graph } from '../graph/ir.js';
 import { depthwiseConvNchwc } from '../graph/nchwc.js';
 import { BatchNorm2d } from '../nn/layers.js';
 import type { Module } from '../nn/module.js';
+import { Tensor } from '../tensor.js';
+import { frozenTensors, inTrainingMode } from './freeze.js';
 import { type DropoutMask, batchNormTrain, crossEntropy, dropoutWithMaskInput, relu6Train } from './composites.js';
 import { type OptimizerSpec, STEP_INPUTS, emitUpdate, optimizerSlots } from './optimizers.js';
 
@@ -22,6 +24,10 @@ export interface StepGraphOptions {
   batch?: number | 'N';
   /** Channel block of ORT's NCHWc kernels on this machine (src/runtime/nchwc.ts): depthwise convs use them. */
   nchwcBlock?: number;
+  /** Module paths that do not train (src/train/freeze.ts): inference mode, tensors as constants, no update. */
+  frozen?: ReadonlySet<string>;
+  /** Learning-rate factor per parameter (default 1), e.g. a smaller rate for a pretrained backbone. */
+  lrMultiplier?: (param: string) => number;
 }
 
 export interface StepGraph {
@@ -49,27 +55,21 @@ export function noDecayParams(model: Module): Set<string> {
 }
 
 export function buildStepGraph(model: Module, o: StepGraphOptions): StepGraph {
-  const wasTraining = [...model.modules()].map(([, m]) => m.training);
-  model.train();
-  const g = new GraphBuilder({ paramMode: 'input', nchwcBlock: o.nchwcBlock });
+  const frozen = o.frozen ?? new Set<string>();
+  const g = new GraphBuilder({ paramMode: 'input', nchwcBlock: o.nchwcBlock, constants: frozenTensors(model, frozen) });
   const masks: DropoutMask[] = [];
   g.batchNormTrain = (a) => batchNormTrain(g, a);
   g.relu6Train = (x) => relu6Train(g, x);
   g.dropout = dropoutWithMaskInput(g, masks);
   if (o.nchwcBlock) g.depthwiseConvTrain = (x, w, attrs) => depthwiseConvNchwc(g, x, w, attrs);
   const batch = o.batch ?? 'N';
-  let logits: string;
-  try {
-    const x = g.input('input', 'float32', [batch, ...o.inputSize]);
-    logits = model.call(g, x);
-  } finally {
-    [...model.modules()].forEach(([, m], i) => (m.training = wasTraining[i]!));
-  }
+  const logits = inTrainingMode(model, frozen, () => model.call(g, g.input('input', 'float32', [batch, ...o.inputSize])));
   const labels = g.input('labels', 'int64', [batch]);
   const loss = crossEntropy(g, logits, labels, o.numClasses, o.labelSmoothing ?? 0);
 
-  const paramNames = model.namedParameters().map(([n]) => n).filter((n) => g.params.has(n));
-  const bufferNames = model.namedBuffers().map(([n]) => n).filter((n) => g.params.has(n));
+  const isInput = (n: string) => g.params.has(n) && !g.graph.initializers.has(n);
+  const paramNames = model.namedParameters().map(([n]) => n).filter(isInput);
+  const bufferNames = model.namedBuffers().map(([n]) => n).filter(isInput);
   const grads = backward(g, loss, paramNames);
 
   g.output(loss, 'loss');
@@ -109,7 +109,10 @@ export function buildStepGraph(model: Module, o: StepGraphOptions): StepGraph {
         const ones = new Array<number>(rank).fill(1);
         scalarsByRank.set(rank, Object.fromEntries(STEP_INPUTS.map((k) => [k, g.reshape(scalars[k], ones)])) as typeof scalars);
       }
-      const u = emitUpdate(g, spec, p, d, slot, noDecay.has(p) ? 0 : spec.weightDecay ?? 0, scalarsByRank.get(rank)!);
+      const rankScalars = scalarsByRank.get(rank)!;
+      const mult = o.lrMultiplier?.(p) ?? 1;
+      const scalarsOfP = mult === 1 ? rankScalars : { ...rankScalars, lr: g.mul(rankScalars.lr, g.constant(Tensor.float32(g.dims(rankScalars.lr), [mult]), 'lr_mult')) };
+      const u = emitUpdate(g, spec, p, d, slot, noDecay.has(p) ? 0 : spec.weightDecay ?? 0, scalarsOfP);
       newValues.set(p, g.output(u.param, `new/${p}`));
       for (const [s, v] of u.slots) newValues.set(`${s}/${p}`, g.output(v, `new/${s}/${p}`));
     }
@@ -135,21 +138,16 @@ export interface BatchStatisticsGraph {
  * PyTorch's running statistics average), for measuring statistics of weights that were never trained
  * with them, such as an EMA of the weights. Dropout is left out: no BatchNorm follows it in these networks.
  */
-export function buildBatchStatisticsGraph(model: Module, o: { inputSize: [number, number, number]; batch?: number | 'N' }): BatchStatisticsGraph {
-  const wasTraining = [...model.modules()].map(([, m]) => m.training);
-  model.train();
-  const g = new GraphBuilder({ paramMode: 'input' });
+export function buildBatchStatisticsGraph(model: Module, o: { inputSize: [number, number, number]; batch?: number | 'N'; frozen?: ReadonlySet<string> }): BatchStatisticsGraph {
+  const frozen = o.frozen ?? new Set<string>();
+  const g = new GraphBuilder({ paramMode: 'input', constants: frozenTensors(model, frozen) });
   g.batchNormTrain = (a) => batchNormTrain(g, a);
-  try {
-    model.call(g, g.input('input', 'float32', [o.batch ?? 'N', ...o.inputSize]));
-  } finally {
-    [...model.modules()].forEach(([, m], i) => (m.training = wasTraining[i]!));
-  }
+  inTrainingMode(model, frozen, () => model.call(g, g.input('input', 'float32', [o.batch ?? 'N', ...o.inputSize])));
   const statistics = new Map<string, string>();
   for (const [buffer, v] of g.batchStatistics) statistics.set(buffer, g.output(v, `batch/${buffer}`));
   pruneDeadNodes(g.graph);
   elideOutputIdentities(g.graph);
-  const used = (n: string) => g.params.has(n);
+  const used = (n: string) => g.params.has(n) && !g.graph.initializers.has(n);
   return {
     graph: g.graph,
     params: model.namedParameters().map(([n]) => n).filter(used),

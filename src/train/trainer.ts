@@ -13,6 +13,7 @@ import { InferenceSession } from '../runtime/inference.js';
 import { type StateDict, Tensor } from '../tensor.js';
 import { type OptimizerSpec, STEP_INPUTS, optimizerSlots, stepScalars } from './optimizers.js';
 import { type ScheduleSpec, learningRate } from './schedules.js';
+import { isFrozenTensor } from './freeze.js';
 import { type BatchStatisticsGraph, type StepGraph, buildBatchStatisticsGraph, buildStepGraph } from './step-graph.js';
 
 export interface TrainerOptions extends SessionOptions {
@@ -30,6 +31,10 @@ export interface TrainerOptions extends SessionOptions {
   /** Keep an exponential moving average of the weights with this decay (e.g. 0.9999), warmed up as emaDecayAt. */
   emaDecay?: number;
   inputSize?: [number, number, number];
+  /** Module paths that do not train (src/train/freeze.ts); setFrozen changes them between steps. */
+  frozen?: ReadonlySet<string>;
+  /** Learning-rate factor per parameter (default 1). */
+  lrMultiplier?: (param: string) => number;
 }
 
 /**
@@ -81,16 +86,48 @@ export class Trainer {
   /** BatchNorm statistics measured for the EMA weights, valid while `version` is unchanged. */
   private emaBuffers?: { version: number; values: Map<string, Tensor> };
   private statsSession?: { graph: BatchStatisticsGraph; session: ort.InferenceSession };
+  private frozenModules: ReadonlySet<string>;
 
   private constructor(
     readonly model: Network,
     readonly options: TrainerOptions,
   ) {
     this.rng = new Rng(options.seed ?? 0);
-    for (const [name, t] of model.namedParameters()) {
-      for (const slot of optimizerSlots(options.optimizer)) this.state.set(`${slot}/${name}`, Tensor.float32(t.shape));
-    }
+    this.frozenModules = options.frozen ?? new Set();
+    this.addSlots();
     if (options.emaDecay) this.ema = new Map(model.namedParameters().map(([n, t]) => [n, t.toFloat32().slice()]));
+  }
+
+  /** Zero optimizer slots for every trainable parameter that has none (PyTorch's lazily created state). */
+  private addSlots(): void {
+    for (const [name, t] of this.model.namedParameters()) {
+      if (isFrozenTensor(name, this.frozenModules)) continue;
+      for (const slot of optimizerSlots(this.options.optimizer)) {
+        const key = `${slot}/${name}`;
+        if (!this.state.has(key)) this.state.set(key, Tensor.float32(t.shape));
+      }
+    }
+  }
+
+  /** The frozen module paths now. */
+  get frozen(): ReadonlySet<string> {
+    return this.frozenModules;
+  }
+
+  /**
+   * Freezes (or unfreezes) layers from the next step on: the step graphs are rebuilt; newly trainable
+   * parameters start with zero optimizer state, newly frozen ones drop theirs.
+   */
+  async setFrozen(frozen: ReadonlySet<string>): Promise<void> {
+    if (frozen.size === this.frozenModules.size && [...frozen].every((m) => this.frozenModules.has(m))) return;
+    this.frozenModules = new Set(frozen);
+    for (const key of [...this.state.keys()]) if (isFrozenTensor(key.slice(key.indexOf('/') + 1), this.frozenModules)) this.state.delete(key);
+    this.addSlots();
+    for (const c of [...this.steps.values(), ...this.gradSteps.values()]) await c.session.release();
+    this.steps.clear();
+    this.gradSteps.clear();
+    await this.statsSession?.session.release();
+    this.statsSession = undefined;
   }
 
   /** A trainer; with `batchSize` its train step is compiled now rather than at the first step. */
@@ -106,6 +143,7 @@ export class Trainer {
       const graph = buildStepGraph(this.model, {
         inputSize: this.inputSize, numClasses: this.model.numClasses, labelSmoothing: this.options.labelSmoothing,
         optimizer: withOptimizer ? this.options.optimizer : undefined, batch, nchwcBlock: await nchwcBlockSize(),
+        frozen: this.frozenModules, lrMultiplier: this.options.lrMultiplier,
       });
       // Without memory patterns ORT's arena grows with the tensors alive at once instead of one
       // block per run rounded up to a power of two: half the peak memory at batch 128, a few % slower.
@@ -242,7 +280,7 @@ export class Trainer {
     const ema = this.emaStateDict();
     if (!ema) throw new Error('measureEmaBatchNorm: the trainer keeps no EMA (emaDecay is not set)');
     if (!this.statsSession) {
-      const graph = buildBatchStatisticsGraph(this.model, { inputSize: this.inputSize });
+      const graph = buildBatchStatisticsGraph(this.model, { inputSize: this.inputSize, frozen: this.frozenModules });
       this.statsSession = { graph, session: await createSession(graph.graph, { memPattern: false, ...this.options }) };
     }
     const { graph, session } = this.statsSession;
