@@ -1,7 +1,7 @@
 /** Plain-text renderings of summaries, evaluations and predictions. */
 import type { Summary } from '../nn/summary.js';
 import { classSupport, formatTable } from '../report/metrics.js';
-import type { ExportResult, PredictResult, TestResult } from '../workflow/index.js';
+import type { EmbedResult, ExportResult, PredictResult, TestResult } from '../workflow/index.js';
 import type { EvalResult } from '../workflow/index.js';
 import { TTA_DESCRIPTIONS } from '../workflow/tta.js';
 
@@ -37,11 +37,6 @@ export function summaryText(model: string, options: Record<string, unknown>, s: 
     `total MACs:       ${grouped(s.totalMacs)} (${humanCount(s.totalMacs)})`,
     `output:           ${shape(s.outputShape)}`,
   ].join('\n');
-}
-
-/** Short class labels for the confusion matrix columns. */
-function abbreviations(names: string[]): string[] {
-  return names.map((_, i) => String(i));
 }
 
 /**
@@ -125,4 +120,14 @@ export function exportText(r: ExportResult): string {
     formatTable(io, ['', 'name', 'type', 'shape'], { align: ['left', 'left', 'left', 'left'] }),
     `verified in onnxruntime: a batch of ${r.check.batch} → ${shape(r.check.outputShape)}, finite, in ${r.check.ms.toFixed(1)} ms`,
   ].join('\n');
+}
+
+export function embedText(r: EmbedResult): string {
+  const lines = [`${r.model}, weights ${r.weights}`, `preprocessing: ${r.preprocessing}`, `${r.dim} values per image (--out FILE or --json for all of them)`];
+  r.files.forEach((file, i) => {
+    const v = r.embeddings.subarray(i * r.dim, (i + 1) * r.dim);
+    const norm = Math.sqrt(v.reduce((a, x) => a + x * x, 0));
+    lines.push(`${file}  norm ${norm.toFixed(4)}  [${Array.from(v.subarray(0, 4), (x) => x.toFixed(4)).join(', ')}, …]`);
+  });
+  return lines.join('\n');
 }

@@ -3,7 +3,7 @@
  * 1 runtime error, 2 bad usage (unknown flag, bad value: the message names the flag), 130 interrupted.
  */
 import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { extname, join, resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { DATASET_NAMES } from '../data/index.js';
 import { createModel, listModels } from '../models/registry.js';
@@ -14,8 +14,8 @@ import { readCheckpointRecord } from '../workflow/checkpoints.js';
 import { SCHEDULE_TYPES } from '../train/schedules.js';
 import { exportOnnx, predictImages, testModel } from '../workflow/index.js';
 import { TTA_MODES, type TtaMode } from '../workflow/tta.js';
-import { type ClassifierSource, type TrainResult, demoConfig, resumeConfig, train } from '../workflow/index.js';
-import { evalText, exportText, predictText, summaryText, testJson, testText } from './format.js';
+import { type ClassifierSource, EMBEDDING_FORMATS, type TrainResult, demoConfig, embedImages, embeddingsJson, inspectPretrained, resumeConfig, train, writeEmbeddings } from '../workflow/index.js';
+import { embedText, evalText, exportText, predictText, summaryText, testJson, testText } from './format.js';
 import {
   MODEL_FLAGS,
   UsageError,
@@ -115,7 +115,7 @@ export function buildProgram(ctx: Context): Command {
   };
   const program = new Command('mobilezoo');
   program
-    .description('MobileNetV1/V2/V3 and ShuffleNetV1/V2 on ONNX Runtime: summaries, training, evaluation, prediction, ONNX export')
+    .description('MobileNetV1/V2/V3 and ShuffleNetV1/V2 on ONNX Runtime: summaries, training and fine-tuning, evaluation, prediction, embeddings, ONNX export')
     .version(packageVersion(), '-V, --version')
     .exitOverride()
     .showHelpAfterError('(add --help for usage)')
@@ -188,6 +188,10 @@ export function buildProgram(ctx: Context): Command {
     .option('--test-limit <n>', 'use only the first N test images', positiveInt('--test-limit'))
     .option('--minutes <m>', 'wall-clock budget: the schedule follows the clock (its --epochs shape, decay ending when time is up) and training stops there', positiveNumber('--minutes'))
     .option('--ema <decay>', 'evaluate and save an exponential moving average of the weights, e.g. 0.999 (warmed up: min(decay, (1+k)/(10+k)) after k steps)', numberIn('--ema', 0, 1, true))
+    .option('--pretrained <file>', 'fine-tune from these weights: a checkpoint-*.json, or a state dict (.pth, .pth.tar, .safetensors) for --model; tensors that match by name and shape load, the rest (a new classifier) is initialized; input size and normalization default to the source\'s')
+    .option('--freeze <what>', 'none | backbone (everything but the classifier) | a module path such as features.12 (it and everything before it): frozen layers run in inference mode, BatchNorm statistics kept, and get no gradient (default none)')
+    .option('--unfreeze-at <epoch>', 'from this epoch (1-based) on, nothing is frozen', positiveInt('--unfreeze-at'))
+    .option('--backbone-lr-mult <m>', 'learning-rate factor for everything but the classifier (default 1)', positiveNumber('--backbone-lr-mult'))
     .addOption(new Option('--recipe <name>', `preset: ${Object.entries(RECIPES).map(([k, r]) => `${k} (${r.description})`).join('; ')}`).argParser(oneOf('--recipe', Object.keys(RECIPES))))
     .action(async (o: Record<string, unknown>, cmd: Command) => {
       const given = explicit(cmd);
@@ -203,10 +207,18 @@ export function buildProgram(ctx: Context): Command {
         ctx.code = r.code;
         return;
       }
-      const model = (o.model as string | undefined) ?? 'mobilenet_v2';
+      const pretrained = o.pretrained ? await inspectPretrained(o.pretrained as string) : undefined;
+      if (pretrained && !o.model && !pretrained.model) throw new UsageError(`--model: needed with --pretrained ${o.pretrained as string} (a state dict does not say which model it is for)`);
+      const model = (o.model as string | undefined) ?? pretrained?.model ?? 'mobilenet_v2';
+      // A checkpoint's model options are the defaults of its fine-tuning run; flags override them.
+      const inherited = pretrained?.model === model ? pretrained.modelOptions ?? {} : {};
       const settings: TrainSettings = {
         model,
-        modelOptions: modelOptionsFrom(model, o),
+        modelOptions: { ...inherited, ...modelOptionsFrom(model, o) },
+        pretrained,
+        freeze: o.freeze as string | undefined,
+        unfreezeAt: o.unfreezeAt as number | undefined,
+        backboneLrMult: o.backboneLrMult as number | undefined,
         dataset: o.dataset as string | undefined,
         dataDir: o.data as string | undefined,
         download: o.download as boolean | undefined,
@@ -314,6 +326,38 @@ export function buildProgram(ctx: Context): Command {
       if (!src.checkpoint && !src.weights && !src.onnx) throw new UsageError('--checkpoint, --weights or --onnx: predict needs trained weights');
       const r = await predictImages(images, { ...src, top: o.top as number | undefined, input: o.input as number | undefined, threads: o.threads as number | undefined, ema: o.emaOff ? false : undefined });
       out(o.json ? JSON.stringify(r, null, 2) : predictText(r));
+    });
+
+  // embed -----------------------------------------------------------------------------------
+  addModelFlags(
+    program
+      .command('embed')
+      .description('the embedding of each image (the pooled features before the classifier), with the model\'s preprocessing')
+      .argument('<images...>', 'image files (png, jpeg, webp, ...)')
+      .option('--checkpoint <file>', 'a checkpoint-*.json written by train')
+      .option('--weights <file>', 'a state dict (.pth / .safetensors); needs --model')
+      .option('--model <name>', 'model for --weights', modelName('--model')),
+    { classes: true },
+  )
+    .option('--ema-off', 'with a checkpoint trained with --ema: use the raw weights')
+    .option('--out <file>', `write the embeddings: ${EMBEDDING_FORMATS.join(', ')} (by extension)`)
+    .option('--input <size>', 'input size (default: the checkpoint\'s; 224 for ImageNet models)', positiveInt('--input'))
+    .option('--threads <n>', 'ONNX Runtime threads', positiveInt('--threads'))
+    .option('--json', 'print the embeddings as JSON')
+    .action(async (images: string[], o: Record<string, unknown>) => {
+      const src = modelSource(o, false);
+      if (!src.checkpoint && !src.weights) throw new UsageError('--checkpoint or --weights: embed needs trained weights');
+      const file = o.out as string | undefined;
+      if (file && !(EMBEDDING_FORMATS as readonly string[]).includes(extname(file).toLowerCase())) {
+        throw new UsageError(`--out: ${file}: use a ${EMBEDDING_FORMATS.join(', ')} file`);
+      }
+      const r = await embedImages(images, { ...src, input: o.input as number | undefined, threads: o.threads as number | undefined, ema: o.emaOff ? false : undefined });
+      if (file) {
+        const path = await writeEmbeddings(file, r);
+        if (!o.json) out(`wrote ${path}: ${r.files.length} embeddings of ${r.dim} values (${r.model}, weights ${r.weights})`);
+      }
+      if (o.json) out(JSON.stringify(embeddingsJson(r), null, 2));
+      else if (!file) out(embedText(r));
     });
 
   // export ----------------------------------------------------------------------------------

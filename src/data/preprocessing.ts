@@ -82,11 +82,31 @@ export function atInputSize(p: Preprocessing, size: number): Preprocessing {
 
 /**
  * The transform for images that are already decoded with `channels` (a dataset's): a 1-channel dataset
- * shown to an RGB model is replicated into 3 channels first.
+ * shown to an RGB model is replicated into 3 channels first. `spec` defaults to the evaluation transform.
  */
-export function transformForChannels(p: Preprocessing, channels: number): TransformSpec {
-  if (channels === 1 && !p.grayscale) return [{ op: 'grayscaleToRgb' }, ...p.transform];
-  return p.transform;
+export function transformForChannels(p: Preprocessing, channels: number, spec: TransformSpec = p.transform): TransformSpec {
+  if (channels === 1 && !p.grayscale) return [{ op: 'grayscaleToRgb' }, ...spec];
+  return spec;
+}
+
+/**
+ * The training transform that goes with a preprocessing (for fine-tuning on it): its center crop
+ * becomes a random crop (ImageNet's 224 of 256), or without one a random crop with padding of 1/16
+ * of the size is added after the geometric steps (the small-image recipe: 32 of 28 padded by 2, then
+ * shifted by up to 2); then an optional horizontal flip and random erasing.
+ */
+export function augmentedTransform(p: Preprocessing, o: { flip: boolean; randomErasing?: number }): TransformSpec {
+  const spec: TransformSpec = p.transform.map((s) => (s.op === 'centerCrop' ? { op: 'randomCrop', size: s.size } : { ...s }));
+  const tail = spec.findIndex((s) => s.op === 'grayscaleToRgb' || s.op === 'normalize');
+  const extra: TransformSpec = [];
+  if (!p.transform.some((s) => s.op === 'centerCrop')) {
+    const size = transformOutputShape(spec.slice(0, tail), { channels: 3, height: p.source.height, width: p.source.width });
+    extra.push({ op: 'randomCrop', size: [size.height, size.width], padding: Math.max(1, Math.round(Math.min(size.height, size.width) / 16)) });
+  }
+  if (o.flip) extra.push({ op: 'hflip', p: 0.5 });
+  const out = [...spec.slice(0, tail), ...extra, ...spec.slice(tail)];
+  if (o.randomErasing) out.push({ op: 'randomErasing', p: o.randomErasing });
+  return out;
 }
 
 /** Applies a preprocessing to images of any size and channel count (1 or 3): CHW float32 model inputs. */

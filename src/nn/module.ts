@@ -161,3 +161,15 @@ export function describeLoadReport(r: LoadReport, source: string, model: string)
   lines.push('  (is this a checkpoint of a different model or options?)');
   return lines.join('\n');
 }
+
+/**
+ * The classifier of a network: its last top-level module with parameters (`classifier` in the
+ * MobileNets and ShuffleNetV1, `fc` in ShuffleNetV2). What it takes is the network's embedding; what
+ * comes before it is the backbone.
+ */
+export function classifierName(model: Module): string {
+  const withParams = [...model.children].filter(([, m]) => [...m.modules()].some(([, d]) => d.parameters.size > 0));
+  const last = withParams[withParams.length - 1];
+  if (!last) throw new Error(`${model.typeName} has no module with parameters`);
+  return last[0];
+}

@@ -4,15 +4,9 @@
  * parameters and buffers are constants of the step graph (no gradient is computed for them at all, ORT
  * folds them like an inference graph), and it has no optimizer state and no weight decay.
  */
-import type { Module } from '../nn/module.js';
+import { type Module, classifierName } from '../nn/module.js';
 
-/** The classifier: the network's last top-level module with parameters (`classifier`, or `fc` in ShuffleNetV2). */
-export function classifierName(model: Module): string {
-  const withParams = [...model.children].filter(([, m]) => [...m.modules()].some(([, d]) => d.parameters.size > 0));
-  const last = withParams[withParams.length - 1];
-  if (!last) throw new Error(`${model.typeName} has no module with parameters`);
-  return last[0];
-}
+export { classifierName };
 
 const under = (path: string, prefix: string) => path === prefix || path.startsWith(`${prefix}.`);
 

@@ -32,6 +32,18 @@ export interface EpochAccumulator {
   stepSeconds: number;
 }
 
+export interface PretrainedRecord {
+  file: string;
+  sha256: string;
+  kind: 'checkpoint' | 'state dict';
+  /** Tensors loaded. */
+  loaded: number;
+  /** The model's tensors that kept their own initialization (the new classifier, typically). */
+  reinitialized: string[];
+  /** The file's tensors the model does not have. */
+  unexpected: string[];
+}
+
 export interface EvalSummary {
   loss: number;
   top1: number;
@@ -77,6 +89,8 @@ export interface CheckpointRecord {
   history: EpochMetrics[];
   optimizer: Pick<TrainConfig, 'optimizer' | 'lr' | 'schedule' | 'warmupEpochs' | 'labelSmoothing' | 'emaDecay'>;
   config: TrainConfig;
+  /** Where a fine-tuning run's starting weights came from, and what of them it used. */
+  pretrained?: PretrainedRecord;
   files: { weights: string; optimizer: string; ema?: string };
   /** Command lines that produced the run (the first, then each resume). */
   commands: string[];

@@ -5,6 +5,7 @@
  */
 import type { OptimizerSpec, OptimizerType } from '../train/optimizers.js';
 import { SCHEDULE_TYPES, type ScheduleSpec } from '../train/schedules.js';
+import type { PretrainedSource } from './pretrained.js';
 
 /** A bad setting; `flag` is the CLI flag it corresponds to (e.g. '--lr'). */
 export class ConfigError extends Error {
@@ -52,6 +53,14 @@ export interface TrainConfig {
    */
   minutes?: number;
   recipe?: string;
+  /** Fine-tuning: the weights to start from (src/workflow/pretrained.ts); absent: the model's own initialization. */
+  pretrained?: PretrainedSource;
+  /** What does not train: 'none', 'backbone' (all but the classifier) or a module path (it and everything before it). */
+  freeze: string;
+  /** From this epoch (1-based) on nothing is frozen (gradual unfreezing). */
+  unfreezeAt?: number;
+  /** Learning-rate factor of the parameters outside the classifier (default 1). */
+  backboneLrMult: number;
 }
 
 /** Flat, optional settings, one per `mobilezoo train` flag. */
@@ -86,6 +95,11 @@ export interface TrainSettings {
   ema?: number;
   minutes?: number;
   recipe?: string;
+  /** Inspected by inspectPretrained (the CLI's --pretrained FILE). */
+  pretrained?: PretrainedSource;
+  freeze?: string;
+  unfreezeAt?: number;
+  backboneLrMult?: number;
 }
 
 export const TRAIN_DEFAULTS = {
@@ -226,6 +240,15 @@ export function resolveTrainConfig(s: TrainSettings): TrainConfig {
   if (m.limit !== undefined) positiveInt('--limit', m.limit);
   if (m.testLimit !== undefined) positiveInt('--test-limit', m.testLimit);
   if (m.input !== undefined && (!Number.isInteger(m.input) || m.input < 8)) throw new ConfigError('--input', `expected an integer image size ≥ 8, got ${m.input}`);
+  const freeze = m.freeze ?? 'none';
+  if (typeof freeze !== 'string' || freeze === '') throw new ConfigError('--freeze', 'expected none, backbone or a module path such as features.12');
+  if (m.unfreezeAt !== undefined) {
+    positiveInt('--unfreeze-at', m.unfreezeAt);
+    if (freeze === 'none') throw new ConfigError('--unfreeze-at', 'needs --freeze (there is nothing to unfreeze)');
+    if (m.unfreezeAt > epochs) throw new ConfigError('--unfreeze-at', `epoch ${m.unfreezeAt} is after the last of ${epochs} epochs`);
+  }
+  const backboneLrMult = m.backboneLrMult ?? 1;
+  if (!isNum(backboneLrMult) || backboneLrMult <= 0) throw new ConfigError('--backbone-lr-mult', `expected a positive number, got ${m.backboneLrMult}`);
   if (m.dataset === 'folder' && !m.dataDir) throw new ConfigError('--data', 'the folder dataset needs --data DIR (the image root: DIR/<class>/*.jpg)');
 
   return {
@@ -250,6 +273,10 @@ export function resolveTrainConfig(s: TrainSettings): TrainConfig {
     emaDecay: m.ema,
     minutes: m.minutes,
     recipe: m.recipe,
+    ...(m.pretrained ? { pretrained: m.pretrained } : {}),
+    freeze,
+    ...(m.unfreezeAt !== undefined ? { unfreezeAt: m.unfreezeAt } : {}),
+    backboneLrMult,
   };
 }
 
@@ -265,6 +292,8 @@ export function describeOptimization(c: TrainConfig): string {
   if (c.labelSmoothing) parts.push(`label smoothing ${c.labelSmoothing}`);
   if (c.emaDecay) parts.push(`EMA ${c.emaDecay}`);
   if (c.randomErasing) parts.push(`random erasing ${c.randomErasing}`);
+  if (c.freeze !== 'none') parts.push(`frozen: ${c.freeze}${c.unfreezeAt ? ` until epoch ${c.unfreezeAt}` : ''}`);
+  if (c.backboneLrMult !== 1) parts.push(`backbone lr x${c.backboneLrMult}`);
   if (c.minutes) parts.push(`schedule on the clock: the shape of ${c.epochs} epochs over ${Number(c.minutes.toFixed(1))} min`);
   return parts.join(', ');
 }

@@ -15,7 +15,7 @@ import {
   takeSubset,
 } from '../data/index.js';
 import { createModel, modelOptionNames } from '../models/registry.js';
-import { type Preprocessing, recordPreprocessing } from '../data/preprocessing.js';
+import { type Preprocessing, atInputSize, augmentedTransform, recordPreprocessing, transformForChannels } from '../data/preprocessing.js';
 import type { TrainConfig } from './config.js';
 
 /** Datasets whose images are small (≤ 64 px): trained with the CIFAR stem at 32x32 by default. */
@@ -38,9 +38,11 @@ export interface ModelPlan {
  * 224 unless --input ≤ 64 is given.
  */
 export function planModel(
-  config: Pick<TrainConfig, 'model' | 'modelOptions' | 'input' | 'seed'>,
+  config: Pick<TrainConfig, 'model' | 'modelOptions' | 'input' | 'seed'> & Partial<Pick<TrainConfig, 'pretrained'>>,
   data: { height: number; width: number; numClasses: number; title: string },
 ): ModelPlan {
+  // A pretrained source sets the input size its preprocessing gives.
+  if (config.input === undefined && config.pretrained?.preprocessing) config = { ...config, input: config.pretrained.preprocessing.inputSize[1] };
   const notes: string[] = [];
   const accepted = modelOptionNames(config.model);
   const options: Record<string, unknown> = { ...config.modelOptions, numClasses: data.numClasses };
@@ -90,10 +92,17 @@ export async function openTrainingData(config: TrainConfig): Promise<TrainingDat
   }
   if (config.dataset === 'folder') {
     o.root = resolve(config.dataDir!);
-    // Decode straight at the training resolution (default: 224, or 32 with the CIFAR stem).
-    const stem = config.modelOptions.stem as string | undefined;
-    o.size = config.input ?? (stem === 'cifar' ? 32 : 224);
-    o.channels = 3;
+    const source = sourcePreprocessing(config)?.source;
+    if (source) {
+      // Stored as the pretrained model's training images were, so its preprocessing applies unchanged.
+      o.size = [source.height, source.width];
+      o.channels = source.channels;
+    } else {
+      // Decode straight at the training resolution (default: 224, or 32 with the CIFAR stem).
+      const stem = config.modelOptions.stem as string | undefined;
+      o.size = config.input ?? (stem === 'cifar' ? 32 : 224);
+      o.channels = 3;
+    }
   }
   const open = (split: 'train' | 'test', length?: number) =>
     openDataset(config.dataset, split, config.dataset === 'synthetic' && length !== undefined ? { ...o, length } : o);
@@ -105,8 +114,22 @@ export async function openTrainingData(config: TrainConfig): Promise<TrainingDat
   return { train, test, datasetOptions: o, title };
 }
 
-/** Train and evaluation transforms for the model input (grayscale → RGB, pad/resize, augmentation). */
-export function trainTransforms(ds: Dataset, inputSize: [number, number, number], augment: boolean, randomErasing = 0): { train: TransformSpec; eval: TransformSpec } {
+/** The preprocessing a run inherits from its pretrained source (at --input when given), if any. */
+export function sourcePreprocessing(config: Pick<TrainConfig, 'input'> & Partial<Pick<TrainConfig, 'pretrained'>>): Preprocessing | undefined {
+  const p = config.pretrained?.preprocessing;
+  return p && config.input !== undefined ? atInputSize(p, config.input) : p;
+}
+
+/**
+ * Train and evaluation transforms for the model input (grayscale → RGB, pad/resize, augmentation):
+ * the dataset's usual recipe, or with `source` (a pretrained model's preprocessing) that one, its
+ * normalization included, with augmentedTransform for training.
+ */
+export function trainTransforms(ds: Dataset, inputSize: [number, number, number], augment: boolean, randomErasing = 0, source?: Preprocessing): { train: TransformSpec; eval: TransformSpec } {
+  if (source) {
+    const evalSpec = transformForChannels(source, ds.channels);
+    return { eval: evalSpec, train: augment ? transformForChannels(source, ds.channels, augmentedTransform(source, { flip: true, randomErasing })) : evalSpec };
+  }
   const size = inputSize[1];
   const evalSpec = standardTransform(ds, { train: false, size, channels: 3 });
   return { train: augment ? standardTransform(ds, { train: true, size, channels: 3, randomErasing }) : evalSpec, eval: evalSpec };

@@ -12,3 +12,5 @@ export * from './demo.js';
 export * from './tta.js';
 export * from './classifier.js';
 export * from './class-map.js';
+export * from './pretrained.js';
+export * from './embed.js';

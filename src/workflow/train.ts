@@ -12,26 +12,30 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { DataLoader } from '../data/index.js';
+import { DataLoader, type TransformSpec } from '../data/index.js';
+import type { Preprocessing } from '../data/preprocessing.js';
 import { loadStateDictFile } from '../io/checkpoint.js';
 import type { Network } from '../models/network.js';
 import { createModel } from '../models/registry.js';
 import { summary } from '../nn/summary.js';
 import { type EpochMetrics, MetricsCsv, topK } from '../report/index.js';
 import { InferenceSession } from '../runtime/inference.js';
+import { backboneParameters, resolveFreeze } from '../train/freeze.js';
 import { learningRate } from '../train/schedules.js';
 import { Trainer } from '../train/trainer.js';
 import {
   type CheckpointRecord,
   type EpochAccumulator,
+  type PretrainedRecord,
   CHECKPOINT_FORMAT,
   CHECKPOINT_VERSION,
   readCheckpointRecord,
   writeCheckpoint,
 } from './checkpoints.js';
 import { type TrainConfig, describeOptimization } from './config.js';
-import { openTrainingData, planModel, preprocessingOf, trainTransforms } from './data.js';
+import { type TrainingData, openTrainingData, planModel, preprocessingOf, sourcePreprocessing, trainTransforms } from './data.js';
 import { type EvalResult, evaluateLoader } from './evaluate.js';
+import { loadPretrained, summarizeTensorNames } from './pretrained.js';
 import { runEnvironment, writeRunReport } from './report.js';
 
 export interface StepEvent {
@@ -87,7 +91,8 @@ export interface TrainResult {
 
 /** The config to continue a checkpoint with: its own, with `epochs` optionally changed. */
 export function resumeConfig(record: CheckpointRecord, overrides: { epochs?: number } = {}): TrainConfig {
-  const c = { ...record.config };
+  // Checkpoints from before fine-tuning existed lack its settings.
+  const c: TrainConfig = { ...record.config, freeze: record.config.freeze ?? 'none', backboneLrMult: record.config.backboneLrMult ?? 1 };
   if (overrides.epochs !== undefined) c.epochs = overrides.epochs;
   return c;
 }
@@ -104,113 +109,318 @@ export const EMA_BATCHNORM_BATCHES = 50;
 
 /** Runs (or resumes) a training run; see the module comment. */
 export async function train(config: TrainConfig, run: TrainRunOptions): Promise<TrainResult> {
-  const ev = run.events ?? {};
-  const log = (m: string) => ev.log?.(m);
-  const outDir = resolve(run.outDir);
-  const saveEvery = run.saveEvery ?? 5;
-  const workers = run.workers ?? 1;
-  if (!Number.isInteger(saveEvery) || saveEvery < 1) throw new Error(`saveEvery must be a positive integer, got ${saveEvery}`);
-
-  let resumed: { record: CheckpointRecord; dir: string; path: string } | undefined;
-  if (run.resume && config.minutes !== undefined) {
-    throw new Error(`${run.resume}: a run with --minutes cannot be resumed: its schedule follows the clock of the run that started it`);
-  }
-  if (run.resume) resumed = await readCheckpointRecord(run.resume);
-  else if (existsSync(outDir) && readdirSync(outDir).some((f) => /^checkpoint-.*\.json$/.test(f))) {
-    throw new Error(`${outDir} already holds a training run (checkpoint-*.json); choose another --out, or continue it with --resume`);
-  }
-
-  const data = await openTrainingData(config);
-  log(`dataset: ${data.title}, ${data.train.length} train / ${data.test.length} test images, ${data.train.numClasses} classes`);
-  const plan = planModel(config, { height: data.train.height, width: data.train.width, numClasses: data.train.numClasses, title: data.title });
-  for (const n of plan.notes) log(`note: ${n}`);
-  if (resumed && JSON.stringify(resumed.record.model.inputSize) !== JSON.stringify(plan.inputSize)) {
-    throw new Error(`${resumed.path}: was trained at input ${resumed.record.model.inputSize.join('x')}, this run would use ${plan.inputSize.join('x')}`);
-  }
-  const modelOptions = resumed ? { ...resumed.record.model.options } : plan.options;
-  const model = createModel(config.model, modelOptions);
-  const inputSize = plan.inputSize;
-  const counts = summary(model, inputSize);
-
-  const transforms = trainTransforms(data.train, inputSize, config.augment, config.randomErasing);
-  const dropLast = data.train.length % config.batchSize === 1; // a 1-sample train batch breaks BatchNorm
-  const trainLoader = new DataLoader(data.train, { batchSize: config.batchSize, shuffle: true, seed: config.seed, dropLast, transform: transforms.train, workers });
-  const testLoader = new DataLoader(data.test, { batchSize: config.batchSize, shuffle: false, transform: transforms.eval, workers });
-  // EMA weights get BatchNorm statistics of their own before each evaluation (Trainer.measureEmaBatchNorm),
-  // measured on un-augmented training images: the distribution the test split is drawn from.
-  const bnLoader = config.emaDecay
-    ? new DataLoader(data.train, { batchSize: config.batchSize, shuffle: true, seed: config.seed + 1, transform: transforms.eval, workers })
-    : undefined;
-  // Test-set normalization uses the training split's statistics.
-  const evalSpec = new DataLoader(data.train, { batchSize: 1, transform: transforms.eval, workers: 0 }).transform;
-  const preprocessing = preprocessingOf(data.train, evalSpec);
-  const steps = trainLoader.length;
-  if (steps === 0) throw new Error(`no training batches: ${data.train.length} samples with --batch-size ${config.batchSize}`);
-
-  let trainer: Trainer | undefined;
-  let evalSession: InferenceSession | undefined;
-  // With --minutes the schedule's position comes from the clock, started at the first epoch.
-  const budget = config.minutes !== undefined ? config.minutes * 60 : undefined;
-  let clockStart = performance.now();
-  const clock = () => (performance.now() - clockStart) / 1000;
-  const timeUp = () => budget !== undefined && clock() >= budget;
+  const r = await TrainingRun.open(config, run);
   try {
-    trainer = await Trainer.create(model, {
+    await r.startTrainer();
+    if (r.startEpoch >= config.epochs) return r.nothingToDo();
+    r.startClock();
+    for (let e = r.startEpoch; r.continuesWith(e); e++) {
+      const epoch = await r.trainEpoch(e);
+      if (epoch.aborted) return r.interrupt(e, epoch.steps, epoch.sums);
+      if (epoch.outOfTime) break;
+      const evaluation = await r.evaluate(e);
+      if (!evaluation) return r.interrupt(e, r.steps, epoch.sums);
+      await r.endEpoch(e, epoch, evaluation);
+    }
+    return await r.finish();
+  } finally {
+    await r.close();
+  }
+}
+
+interface EpochOutcome {
+  /** Steps of the epoch done (including those done before a resume). */
+  steps: number;
+  sums: EpochAccumulator;
+  lastLr: number;
+  aborted: boolean;
+  /** --minutes ran out before this epoch's first step. */
+  outOfTime: boolean;
+}
+
+type RecordBase = Omit<CheckpointRecord, 'files' | 'tag' | 'epoch' | 'progress' | 'metrics' | 'evaluation' | 'history' | 'seconds'>;
+
+/** The state of one run between the steps of train(). */
+class TrainingRun {
+  private trainer?: Trainer;
+  private evalSession?: InferenceSession;
+  private history: EpochMetrics[] = [];
+  private lastEval?: EvalResult;
+  private seconds = 0;
+  startEpoch = 0;
+  private startStep = 0;
+  private partial = zeroAccumulator();
+  private readonly csv: MetricsCsv;
+  private readonly commands: string[];
+  private readonly budget?: number;
+  private clockStart = performance.now();
+  private readonly log: (m: string) => void;
+
+  private constructor(
+    private readonly config: TrainConfig,
+    private readonly run: TrainRunOptions,
+    private readonly outDir: string,
+    private readonly resumed: Resumed | undefined,
+    private readonly data: TrainingData,
+    private readonly model: Network,
+    private readonly modelOptions: Record<string, unknown>,
+    private readonly inputSize: [number, number, number],
+    private readonly counts: { totalParams: number; totalMacs: number },
+    private readonly preprocessing: Preprocessing,
+    private readonly loaders: { train: DataLoader; test: DataLoader; batchNorm?: DataLoader },
+    private readonly pretrained: PretrainedRecord | undefined,
+  ) {
+    this.log = (m) => run.events?.log?.(m);
+    this.csv = new MetricsCsv(join(outDir, 'metrics.csv'));
+    this.commands = [...(resumed?.record.commands ?? []), ...(run.command ? [run.command] : [])];
+    this.budget = config.minutes !== undefined ? config.minutes * 60 : undefined;
+  }
+
+  get steps(): number {
+    return this.loaders.train.length;
+  }
+
+  private get saveEvery(): number {
+    return this.run.saveEvery ?? 5;
+  }
+
+  /** Checks the output folder and resume, opens the data, builds the model with its starting weights and the loaders. */
+  static async open(config: TrainConfig, run: TrainRunOptions): Promise<TrainingRun> {
+    const log = (m: string) => run.events?.log?.(m);
+    const outDir = resolve(run.outDir);
+    const saveEvery = run.saveEvery ?? 5;
+    if (!Number.isInteger(saveEvery) || saveEvery < 1) throw new Error(`saveEvery must be a positive integer, got ${saveEvery}`);
+    const resumed = await checkResume(config, run, outDir);
+
+    const data = await openTrainingData(config);
+    log(`dataset: ${data.title}, ${data.train.length} train / ${data.test.length} test images, ${data.train.numClasses} classes`);
+    const plan = planModel(config, { height: data.train.height, width: data.train.width, numClasses: data.train.numClasses, title: data.title });
+    for (const n of plan.notes) log(`note: ${n}`);
+    if (resumed && JSON.stringify(resumed.record.model.inputSize) !== JSON.stringify(plan.inputSize)) {
+      throw new Error(`${resumed.path}: was trained at input ${resumed.record.model.inputSize.join('x')}, this run would use ${plan.inputSize.join('x')}`);
+    }
+    const modelOptions = resumed ? { ...resumed.record.model.options } : plan.options;
+    const model = createModel(config.model, modelOptions);
+    // Weights first: frozen layers are compiled into the train step as constants.
+    const pretrained = resumed ? resumed.record.pretrained : await startFromPretrained(model, config, log);
+    if (resumed) {
+      const weights = join(resumed.dir, resumed.record.files.weights);
+      model.loadStateDict(await loadStateDictFile(weights), { source: weights });
+    }
+    const inputSize = plan.inputSize;
+    const counts = summary(model, inputSize);
+
+    const source = sourcePreprocessing(config);
+    const transforms = trainTransforms(data.train, inputSize, config.augment, config.randomErasing, source);
+    const loaders = openLoaders(config, data, transforms, run.workers ?? 1);
+    // Test-set normalization uses the training split's statistics.
+    const preprocessing = source ?? preprocessingOf(data.train, new DataLoader(data.train, { batchSize: 1, transform: transforms.eval, workers: 0 }).transform);
+    if (loaders.train.length === 0) {
+      await closeLoaders(loaders);
+      throw new Error(`no training batches: ${data.train.length} samples with --batch-size ${config.batchSize}`);
+    }
+    return new TrainingRun(config, run, outDir, resumed, data, model, modelOptions, inputSize, counts, preprocessing, loaders, pretrained);
+  }
+
+  /** The frozen modules during epoch e (0-based). */
+  private frozenAt(e: number): Set<string> {
+    const unfrozen = this.config.unfreezeAt !== undefined && e + 1 >= this.config.unfreezeAt;
+    return resolveFreeze(this.model, unfrozen ? 'none' : this.config.freeze ?? 'none');
+  }
+
+  /** Compiles the train step and restores the optimizer and progress of a resumed run. */
+  async startTrainer(): Promise<void> {
+    const { config, run, resumed, model } = this;
+    const epoch = resumed?.record.epoch ?? 0;
+    const backbone = config.backboneLrMult !== undefined && config.backboneLrMult !== 1 ? backboneParameters(model) : undefined;
+    this.trainer = await Trainer.create(model, {
       optimizer: config.optimizer,
       lr: config.lr,
       schedule: config.schedule,
       epochs: config.epochs,
       warmupEpochs: config.warmupEpochs,
-      stepsPerEpoch: steps,
+      stepsPerEpoch: this.steps,
       labelSmoothing: config.labelSmoothing,
       seed: config.seed,
       emaDecay: config.emaDecay,
-      schedulePosition: budget !== undefined ? () => config.epochs * Math.min(1, clock() / budget) : undefined,
-      inputSize,
+      schedulePosition: this.budget !== undefined ? () => config.epochs * Math.min(1, this.clock() / this.budget!) : undefined,
+      inputSize: this.inputSize,
       threads: run.threads,
       batchSize: config.batchSize,
+      frozen: this.frozenAt(epoch),
+      lrMultiplier: backbone ? (p) => (backbone.has(p) ? config.backboneLrMult! : 1) : undefined,
     });
-
-    const csv = new MetricsCsv(join(outDir, 'metrics.csv'));
-    await mkdir(outDir, { recursive: true });
-    let history: EpochMetrics[] = [];
-    let startEpoch = 0;
-    let startStep = 0;
-    let partial = zeroAccumulator();
-    let seconds = 0;
-    const commands = [...(resumed?.record.commands ?? []), ...(run.command ? [run.command] : [])];
-    let lastEval: EvalResult | undefined;
-
+    await mkdir(this.outDir, { recursive: true });
     if (resumed) {
       const { record, dir, path } = resumed;
-      if (record.progress.stepsPerEpoch !== steps) {
-        throw new Error(`${path}: ${record.progress.stepsPerEpoch} steps per epoch when saved, ${steps} now (has the dataset or --batch-size changed?)`);
+      if (record.progress.stepsPerEpoch !== this.steps) {
+        throw new Error(`${path}: ${record.progress.stepsPerEpoch} steps per epoch when saved, ${this.steps} now (has the dataset or --batch-size changed?)`);
       }
-      const weights = join(dir, record.files.weights);
-      model.loadStateDict(await loadStateDictFile(weights), { source: weights });
-      trainer.loadOptimizerStateDict(await loadStateDictFile(join(dir, record.files.optimizer)));
-      if (trainer.step !== record.progress.step) throw new Error(`${path}: optimizer state is at step ${trainer.step}, record says ${record.progress.step}`);
-      startEpoch = record.epoch;
-      startStep = record.progress.stepInEpoch;
-      partial = record.progress.partial ? { ...record.progress.partial } : zeroAccumulator();
-      history = record.history.filter((r) => r.epoch <= record.epoch);
-      seconds = record.seconds ?? 0;
-      await csv.rewrite(history);
-      log(`resumed from ${path}: epoch ${record.epoch}${startStep ? ` + ${startStep}/${steps} steps` : ''} of ${config.epochs}`);
+      this.trainer.loadOptimizerStateDict(await loadStateDictFile(join(dir, record.files.optimizer)));
+      if (this.trainer.step !== record.progress.step) throw new Error(`${path}: optimizer state is at step ${this.trainer.step}, record says ${record.progress.step}`);
+      this.startEpoch = record.epoch;
+      this.startStep = record.progress.stepInEpoch;
+      this.partial = record.progress.partial ? { ...record.progress.partial } : zeroAccumulator();
+      this.history = record.history.filter((r) => r.epoch <= record.epoch);
+      this.seconds = record.seconds ?? 0;
+      await this.csv.rewrite(this.history);
+      this.log(`resumed from ${path}: epoch ${record.epoch}${this.startStep ? ` + ${this.startStep}/${this.steps} steps` : ''} of ${config.epochs}`);
     } else {
-      await csv.rewrite([]);
+      await this.csv.rewrite([]);
     }
-    log(`model: ${config.model} ${JSON.stringify(modelOptions)}, input ${inputSize.join('x')}, ${counts.totalParams.toLocaleString('en-US')} params, ${(counts.totalMacs / 1e6).toFixed(1)}M MACs`);
+    const c = this.counts;
+    this.log(`model: ${config.model} ${JSON.stringify(this.modelOptions)}, input ${this.inputSize.join('x')}, ${c.totalParams.toLocaleString('en-US')} params, ${(c.totalMacs / 1e6).toFixed(1)}M MACs`);
     const length = config.minutes !== undefined
-      ? `${Number(config.minutes.toFixed(1))} min in epochs of ${steps} steps`
-      : `${config.epochs} epoch${config.epochs === 1 ? '' : 's'} x ${steps} steps`;
-    log(`training: ${length} of ${config.batchSize}; ${describeOptimization(config)}; out ${outDir}`);
+      ? `${Number(config.minutes.toFixed(1))} min in epochs of ${this.steps} steps`
+      : `${config.epochs} epoch${config.epochs === 1 ? '' : 's'} x ${this.steps} steps`;
+    this.log(`training: ${length} of ${config.batchSize}; ${describeOptimization(config)}; out ${this.outDir}`);
+  }
 
-    const baseRecord = (): Omit<CheckpointRecord, 'files' | 'tag' | 'epoch' | 'progress' | 'metrics' | 'evaluation' | 'history' | 'seconds'> => ({
+  nothingToDo(): TrainResult {
+    this.log(`nothing to train: the checkpoint has completed ${this.startEpoch} of ${this.config.epochs} epochs (pass a larger --epochs to continue)`);
+    return { outDir: this.outDir, interrupted: false, history: this.history, nothingToDo: true };
+  }
+
+  // With --minutes the schedule's position comes from the clock, started at the first epoch.
+  startClock(): void {
+    this.clockStart = performance.now();
+  }
+
+  private clock(): number {
+    return (performance.now() - this.clockStart) / 1000;
+  }
+
+  private timeUp(): boolean {
+    return this.budget !== undefined && this.clock() >= this.budget;
+  }
+
+  continuesWith(e: number): boolean {
+    return this.budget !== undefined ? e === this.startEpoch || !this.timeUp() : e < this.config.epochs;
+  }
+
+  /** Under --minutes the epoch count is an estimate; a faster machine may run past it. */
+  private shownEpochs(e: number): number {
+    return Math.max(this.config.epochs, e + 1);
+  }
+
+  /** The train steps of epoch e (0-based), from where a resumed run stopped. */
+  async trainEpoch(e: number): Promise<EpochOutcome> {
+    const { config, run, model } = this;
+    const trainer = this.trainer!;
+    const frozen = this.frozenAt(e);
+    if (e > this.startEpoch && frozen.size < trainer.frozen.size) this.log(`epoch ${e + 1}: unfreezing ${frozen.size ? `all but ${frozen.size} modules` : 'every layer'}`);
+    await trainer.setFrozen(frozen);
+    const steps = this.steps;
+    const skip = e === this.startEpoch ? this.startStep : 0;
+    const sums = e === this.startEpoch ? this.partial : zeroAccumulator();
+    const events = run.events ?? {};
+    // The learning rate of the epoch's last step (per-step schedules change it within the epoch).
+    let lastLr = learningRate(config.schedule, { baseLr: config.lr, epochs: config.epochs, warmupEpochs: config.warmupEpochs }, e + (steps - 1) / steps);
+    events.epochStart?.({ epoch: e + 1, epochs: this.shownEpochs(e), steps, startStep: skip });
+    this.loaders.train.setEpoch(e);
+    let done = skip;
+    const t0 = performance.now();
+    let aborted = run.signal?.aborted ?? false;
+    if (skip < steps && !aborted) {
+      let index = 0;
+      for await (const batch of this.loaders.train.iterate(e)) {
+        if (index++ < skip) continue;
+        if (run.signal?.aborted) {
+          aborted = true;
+          break;
+        }
+        if (trainer.step > 0 && this.timeUp()) break;
+        const ts = performance.now();
+        const lr = trainer.currentLr();
+        lastLr = lr;
+        const r = await trainer.trainStep(batch.images, batch.labels, { logits: true });
+        sums.stepSeconds += (performance.now() - ts) / 1000;
+        sums.lossSum += r.loss * batch.n;
+        sums.correct += topK(r.logits!, model.numClasses, batch.labels, 1);
+        sums.seen += batch.n;
+        done++;
+        events.step?.({ epoch: e + 1, epochs: this.shownEpochs(e), step: done, steps, loss: sums.lossSum / sums.seen, acc: sums.correct / sums.seen, imagesPerSec: sums.seen / sums.stepSeconds, lr });
+      }
+    }
+    this.seconds += (performance.now() - t0) / 1000;
+    return { steps: done, sums, lastLr, aborted, outOfTime: this.budget !== undefined && done === skip && !aborted };
+  }
+
+  /** Evaluates on the test split (the EMA weights when kept); null when aborted. */
+  async evaluate(e: number): Promise<EvalResult | null> {
+    const events = this.run.events ?? {};
+    events.evalStart?.({ epoch: e + 1, batches: this.loaders.test.length });
+    const t1 = performance.now();
+    const evaluation = await evaluateLoader(await this.evalPredict(), this.loaders.test, this.model.numClasses, {
+      signal: this.run.signal,
+      onBatch: (done, total) => events.evalProgress?.(done, total),
+    });
+    this.seconds += (performance.now() - t1) / 1000;
+    this.evalSeconds = (performance.now() - t1) / 1000;
+    return evaluation;
+  }
+
+  private evalSeconds = 0;
+
+  private async evalPredict(): Promise<(x: Float32Array) => Promise<Float32Array>> {
+    const t = this.trainer!;
+    if (!t.emaStateDict()) return (x) => t.predict(x);
+    await t.measureEmaBatchNorm(this.emaBatchNormImages());
+    const m: Network = createModel(this.config.model, this.modelOptions);
+    m.loadStateDict(t.emaStateDict()!, { source: 'EMA weights' });
+    await this.evalSession?.dispose();
+    this.evalSession = await InferenceSession.create(m, { inputSize: this.inputSize, threads: this.run.threads });
+    const s = this.evalSession;
+    return (x) => s.run(x);
+  }
+
+  private async *emaBatchNormImages(): AsyncGenerator<Float32Array> {
+    let n = 0;
+    for await (const batch of this.loaders.batchNorm!.iterate(0)) {
+      if (n++ === EMA_BATCHNORM_BATCHES) break;
+      yield batch.images;
+    }
+  }
+
+  /** The epoch's metrics row, events and its checkpoint when due. */
+  async endEpoch(e: number, epoch: EpochOutcome, evaluation: EvalResult): Promise<void> {
+    this.lastEval = evaluation;
+    const { sums } = epoch;
+    const row: EpochMetrics = {
+      epoch: e + 1,
+      lr: epoch.lastLr,
+      trainLoss: sums.lossSum / sums.seen,
+      trainAcc: sums.correct / sums.seen,
+      testLoss: evaluation.loss,
+      testAcc: evaluation.top1,
+      imagesPerSec: sums.seen / sums.stepSeconds,
+      seconds: sums.stepSeconds + this.evalSeconds,
+    };
+    this.history.push(row);
+    await this.csv.append(row);
+    this.run.events?.epochEnd?.(row, evaluation, this.shownEpochs(e));
+    if ((e + 1) % this.saveEvery === 0) await this.save(`epoch-${e + 1}`, e + 1, 0);
+  }
+
+  /** Saves a resumable `interrupted` checkpoint at step `steps` of epoch e. */
+  async interrupt(e: number, steps: number, sums: EpochAccumulator): Promise<TrainResult> {
+    const path = await this.save('interrupted', e, steps, sums);
+    return { outDir: this.outDir, interrupted: true, checkpoint: path, history: this.history, evaluation: this.lastEval, reportPath: await this.report() };
+  }
+
+  async finish(): Promise<TrainResult> {
+    const last = await this.save('last', this.budget !== undefined ? this.history.length : this.config.epochs, 0);
+    const reportPath = await this.report();
+    return { outDir: this.outDir, interrupted: false, checkpoint: last, reportPath, history: this.history, evaluation: this.lastEval };
+  }
+
+  private recordBase(): RecordBase {
+    const { config, data, model, counts } = this;
+    return {
       format: CHECKPOINT_FORMAT,
       version: CHECKPOINT_VERSION,
       createdAt: new Date().toISOString(),
-      model: { name: config.model, options: modelOptions, numClasses: model.numClasses, inputSize, params: counts.totalParams, macs: counts.totalMacs },
+      model: { name: config.model, options: this.modelOptions, numClasses: model.numClasses, inputSize: this.inputSize, params: counts.totalParams, macs: counts.totalMacs },
       dataset: {
         name: config.dataset,
         title: data.title,
@@ -219,152 +429,103 @@ export async function train(config: TrainConfig, run: TrainRunOptions): Promise<
         testSize: data.test.length,
         options: { ...data.datasetOptions },
       },
-      preprocessing,
+      preprocessing: this.preprocessing,
       epochs: config.epochs,
       optimizer: {
         optimizer: config.optimizer, lr: config.lr, schedule: config.schedule, warmupEpochs: config.warmupEpochs,
         labelSmoothing: config.labelSmoothing, emaDecay: config.emaDecay,
       },
       config,
-      commands,
-      threads: run.threads,
-      saveEvery,
+      ...(this.pretrained ? { pretrained: this.pretrained } : {}),
+      commands: this.commands,
+      threads: this.run.threads,
+      saveEvery: this.saveEvery,
+    };
+  }
+
+  private async save(tag: string, epoch: number, stepInEpoch: number, sums?: EpochAccumulator): Promise<string> {
+    const t = this.trainer!;
+    const last = this.lastEval;
+    const path = await writeCheckpoint(
+      this.outDir,
+      {
+        ...this.recordBase(),
+        tag,
+        epoch,
+        progress: { step: t.step, stepInEpoch, stepsPerEpoch: this.steps, ...(stepInEpoch > 0 && sums ? { partial: { ...sums } } : {}) },
+        metrics: this.history[this.history.length - 1],
+        evaluation: last ? { loss: last.loss, top1: last.top1, top5: last.top5, count: last.count } : undefined,
+        history: this.history,
+        seconds: this.seconds,
+      },
+      { weights: this.model.stateDict(), optimizer: t.optimizerStateDict(), ema: t.emaStateDict() },
+    );
+    this.run.events?.checkpoint?.(path, tag);
+    return path;
+  }
+
+  private async report(): Promise<string | undefined> {
+    const { config, data, counts } = this;
+    if (!this.lastEval || this.history.length === 0) return undefined;
+    return writeRunReport(this.outDir, {
+      history: this.history, evaluation: this.lastEval, classNames: data.train.classNames, command: this.commands.join('\n'),
+      model: { name: config.model, options: this.modelOptions, params: counts.totalParams, macs: counts.totalMacs },
+      dataset: { name: data.title, trainSize: data.train.length, testSize: data.test.length },
+      environment: { ...runEnvironment(this.run.threads), seed: config.seed, optimizer: describeOptimization(config), input: this.inputSize.join('x') },
+      seconds: this.seconds,
     });
-    let lastCheckpoint: string | undefined;
-    const save = async (tag: string, epoch: number, stepInEpoch: number, acc?: EpochAccumulator) => {
-      const t = trainer!;
-      const ema = t.emaStateDict();
-      lastCheckpoint = await writeCheckpoint(
-        outDir,
-        {
-          ...baseRecord(),
-          tag,
-          epoch,
-          progress: { step: t.step, stepInEpoch, stepsPerEpoch: steps, ...(stepInEpoch > 0 && acc ? { partial: { ...acc } } : {}) },
-          metrics: history[history.length - 1],
-          evaluation: lastEval ? { loss: lastEval.loss, top1: lastEval.top1, top5: lastEval.top5, count: lastEval.count } : undefined,
-          history,
-          seconds,
-        },
-        { weights: model.stateDict(), optimizer: t.optimizerStateDict(), ema },
-      );
-      ev.checkpoint?.(lastCheckpoint, tag);
-      return lastCheckpoint;
-    };
+  }
 
-    const report = async () => {
-      if (!lastEval || history.length === 0) return undefined;
-      return writeRunReport(outDir, {
-        history, evaluation: lastEval, classNames: data.train.classNames, command: commands.join('\n'),
-        model: { name: config.model, options: modelOptions, params: counts.totalParams, macs: counts.totalMacs },
-        dataset: { name: data.title, trainSize: data.train.length, testSize: data.test.length },
-        environment: { ...runEnvironment(run.threads), seed: config.seed, optimizer: describeOptimization(config), input: inputSize.join('x') },
-        seconds,
-      });
-    };
-
-    if (startEpoch >= config.epochs) {
-      log(`nothing to train: the checkpoint has completed ${startEpoch} of ${config.epochs} epochs (pass a larger --epochs to continue)`);
-      return { outDir, interrupted: false, history, nothingToDo: true };
-    }
-
-    const emaBatchNormImages = async function* () {
-      let n = 0;
-      for await (const batch of bnLoader!.iterate(0)) {
-        if (n++ === EMA_BATCHNORM_BATCHES) break;
-        yield batch.images;
-      }
-    };
-    const evalPredict = async (): Promise<(x: Float32Array) => Promise<Float32Array>> => {
-      const t = trainer!;
-      if (!t.emaStateDict()) return (x) => t.predict(x);
-      await t.measureEmaBatchNorm(emaBatchNormImages());
-      const ema = t.emaStateDict()!;
-      const m: Network = createModel(config.model, modelOptions);
-      m.loadStateDict(ema, { source: 'EMA weights' });
-      await evalSession?.dispose();
-      evalSession = await InferenceSession.create(m, { inputSize, threads: run.threads });
-      const s = evalSession;
-      return (x) => s.run(x);
-    };
-
-    clockStart = performance.now();
-    for (let e = startEpoch; budget !== undefined ? e === startEpoch || !timeUp() : e < config.epochs; e++) {
-      const skip = e === startEpoch ? startStep : 0;
-      const acc = e === startEpoch ? partial : zeroAccumulator();
-      // The learning rate of the epoch's last step (per-step schedules change it within the epoch).
-      const epochLr = learningRate(config.schedule, { baseLr: config.lr, epochs: config.epochs, warmupEpochs: config.warmupEpochs }, e + (steps - 1) / steps);
-      // Under --minutes the epoch count is an estimate; a faster machine may run past it.
-      const shownEpochs = Math.max(config.epochs, e + 1);
-      ev.epochStart?.({ epoch: e + 1, epochs: shownEpochs, steps, startStep: skip });
-      trainLoader.setEpoch(e);
-      let b = skip;
-      let lastLr = epochLr;
-      const t0 = performance.now();
-      let aborted = run.signal?.aborted ?? false;
-      if (skip < steps && !aborted) {
-        let index = 0;
-        for await (const batch of trainLoader.iterate(e)) {
-          if (index++ < skip) continue;
-          if (run.signal?.aborted) {
-            aborted = true;
-            break;
-          }
-          if (trainer.step > 0 && timeUp()) break;
-          const ts = performance.now();
-          const lr = trainer.currentLr();
-          lastLr = lr;
-          const r = await trainer.trainStep(batch.images, batch.labels, { logits: true });
-          acc.stepSeconds += (performance.now() - ts) / 1000;
-          acc.lossSum += r.loss * batch.n;
-          acc.correct += topK(r.logits!, model.numClasses, batch.labels, 1);
-          acc.seen += batch.n;
-          b++;
-          ev.step?.({ epoch: e + 1, epochs: shownEpochs, step: b, steps, loss: acc.lossSum / acc.seen, acc: acc.correct / acc.seen, imagesPerSec: acc.seen / acc.stepSeconds, lr });
-        }
-      }
-      seconds += (performance.now() - t0) / 1000;
-      if (budget !== undefined && b === skip && !aborted) break; // time ran out before this epoch's first step
-      if (aborted) {
-        const path = await save('interrupted', e, b, acc);
-        return { outDir, interrupted: true, checkpoint: path, history, evaluation: lastEval, reportPath: await report() };
-      }
-      ev.evalStart?.({ epoch: e + 1, batches: testLoader.length });
-      const t1 = performance.now();
-      const evaluation = await evaluateLoader(await evalPredict(), testLoader, model.numClasses, {
-        signal: run.signal,
-        onBatch: (done, total) => ev.evalProgress?.(done, total),
-      });
-      seconds += (performance.now() - t1) / 1000;
-      if (!evaluation) {
-        const path = await save('interrupted', e, steps, acc);
-        return { outDir, interrupted: true, checkpoint: path, history, evaluation: lastEval, reportPath: await report() };
-      }
-      lastEval = evaluation;
-      const row: EpochMetrics = {
-        epoch: e + 1,
-        lr: lastLr,
-        trainLoss: acc.lossSum / acc.seen,
-        trainAcc: acc.correct / acc.seen,
-        testLoss: evaluation.loss,
-        testAcc: evaluation.top1,
-        imagesPerSec: acc.seen / acc.stepSeconds,
-        seconds: acc.stepSeconds + (performance.now() - t1) / 1000,
-      };
-      history.push(row);
-      await csv.append(row);
-      ev.epochEnd?.(row, evaluation, shownEpochs);
-      if ((e + 1) % saveEvery === 0) await save(`epoch-${e + 1}`, e + 1, 0);
-    }
-    const last = await save('last', budget !== undefined ? history.length : config.epochs, 0);
-    const reportPath = await report();
-    return { outDir, interrupted: false, checkpoint: last, reportPath, history, evaluation: lastEval };
-  } finally {
-    await trainLoader.close();
-    await testLoader.close();
-    await bnLoader?.close();
-    await evalSession?.dispose();
-    await trainer?.dispose();
+  async close(): Promise<void> {
+    await closeLoaders(this.loaders);
+    await this.evalSession?.dispose();
+    await this.trainer?.dispose();
   }
 }
 
+interface Resumed {
+  record: CheckpointRecord;
+  dir: string;
+  path: string;
+}
+
+async function checkResume(config: TrainConfig, run: TrainRunOptions, outDir: string): Promise<Resumed | undefined> {
+  if (run.resume && config.minutes !== undefined) {
+    throw new Error(`${run.resume}: a run with --minutes cannot be resumed: its schedule follows the clock of the run that started it`);
+  }
+  if (run.resume) return readCheckpointRecord(run.resume);
+  if (existsSync(outDir) && readdirSync(outDir).some((f) => /^checkpoint-.*\.json$/.test(f))) {
+    throw new Error(`${outDir} already holds a training run (checkpoint-*.json); choose another --out, or continue it with --resume`);
+  }
+  return undefined;
+}
+
+/** Loads the pretrained source's matching tensors, logging what was loaded and what kept its initialization. */
+async function startFromPretrained(model: Network, config: TrainConfig, log: (m: string) => void): Promise<PretrainedRecord | undefined> {
+  const src = config.pretrained;
+  if (!src) return undefined;
+  const r = await loadPretrained(model, src);
+  log(`pretrained: ${src.file} (${src.kind}, sha256 ${src.sha256.slice(0, 12)}…): loaded ${r.loaded.length} tensors: ${summarizeTensorNames(r.loaded)}`);
+  if (r.reinitialized.length) log(`pretrained: initialized as ${config.model} does (absent from the file or shaped differently): ${r.reinitialized.join(', ')}`);
+  if (r.unexpected.length) log(`pretrained: not in ${config.model}, ignored: ${r.unexpected.length > 12 ? `${r.unexpected.slice(0, 12).join(', ')}, … (${r.unexpected.length})` : r.unexpected.join(', ')}`);
+  return { file: src.file, sha256: src.sha256, kind: src.kind, loaded: r.loaded.length, reinitialized: r.reinitialized, unexpected: r.unexpected };
+}
+
+function openLoaders(config: TrainConfig, data: TrainingData, transforms: { train: TransformSpec; eval: TransformSpec }, workers: number): { train: DataLoader; test: DataLoader; batchNorm?: DataLoader } {
+  const dropLast = data.train.length % config.batchSize === 1; // a 1-sample train batch breaks BatchNorm
+  return {
+    train: new DataLoader(data.train, { batchSize: config.batchSize, shuffle: true, seed: config.seed, dropLast, transform: transforms.train, workers }),
+    test: new DataLoader(data.test, { batchSize: config.batchSize, shuffle: false, transform: transforms.eval, workers }),
+    // EMA weights get BatchNorm statistics of their own before each evaluation (Trainer.measureEmaBatchNorm),
+    // measured on un-augmented training images: the distribution the test split is drawn from.
+    batchNorm: config.emaDecay
+      ? new DataLoader(data.train, { batchSize: config.batchSize, shuffle: true, seed: config.seed + 1, transform: transforms.eval, workers })
+      : undefined,
+  };
+}
+
+async function closeLoaders(l: { train: DataLoader; test: DataLoader; batchNorm?: DataLoader }): Promise<void> {
+  await l.train.close();
+  await l.test.close();
+  await l.batchNorm?.close();
+}

@@ -1,0 +1,103 @@
+/**
+ * Fine-tuning from published or earlier weights (`mobilezoo train --pretrained FILE`), as timm's
+ * `create_model(pretrained=True, num_classes=N)`: every tensor whose name and shape match is loaded, the
+ * rest (the classifier, when the class count differs) keeps the model's own initialization; the input
+ * size, grayscale handling and normalization default to the source's (its checkpoint record, or
+ * ImageNet's 224 and mean/std for a 1000-class state dict), and the model and its options to a
+ * checkpoint's.
+ */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { type Preprocessing, imagenetPreprocessing } from '../data/preprocessing.js';
+import { loadStateDictFile } from '../io/checkpoint.js';
+import type { Module } from '../nn/module.js';
+import type { StateDict } from '../tensor.js';
+import { readCheckpointRecord } from './checkpoints.js';
+
+/** What a pretrained file is, recorded in the run's config (so a resumed run needs nothing else). */
+export interface PretrainedSource {
+  /** Absolute path. */
+  file: string;
+  sha256: string;
+  kind: 'checkpoint' | 'state dict';
+  /** A checkpoint's model and options (without numClasses and seed, which the new run sets). */
+  model?: string;
+  modelOptions?: Record<string, unknown>;
+  /** Outputs of the source's classifier (its last 2-D tensor for a state dict). */
+  numClasses?: number;
+  classNames?: string[];
+  /** The source's preprocessing: its record's, or ImageNet's for a 1000-class state dict. */
+  preprocessing?: Preprocessing;
+  /** The tensors file a checkpoint's weights come from (its EMA weights when it kept them: what it evaluated). */
+  weights: string;
+}
+
+/** Reads what is needed to plan a run from a pretrained file: a checkpoint-*.json, or a state dict (.pth, .pth.tar, .safetensors). */
+export async function inspectPretrained(file: string): Promise<PretrainedSource> {
+  const abs = resolve(file);
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(abs);
+  } catch (e) {
+    throw new Error(`--pretrained ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+  }
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  if (abs.endsWith('.json')) {
+    const { record, dir } = await readCheckpointRecord(abs);
+    const { numClasses: _n, seed: _s, ...modelOptions } = record.model.options;
+    return {
+      file: abs, sha256, kind: 'checkpoint', model: record.model.name, modelOptions, numClasses: record.model.numClasses,
+      classNames: record.dataset.classNames, preprocessing: record.preprocessing,
+      weights: join(dir, record.files.ema ?? record.files.weights),
+    };
+  }
+  const sd = await loadStateDictFile(abs);
+  const matrices = [...sd.values()].filter((t) => t.shape.length === 2);
+  const numClasses = matrices[matrices.length - 1]?.shape[0];
+  return { file: abs, sha256, kind: 'state dict', numClasses, ...(numClasses === 1000 ? { preprocessing: imagenetPreprocessing(224) } : {}), weights: abs };
+}
+
+export interface PretrainedLoad {
+  /** Tensors loaded from the file, by name. */
+  loaded: string[];
+  /** The model's tensors that kept their own initialization (absent from the file, or shaped differently). */
+  reinitialized: string[];
+  /** Tensors of the file the model does not have. */
+  unexpected: string[];
+}
+
+/** Loads the matching tensors of a pretrained source into a freshly initialized model. */
+export async function loadPretrained(model: Module, src: PretrainedSource): Promise<PretrainedLoad> {
+  const sd: StateDict = await loadStateDictFile(src.weights);
+  const report = model.loadStateDict(sd, { strict: false, source: src.file });
+  const mismatched = new Set(report.mismatched.map((m) => m.key));
+  const loaded = [...sd.keys()].filter((k) => !mismatched.has(k) && !report.unexpected.includes(k));
+  const parameters = model.namedParameters().map(([n]) => n);
+  if (!parameters.some((n) => loaded.includes(n))) {
+    throw new Error(
+      `--pretrained ${src.file}: no parameter matches ${model.typeName} by name and shape ` +
+        `(${report.mismatched.length} shape mismatches, ${report.unexpected.length} unknown names: is it a checkpoint of another model or other options?)`,
+    );
+  }
+  return { loaded, reinitialized: [...report.missing, ...report.mismatched.map((m) => m.key)], unexpected: report.unexpected };
+}
+
+/** "features.0-18 (312), classifier.1 (2)": tensor names grouped by module, for one log line. */
+export function summarizeTensorNames(names: string[]): string {
+  const groups = new Map<string, { first: string; last: string; count: number }>();
+  for (const n of names) {
+    const parts = n.split('.');
+    const top = parts[0]!;
+    const index = parts.length > 2 && /^\d+$/.test(parts[1]!) ? parts[1]! : undefined;
+    const g = groups.get(top);
+    if (!g) groups.set(top, { first: index ?? '', last: index ?? '', count: 1 });
+    else {
+      g.count++;
+      if (index !== undefined) g.last = index;
+    }
+  }
+  return [...groups]
+    .map(([top, g]) => `${top}${g.first && g.last && g.first !== g.last ? `.${g.first}-${g.last}` : g.first ? `.${g.first}` : ''} (${g.count})`)
+    .join(', ');
+}
