@@ -16,6 +16,7 @@ import {
   sharedInt32,
   type Split,
 } from './dataset.js';
+import sharp from 'sharp';
 import { decodeImageRgb } from './decode.js';
 import { Rng } from './random.js';
 import { type TransformSpec, applyGeometry } from './transforms.js';
@@ -238,6 +239,27 @@ export async function loadFolder(split: Split, opts: FolderOptions): Promise<Arr
   }
   const name = opts.name ?? `folder:${path.basename(path.resolve(opts.root))}`;
   return new ArrayDataset(name, split, data.images, data.labels, { channels, height: h, width: w }, index.classNames, mean, std);
+}
+
+/**
+ * The largest height and width among up to `sample` of a folder's training images, spread over its
+ * classes (image headers only, nothing decoded): what the default training resolution is chosen from.
+ */
+export async function sampleImageSize(opts: Pick<FolderOptions, 'root' | 'testFraction' | 'seed'>, sample = 16): Promise<{ height: number; width: number }> {
+  const files = indexFolder(opts).train.files;
+  const step = Math.max(1, Math.floor(files.length / sample));
+  let height = 0;
+  let width = 0;
+  for (let i = 0; i < files.length && i < step * sample; i += step) {
+    const m = await sharp(files[i]!).metadata().catch((e: Error) => {
+      throw new DatasetFormatError(files[i]!, `cannot read image header: ${e.message}`);
+    });
+    // EXIF orientations 5-8 swap the axes.
+    const swap = (m.orientation ?? 1) >= 5;
+    height = Math.max(height, (swap ? m.width : m.height) ?? 0);
+    width = Math.max(width, (swap ? m.height : m.width) ?? 0);
+  }
+  return { height, width };
 }
 
 /** Lists the files a split would use, without decoding (for reports / dry runs). */

@@ -11,6 +11,7 @@ import {
   type TransformSpec,
   isDatasetName,
   openDataset,
+  sampleImageSize,
   standardTransform,
   takeSubset,
 } from '../data/index.js';
@@ -98,9 +99,10 @@ export async function openTrainingData(config: TrainConfig): Promise<TrainingDat
       o.size = [source.height, source.width];
       o.channels = source.channels;
     } else {
-      // Decode straight at the training resolution (default: 224, or 32 with the CIFAR stem).
+      // Decode straight at the training resolution: --input, else 32 with the CIFAR stem or for small
+      // images (at most 64 px, like CIFAR and MNIST exported as files), else 224.
       const stem = config.modelOptions.stem as string | undefined;
-      o.size = config.input ?? (stem === 'cifar' ? 32 : 224);
+      o.size = config.input ?? (stem === 'cifar' || (stem === undefined && isSmall(await sampleImageSize({ root: o.root as string }))) ? 32 : 224);
       o.channels = 3;
     }
   }
