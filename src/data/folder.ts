@@ -30,7 +30,7 @@ export interface FolderOptions {
   size?: number | [number, number];
   /** 3 = RGB (default), 1 = grayscale. */
   channels?: 1 | 3;
-  /** Fraction of each class held out as the test split when there are no train/test subfolders (default 0.2). */
+  /** Fraction of each class held out as the test split when there are no train/test subfolders (default 0.2; 1: every image). */
   testFraction?: number;
   /** Seed of that split (default 0). */
   seed?: number;
@@ -106,6 +106,12 @@ export function indexFolder(opts: Pick<FolderOptions, 'root' | 'testFraction' | 
   if (!isDir(root)) throw new DatasetNotFoundError(`image folder ${root} does not exist or is not a directory`);
   const trainDir = path.join(root, 'train');
   const testDir = ['test', 'val'].map((n) => path.join(root, n)).find(isDir);
+  // Only root/test (or root/val): a test set on its own.
+  if (!isDir(trainDir) && testDir && listClassDirs(root).every((n) => path.join(root, n) === testDir || ['test', 'val'].includes(n))) {
+    const classNames = listClassDirs(testDir);
+    if (classNames.length === 0) throw new DatasetFormatError(testDir, 'no class folders found');
+    return { classNames, train: { files: [], labels: [] }, test: scanClasses(testDir, classNames), mode: 'subfolders' };
+  }
   if (isDir(trainDir)) {
     const classNames = listClassDirs(trainDir);
     if (classNames.length === 0) throw new DatasetFormatError(trainDir, 'no class folders found');
@@ -121,7 +127,7 @@ export function indexFolder(opts: Pick<FolderOptions, 'root' | 'testFraction' | 
   const classNames = listClassDirs(root);
   if (classNames.length === 0) throw new DatasetFormatError(root, 'no class folders found (expected root/<class>/*.jpg|png|webp)');
   const fraction = opts.testFraction ?? 0.2;
-  if (!(fraction >= 0 && fraction < 1)) throw new RangeError(`testFraction must be in [0, 1), got ${fraction}`);
+  if (!(fraction >= 0 && fraction <= 1)) throw new RangeError(`testFraction must be in [0, 1], got ${fraction}`);
   const train = { files: [] as string[], labels: [] as number[] };
   const test = { files: [] as string[], labels: [] as number[] };
   for (const [label, c] of classNames.entries()) {
@@ -232,7 +238,8 @@ export async function loadFolder(split: Split, opts: FolderOptions): Promise<Arr
   let mean = opts.mean;
   let std = opts.std;
   if (!mean || !std) {
-    const train = split === 'train' ? data : await decodeSplit(opts, index, 'train');
+    // A test-only folder has no training split: its statistics are the test images' own.
+    const train = split === 'train' || index.train.files.length === 0 ? data : await decodeSplit(opts, index, 'train');
     const st = computeMeanStd(train.images, channels);
     mean ??= st.mean;
     std ??= st.std;

@@ -55,6 +55,8 @@ async function openTestSplit(name: string, o: { dataDir?: string; download?: boo
   if (name === 'folder') {
     if (o.dataDir) opts.root = resolve(o.dataDir);
     if (!opts.root) throw new Error('the folder dataset needs --data DIR');
+    // The checkpoint's own folder keeps its seeded split; any other root/<class> folder is all test images.
+    if (opts.root !== o.record?.dataset.options.root) opts.testFraction = 1;
     // Images are stored as the model's training images were: the preprocessing then applies unchanged.
     opts.size = o.source ? [o.source.height, o.source.width] : o.size ?? 224;
     opts.channels = o.source?.channels ?? 3;
