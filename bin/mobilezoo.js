@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// The mobilezoo command. Runs the compiled CLI (dist/, built by `npm run build` or by `prepare` on
-// npm ci / npm install); without a build, runs the TypeScript sources through tsx (a devDependency).
+// The mobilezoo command. Runs the compiled CLI (dist/: shipped in the package; in a checkout built by
+// `npm run build`, `npm run demo` or `npm pack`); without a build, runs the TypeScript sources through
+// tsx (a devDependency).
 // MOBILEZOO_FROM_SRC=1 forces the sources even when dist/ exists.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -18,7 +19,7 @@ if (!fromSrc) {
   } catch {
     process.stderr.write(
       'mobilezoo: dist/ is not built and tsx is not installed.\n' +
-        'Build it with `npm run build` (or reinstall with `npm ci`, whose prepare step builds it).\n',
+        'Build it with `npm run build`.\n',
     );
     process.exit(1);
   }

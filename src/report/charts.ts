@@ -4,8 +4,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
 import sharp from 'sharp';
 import type { EpochMetrics } from './csv.js';
 
@@ -64,6 +63,8 @@ const BASE_CONFIG = {
 
 /** Compile a vega-lite spec and render it to an SVG string (headless). */
 export async function renderVegaLiteSvg(spec: TopLevelSpec): Promise<string> {
+  // Loaded on first use: vega's canvas probe is a top-level await, which would keep require('mobilezoo') from working.
+  const [vega, { compile }] = await Promise.all([import('vega'), import('vega-lite')]);
   const vgSpec = compile(spec).spec;
   const view = new vega.View(vega.parse(vgSpec), { renderer: 'none', logLevel: vega.Warn });
   try {
