@@ -37,6 +37,7 @@ export * from './models/network.js';
 export * from './models/registry.js';
 export * from './models/stem.js';
 export * from './models/init.js';
+export * from './models/published-weights.js';
 export * from './models/mobilenet_v1.js';
 export * from './models/mobilenet_v2.js';
 export * from './models/mobilenet_v3.js';

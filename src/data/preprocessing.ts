@@ -59,12 +59,11 @@ function fromTransform(source: Preprocessing['source'], transform: TransformSpec
 }
 
 /**
- * torchvision's ImageNet evaluation (resize the shorter side to crop / 0.875, 256 for 224, center-crop,
- * ImageNet mean/std), written as fit to the resized square then center crop: the same pixels, and the
- * square is what a folder dataset stores for fine-tuning.
+ * torchvision's ImageNet evaluation (resize the shorter side, by default to crop / 0.875: 256 for 224,
+ * center-crop, ImageNet mean/std), written as fit to the resized square then center crop: the same
+ * pixels, and the square is what a folder dataset stores for fine-tuning.
  */
-export function imagenetPreprocessing(crop = 224): Preprocessing {
-  const resize = Math.floor((crop * 256) / 224);
+export function imagenetPreprocessing(crop = 224, resize = Math.floor((crop * 256) / 224)): Preprocessing {
   return fromTransform({ channels: 3, height: resize, width: resize }, [
     { op: 'fit', size: [resize, resize] },
     { op: 'centerCrop', size: crop },

@@ -12,6 +12,7 @@ import { loadStateDictFile, saveFileAtomic, saveSafetensorsFile } from '../io/ch
 import { readSafetensorsMetadata } from '../io/safetensors.js';
 import { createModel } from '../models/registry.js';
 import type { Network } from '../models/network.js';
+import { publishedWeightsOf } from '../models/published-weights.js';
 import { type Preprocessing, recordPreprocessing } from '../data/preprocessing.js';
 import type { EpochMetrics } from '../report/csv.js';
 import type { StateDict } from '../tensor.js';
@@ -223,7 +224,8 @@ export async function loadModel(src: ModelSource): Promise<LoadedModel> {
     return { model, source: `${path}${useEma ? ' (EMA weights)' : ''}`, record };
   }
   if (src.weights) {
-    let name = src.model;
+    // Published weights (torchvision's file names) know their model too.
+    let name = src.model ?? publishedWeightsOf(src.weights)?.model;
     let options = src.modelOptions ?? {};
     // A mobilezoo safetensors knows its model: it fills in the name and, for that model, the options.
     const record = await weightsRecord(src.weights);

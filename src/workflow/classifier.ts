@@ -9,6 +9,7 @@ import onnxProto from 'onnx-proto';
 import { IMAGENET_CLASSES } from '../data/imagenet.js';
 import { type Preprocessing, IMAGENET_MEAN, atInputSize, IMAGENET_STD, imagenetPreprocessing, parsePreprocessing, recordPreprocessing } from '../data/preprocessing.js';
 import type { Network } from '../models/network.js';
+import { publishedWeightsOf } from '../models/published-weights.js';
 import { InferenceSession } from '../runtime/inference.js';
 import { createSession, ort } from '../runtime/session.js';
 import { type CheckpointRecord, type ModelSource, loadModel } from './checkpoints.js';
@@ -39,9 +40,14 @@ export interface Classifier {
   dispose(): Promise<void>;
 }
 
-/** Preprocessing for a model that came without one: ImageNet's for 1000 classes, else a fit to its input with ImageNet statistics. */
-export function defaultPreprocessing(numClasses: number, size: number): Preprocessing {
-  if (numClasses === 1000) return imagenetPreprocessing(size);
+/**
+ * Preprocessing for a model that came without one: ImageNet's for 1000 classes (with the resize its
+ * published weights were measured with, when `weights` is one of PUBLISHED_WEIGHTS), else a fit to its
+ * input with ImageNet statistics.
+ */
+export function defaultPreprocessing(numClasses: number, size: number, weights?: string): Preprocessing {
+  const published = weights ? publishedWeightsOf(weights) : undefined;
+  if (numClasses === 1000) return published && size === published.crop ? imagenetPreprocessing(published.crop, published.resize) : imagenetPreprocessing(size);
   return recordPreprocessing({ channels: 3, height: size, width: size }, [{ op: 'normalize', mean: [...IMAGENET_MEAN], std: [...IMAGENET_STD] }]);
 }
 
@@ -67,7 +73,7 @@ export async function openClassifier(src: ClassifierSource, o: { threads?: numbe
     record,
     network: model,
     recorded: record !== undefined,
-    preprocessing: record ? atInputSize(record.preprocessing, size) : defaultPreprocessing(model.numClasses, size),
+    preprocessing: record ? atInputSize(record.preprocessing, size) : defaultPreprocessing(model.numClasses, size, src.weights),
     async run(images, n) {
       if (!session || sessionFor !== c.preprocessing) {
         await session?.dispose();

@@ -3,14 +3,15 @@
  * `create_model(pretrained=True, num_classes=N)`: every tensor whose name and shape match is loaded, the
  * rest (the classifier, when the class count differs) keeps the model's own initialization; the input
  * size, grayscale handling and normalization default to the source's (its checkpoint record, or
- * ImageNet's 224 and mean/std for a 1000-class state dict), and the model and its options to a
- * checkpoint's.
+ * ImageNet's 224 and mean/std for a 1000-class state dict, with the resize of PUBLISHED_WEIGHTS for
+ * torchvision's files), and the model and its options to a checkpoint's (or a published file's model).
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { type Preprocessing, imagenetPreprocessing } from '../data/preprocessing.js';
 import { loadStateDictFile } from '../io/checkpoint.js';
+import { publishedWeightsOf } from '../models/published-weights.js';
 import type { Module } from '../nn/module.js';
 import type { StateDict } from '../tensor.js';
 import { readCheckpointRecord } from './checkpoints.js';
@@ -55,7 +56,9 @@ export async function inspectPretrained(file: string): Promise<PretrainedSource>
   const sd = await loadStateDictFile(abs);
   const matrices = [...sd.values()].filter((t) => t.shape.length === 2);
   const numClasses = matrices[matrices.length - 1]?.shape[0];
-  return { file: abs, sha256, kind: 'state dict', numClasses, ...(numClasses === 1000 ? { preprocessing: imagenetPreprocessing(224) } : {}), weights: abs };
+  const published = publishedWeightsOf(abs);
+  const preprocessing = published ? imagenetPreprocessing(published.crop, published.resize) : numClasses === 1000 ? imagenetPreprocessing(224) : undefined;
+  return { file: abs, sha256, kind: 'state dict', ...(published ? { model: published.model } : {}), numClasses, ...(preprocessing ? { preprocessing } : {}), weights: abs };
 }
 
 export interface PretrainedLoad {
