@@ -1,7 +1,7 @@
 /** Loading state dicts from either checkpoint format, and writing files atomically. */
 
 import { randomBytes } from 'node:crypto';
-import { open, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { StateDict } from '../tensor.js';
 import { readPth } from './pth.js';
@@ -44,10 +44,11 @@ export function stripPrefix(sd: StateDict, prefix: string): StateDict {
 }
 
 /**
- * Writes `bytes` to a temporary file beside `path`, fsyncs it and renames it over
- * `path`, so readers see either the old file or the complete new one.
+ * Writes `bytes` to a temporary file beside `path` (creating its folder), fsyncs it and renames it
+ * over `path`, so readers see either the old file or the complete new one.
  */
 export async function saveFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
   const tmp = `${path}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
   let fh: FileHandle | undefined;
   let done = false;

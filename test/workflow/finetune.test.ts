@@ -133,6 +133,13 @@ describe('train --pretrained', () => {
     await makeFolder(same, ['gamma', 'alpha'], { '': 4 });
     const direct = await cli(['test', '--checkpoint', ckpt, '--dataset', 'folder', '--data', same, '--json']);
     assert.deepEqual(JSON.parse(direct.out).confusion, j.confusion);
+    // One preprocessing: predict on the same files gives the predictions test counted.
+    const files = ['alpha', 'gamma'].flatMap((c) => [0, 1, 2, 3].map((i) => join(same, c, `${i}.png`)));
+    const predicted = await cli(['predict', ...files, '--checkpoint', ckpt, '--top', '1', '--json']);
+    assert.equal(predicted.code, 0, predicted.err);
+    const counts = [0, 1, 2].map(() => [0, 0, 0]);
+    (JSON.parse(predicted.out).predictions as { file: string; top: { index: number }[] }[]).forEach((p) => counts[p.file.includes('/alpha/') ? 0 : 2]![p.top[0]!.index]!++);
+    assert.deepEqual(counts, j.confusion);
 
     const unknown = join(dir, 'unknown');
     await makeFolder(unknown, ['alpha', 'delta'], { test: 2 });
