@@ -4,8 +4,7 @@
  * search, clustering or a small classifier of one's own (what Teachable Machine builds on).
  */
 import { extname, resolve } from 'node:path';
-import { decodeImageRgb } from '../data/decode.js';
-import { compilePreprocessing, describePreprocessing } from '../data/preprocessing.js';
+import { describePreprocessing } from '../data/preprocessing.js';
 import { saveFileAtomic } from '../io/checkpoint.js';
 import { writeNpy } from '../io/npy.js';
 import { writeSafetensors } from '../io/safetensors.js';
@@ -13,6 +12,7 @@ import { InferenceSession } from '../runtime/inference.js';
 import { Tensor } from '../tensor.js';
 import type { ModelSource } from './checkpoints.js';
 import { openNetworkClassifier } from './export.js';
+import { imageBatches } from './image-batches.js';
 
 export interface EmbedOptions extends ModelSource {
   threads?: number;
@@ -37,19 +37,12 @@ export const EMBEDDING_FORMATS = ['.json', '.npy', '.safetensors'] as const;
 export async function embedImages(files: string[], o: EmbedOptions): Promise<EmbedResult> {
   if (files.length === 0) throw new Error('no images given');
   const c = await openNetworkClassifier({ ...o });
-  const prepare = compilePreprocessing(c.preprocessing);
-  const inputSize = c.preprocessing.inputSize;
-  const per = inputSize.reduce((a, b) => a * b, 1);
-  const session = await InferenceSession.create(c.network, { inputSize, threads: o.threads });
+  const session = await InferenceSession.create(c.network, { inputSize: c.preprocessing.inputSize, threads: o.threads });
   const rows: Float32Array[] = [];
   let dim = 0;
   try {
-    const BATCH = 16;
-    for (let s = 0; s < files.length; s += BATCH) {
-      const chunk = files.slice(s, s + BATCH);
-      const x = new Float32Array(chunk.length * per);
-      for (let i = 0; i < chunk.length; i++) x.set(prepare(await decodeImageRgb(chunk[i]!)), i * per);
-      const e = await session.embed(x, chunk.length);
+    for await (const b of imageBatches(files, c.preprocessing)) {
+      const e = await session.embed(b.images, b.files.length);
       dim = e.dim;
       rows.push(e.data.slice());
     }

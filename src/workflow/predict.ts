@@ -1,8 +1,8 @@
 /** `mobilezoo predict`: top-k labels for image files, with the model's own preprocessing. */
-import { decodeImageRgb } from '../data/decode.js';
-import { compilePreprocessing, describePreprocessing } from '../data/preprocessing.js';
+import { describePreprocessing } from '../data/preprocessing.js';
 import { softmax } from '../report/metrics.js';
 import { type Classifier, type ClassifierSource, openClassifier } from './classifier.js';
+import { imageBatches } from './image-batches.js';
 
 export interface PredictOptions extends ClassifierSource {
   /** Labels per image (default 5). */
@@ -47,17 +47,11 @@ export async function predictImages(files: string[], o: PredictOptions): Promise
   if (files.length === 0) throw new Error('no images given');
   const c = await openClassifier(o, { threads: o.threads, input: o.input });
   const k = Math.min(o.top ?? 5, c.numClasses);
-  const prepare = compilePreprocessing(c.preprocessing);
-  const per = c.preprocessing.inputSize.reduce((a, b) => a * b, 1);
   const predictions: Prediction[] = [];
   try {
-    const BATCH = 16;
-    for (let s = 0; s < files.length; s += BATCH) {
-      const chunk = files.slice(s, s + BATCH);
-      const x = new Float32Array(chunk.length * per);
-      for (let i = 0; i < chunk.length; i++) x.set(prepare(await decodeImageRgb(chunk[i]!)), i * per);
-      const tops = topClasses(await c.run(x, chunk.length), c, k);
-      chunk.forEach((file, i) => predictions.push({ file, top: tops[i]! }));
+    for await (const b of imageBatches(files, c.preprocessing)) {
+      const tops = topClasses(await c.run(b.images, b.files.length), c, k);
+      b.files.forEach((file, i) => predictions.push({ file, top: tops[i]! }));
     }
   } finally {
     await c.dispose();
