@@ -185,6 +185,24 @@ describe('mobilezoo train', () => {
     assert.ok((y.data as Float32Array).every(Number.isFinite));
     await session.release();
   });
+
+  test('test --onnx and predict --onnx read the metadata: the same results as with the checkpoint', async () => {
+    const onnx = join(dir, 'model-meta.onnx');
+    const ckpt = join(runA, 'checkpoint-last.json');
+    assert.equal((await runCliProcess(['export', '--onnx', onnx, '--checkpoint', ckpt])).code, 0);
+    const fromCkpt = await runCliProcess(['test', '--checkpoint', ckpt, '--json']);
+    const fromOnnx = await runCliProcess(['test', '--onnx', onnx, '--dataset', 'synthetic', '--limit', '40', '--json']);
+    assert.equal(fromOnnx.code, 0, fromOnnx.stderr);
+    const [a, b] = [JSON.parse(fromCkpt.stdout), JSON.parse(fromOnnx.stdout)];
+    assert.deepEqual(b.confusion, a.confusion);
+    assert.deepEqual(b.classNames, a.classNames);
+    assert.ok(Math.abs(b.loss - a.loss) <= 1e-5 * a.loss, `${b.loss} vs ${a.loss}`);
+    const png = join(dir, 'a.png');
+    const p1 = JSON.parse((await runCliProcess(['predict', png, '--checkpoint', ckpt, '--json'])).stdout);
+    const p2 = JSON.parse((await runCliProcess(['predict', png, '--onnx', onnx, '--json'])).stdout);
+    assert.deepEqual(p2.predictions[0].top.map((t: { label: string }) => t.label), p1.predictions[0].top.map((t: { label: string }) => t.label));
+    p2.predictions[0].top.forEach((t: { probability: number }, i: number) => assert.ok(Math.abs(t.probability - p1.predictions[0].top[i].probability) < 1e-5));
+  });
 });
 
 describe('mobilezoo demo', () => {
