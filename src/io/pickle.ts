@@ -96,8 +96,9 @@ export function unpickleAt(bytes: Uint8Array, start: number, options: UnpickleOp
   };
   const take = (n: number) => bytes.subarray(need(n), pos);
   const utf8 = (n: number) => {
+    const b = take(n); // outside the try: a truncation is not an encoding error
     try {
-      return textDecoder.decode(take(n));
+      return textDecoder.decode(b);
     } catch {
       return fail('invalid UTF-8 in string');
     }

@@ -18,12 +18,17 @@ export interface PickledTensor {
   offset?: number;
   size: readonly number[];
   stride: readonly number[];
+  /** The legacy format's sixth persistent-id element: None, or (view_key, offset, view_size) before PyTorch 1.0. */
+  viewMetadata?: null | readonly [string, number, number];
 }
 
 /** torch._utils._rebuild_tensor_v2(('storage', torch.<type>, key, 'cpu', numel), offset, size, stride, False, OrderedDict()) */
 export function pickleTensor(w: PickleWriter, t: PickledTensor): PickleWriter {
   w.global('torch._utils', '_rebuild_tensor_v2').mark();
-  w.mark().str('storage').global('torch', t.storageType).str(t.key).str('cpu').int(t.storageNumel).tuple().binpersid();
+  w.mark().str('storage').global('torch', t.storageType).str(t.key).str('cpu').int(t.storageNumel);
+  if (t.viewMetadata === null) w.none();
+  else if (t.viewMetadata) w.mark().str(t.viewMetadata[0]).int(t.viewMetadata[1]).int(t.viewMetadata[2]).tuple();
+  w.tuple().binpersid();
   w.int(t.offset ?? 0).intTuple(t.size).intTuple(t.stride);
   w.bool(false).global('collections', 'OrderedDict').emptyTuple().reduce();
   return w.tuple().reduce();

@@ -66,15 +66,16 @@ export function readZipCheckpointObject(bytes: Uint8Array, fileName: string): un
     throw new Error(`${fileName}: big-endian checkpoints are not supported`);
   }
 
-  const storages = new StorageTable((key) => `data/${key}`);
+  const storages = new StorageTable((key) => `storage data/${key}`);
   const loadStorage = (pid: unknown): StorageWindow => {
     const storage = storages.resolve(parseStorageId(pid, false));
     if (!storage.bytes) {
-      const data = entries.get(`${prefix}${storage.label}`);
-      if (!data) throw new Error(`missing storage entry '${prefix}${storage.label}'`);
+      const name = `${prefix}data/${storage.key}`;
+      const data = entries.get(name);
+      if (!data) throw new Error(`missing storage entry '${name}'`);
       if (data.length < storage.numel * ELEMENT_SIZE[storage.dtype]) {
         throw new Error(
-          `storage '${prefix}${storage.label}' has ${data.length} bytes but ${storage.numel} ${storage.dtype} elements were declared`,
+          `storage '${name}' has ${data.length} bytes but ${storage.numel} ${storage.dtype} elements were declared`,
         );
       }
       storage.bytes = data;

@@ -34,7 +34,8 @@ export class StorageRef {
   bytes: Uint8Array | undefined;
 
   constructor(
-    /** How messages name it: 'data/<key>' in a zip, 'storage <key>' in a legacy file. */
+    readonly key: string,
+    /** How messages name it: `storage data/<key>` in a zip, `storage '<key>'` in a legacy file. */
     readonly label: string,
     readonly dtype: StorageDType,
     readonly numel: number,
@@ -99,7 +100,7 @@ export class StorageTable {
   resolve(id: StorageId): StorageRef {
     const known = this.refs.get(id.key);
     if (!known) {
-      const ref = new StorageRef(this.labelOf(id.key), id.dtype, id.numel);
+      const ref = new StorageRef(id.key, this.labelOf(id.key), id.dtype, id.numel);
       this.refs.set(id.key, ref);
       return ref;
     }
@@ -165,7 +166,7 @@ function rebuildTensor(args: unknown[], budget: { bytes: number }): TensorPlan {
     for (let d = 0; d < size.length; d++) last += (size[d]! - 1) * stride[d]!;
     if (last >= window.numel) {
       throw new Error(
-        `storage ${window.label} holds ${window.numel} elements, but a tensor of size ` +
+        `${window.label} holds ${window.numel} elements, but a tensor of size ` +
           `${shapeString(size)} stride ${shapeString(stride)} offset ${offset} reads element ${last}`,
       );
     }

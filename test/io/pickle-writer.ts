@@ -53,3 +53,29 @@ export function torchZip(
 export const f32Bytes = (values: number[]): Uint8Array => new Uint8Array(Float32Array.from(values).buffer);
 export const i64Bytes = (values: number[]): Uint8Array =>
   new Uint8Array(BigInt64Array.from(values.map((v) => BigInt(v))).buffer);
+
+/** A legacy torch.save file: the header pickles, `object` (a pickle), the storage key list, then each storage's count and bytes. */
+export function legacyTorchSave(
+  object: Uint8Array,
+  storages: [key: string, count: number | bigint, data: Uint8Array][] = [],
+  header: { magic?: bigint; protocol?: number; littleEndian?: boolean } = {},
+): Uint8Array {
+  const pickle = () => new PickleWriter().proto(2);
+  const sysInfo = pickle().emptyDict().mark().str('protocol_version').int(1001);
+  sysInfo.str('little_endian').bool(header.littleEndian ?? true).setitems();
+  const parts = [
+    pickle().int(header.magic ?? 0x1950a86a20f9469cfc6cn).stop().bytes(),
+    pickle().int(header.protocol ?? 1001).stop().bytes(),
+    sysInfo.stop().bytes(),
+    object,
+    pickleOf(storages.map(([key]) => key)),
+  ];
+  for (const [, count, data] of storages) {
+    const n = new Uint8Array(8);
+    new DataView(n.buffer).setBigUint64(0, BigInt(count), true);
+    parts.push(n, data);
+  }
+  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
+  parts.reduce((at, p) => (out.set(p, at), at + p.length), 0);
+  return out;
+}
