@@ -1,14 +1,13 @@
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tensor } from '../../src/tensor.js';
 import { hubHashPrefix, loadStateDictFile, writePth } from '../../src/io/index.js';
+import { tempDirs } from './temp-dirs.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'mobilezoo-hub-hash-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDirs('mobilezoo-hub-hash-')();
 
 const bytes = writePth(new Map([['w', Tensor.float32([2], [1, 2])]]));
 const digest = createHash('sha256').update(bytes).digest('hex');

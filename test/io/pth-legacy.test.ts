@@ -1,8 +1,7 @@
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createModel } from '../../src/models/registry.js';
@@ -10,6 +9,7 @@ import { Tensor, type DType } from '../../src/tensor.js';
 import { loadCheckpoint, loadStateDictFile, readCheckpointObject, readPth } from '../../src/io/index.js';
 import { tensorBytes } from '../../src/io/dtypes.js';
 import { PickleWriter, f32Bytes, i64Bytes, legacyTorchSave, pickleOf, tensorRef, type PyLike } from './pickle-writer.js';
+import { tempDirs } from './temp-dirs.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/pth/', import.meta.url));
 const fixture = (name: string) => new Uint8Array(readFileSync(join(FIXTURES, name)));
@@ -28,15 +28,7 @@ const loadable = readdirSync(FIXTURES).filter((f) => f.endsWith('.json') && f !=
 /** PyTorch dtype -> the host dtype mobilezoo decodes it to. */
 const HOST: Record<string, DType> = { float16: 'float32', float32: 'float32', float64: 'float64', int64: 'int64' };
 
-const made: string[] = [];
-const tmp = () => {
-  const dir = mkdtempSync(join(tmpdir(), 'mobilezoo-legacy-'));
-  made.push(dir);
-  return dir;
-};
-after(() => {
-  for (const dir of made) rmSync(dir, { recursive: true, force: true });
-});
+const tmp = tempDirs('mobilezoo-legacy-');
 
 function assertMatchesPyTorch(sd: Map<string, Tensor>, rec: Recorded): void {
   assert.deepEqual([...sd.keys()], Object.keys(rec.state_dict), `${rec.file}: keys and their order`);

@@ -1,7 +1,6 @@
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createModel } from '../../src/models/registry.js';
@@ -11,12 +10,10 @@ import { tensorBytes } from '../../src/io/dtypes.js';
 import { PickleWriter } from '../../src/io/pickle-writer.js';
 import { alignedStoredZip } from '../../src/io/zip-writer.js';
 import { FAMILY_SAMPLES, edgeCaseStateDict, randomStateDict } from './sample-state-dicts.js';
+import { tempDirs } from './temp-dirs.js';
 
 const REFERENCE = fileURLToPath(new URL('../../../shared/fixtures/reference/', import.meta.url));
-const made: string[] = [];
-after(() => {
-  for (const dir of made) rmSync(dir, { recursive: true, force: true });
-});
+const tmp = tempDirs('mobilezoo-pth-writer-');
 
 function assertBitEqual(got: StateDict, want: StateDict, what: string): void {
   assert.deepEqual([...got.keys()], [...want.keys()], `${what}: keys and their order`);
@@ -120,8 +117,7 @@ test('PickleWriter.int picks the encoding Python does and every value reads back
 });
 
 test('savePthFile writes atomically and loadStateDictFile reads it back', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'mobilezoo-pth-writer-'));
-  made.push(dir);
+  const dir = tmp();
   const sd = randomStateDict('mobilenet_v1', { widthMult: 0.1, numClasses: 10 }, 7);
   await savePthFile(join(dir, 'mobilenet_v1.pth'), sd);
   assert.deepEqual(readdirSync(dir), ['mobilenet_v1.pth']);
