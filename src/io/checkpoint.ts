@@ -4,32 +4,40 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { StateDict } from '../tensor.js';
-import { readPth } from './pth.js';
+import { checkHubHash } from './hub-hash.js';
+import { isTorchSave, readPth } from './pth.js';
+import { writePth } from './pth-writer.js';
 import { readSafetensors, writeSafetensors } from './safetensors.js';
 
 /** The prefix nn.DataParallel (and megvii's training scripts) put on every key. */
 const DATA_PARALLEL_PREFIX = 'module.';
 
 /**
- * A state dict from checkpoint bytes, format chosen by content: a zip ('PK') or pickle
- * is torch.save, anything else must be safetensors. Wrapper dicts
+ * A state dict from checkpoint bytes, format chosen by content: a zip ('PK'), a pickle (the
+ * legacy format) or a tar archive is torch.save, anything else must be safetensors. Wrapper dicts
  * (`{'state_dict': ...}`, `{'model': ...}`) are unwrapped and a `module.` prefix
  * shared by every key is removed.
  */
 export function loadCheckpoint(bytes: Uint8Array, fileName: string): StateDict {
   // safetensors: an 8-byte header length then JSON ('{'); its first byte may be anything, 0x80 included.
   const isSafetensors = bytes.length > 8 && bytes[8] === 0x7b && !(bytes[0] === 0x50 && bytes[1] === 0x4b);
-  const isTorch = !isSafetensors && ((bytes[0] === 0x50 && bytes[1] === 0x4b) || bytes[0] === 0x80);
-  const sd = isTorch ? readPth(bytes, fileName) : readSafetensors(bytes, fileName);
+  const sd = !isSafetensors && isTorchSave(bytes) ? readPth(bytes, fileName) : readSafetensors(bytes, fileName);
   const keys = [...sd.keys()];
   return keys.length > 0 && keys.every((k) => k.startsWith(DATA_PARALLEL_PREFIX))
     ? stripPrefix(sd, DATA_PARALLEL_PREFIX)
     : sd;
 }
 
-export async function loadStateDictFile(path: string): Promise<StateDict> {
-  const bytes = await readFile(path);
-  return loadCheckpoint(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), path);
+export interface LoadStateDictFileOptions {
+  /** Check the sha256 prefix a torchvision-style name carries (`<name>-<hex>.pth`; see hubHashPrefix). Default true. */
+  checkHash?: boolean;
+}
+
+export async function loadStateDictFile(path: string, options: LoadStateDictFileOptions = {}): Promise<StateDict> {
+  const buffer = await readFile(path);
+  const bytes = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+  if (options.checkHash ?? true) checkHubHash(bytes, path);
+  return loadCheckpoint(bytes, path);
 }
 
 /** A copy of `sd` with `prefix` removed from the keys that start with it (same tensors, same order). */
@@ -77,6 +85,11 @@ export async function saveFileAtomic(path: string, bytes: Uint8Array): Promise<v
   } catch {
     /* best effort */
   }
+}
+
+/** Writes `sd` as a torch.save zip checkpoint to `path` atomically. */
+export async function savePthFile(path: string, sd: StateDict): Promise<void> {
+  await saveFileAtomic(path, writePth(sd));
 }
 
 /** Writes `sd` as safetensors to `path` atomically. */

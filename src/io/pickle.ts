@@ -60,9 +60,17 @@ const textDecoder = new TextDecoder('utf-8', { fatal: true });
 const latin1Decoder = new TextDecoder('latin1');
 
 export function unpickle(bytes: Uint8Array, options: UnpickleOptions): unknown {
+  return unpickleAt(bytes, 0, options).value;
+}
+
+/**
+ * The pickle that starts at byte `start` of `bytes`, and the offset just after its STOP
+ * (legacy torch.save files are several pickles back to back). Error offsets count from `bytes`.
+ */
+export function unpickleAt(bytes: Uint8Array, start: number, options: UnpickleOptions): { value: unknown; end: number } {
   const { fileName, globals, persistentLoad } = options;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let pos = 0;
+  let pos = start;
   let stack: unknown[] = [];
   const metastack: unknown[][] = [];
   const memo = new Map<number, unknown>();
@@ -88,8 +96,9 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions): unknown {
   };
   const take = (n: number) => bytes.subarray(need(n), pos);
   const utf8 = (n: number) => {
+    const b = take(n); // outside the try: a truncation is not an encoding error
     try {
-      return textDecoder.decode(take(n));
+      return textDecoder.decode(b);
     } catch {
       return fail('invalid UTF-8 in string');
     }
@@ -166,7 +175,7 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions): unknown {
         break;
       case 0x2e: // STOP
         if (stack.length !== 1 || metastack.length !== 0) fail('STOP with an unbalanced stack', at);
-        return pop();
+        return { value: pop(), end: pos };
       case 0x28: // MARK
         metastack.push(stack);
         stack = [];

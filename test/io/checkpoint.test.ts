@@ -1,7 +1,6 @@
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Tensor, type StateDict } from '../../src/tensor.js';
@@ -14,17 +13,10 @@ import {
   writeSafetensors,
 } from '../../src/io/index.js';
 import { f32Bytes, pickleOf, tensorRef, torchZip, type PyLike } from './pickle-writer.js';
+import { tempDirs } from './temp-dirs.js';
 
 const REFERENCE = fileURLToPath(new URL('../../../shared/fixtures/reference/', import.meta.url));
-const made: string[] = [];
-const tmp = () => {
-  const dir = mkdtempSync(join(tmpdir(), 'mobilezoo-io-'));
-  made.push(dir);
-  return dir;
-};
-after(() => {
-  for (const dir of made) rmSync(dir, { recursive: true, force: true });
-});
+const tmp = tempDirs('mobilezoo-io-');
 
 test('loadStateDictFile picks the format by content, not by extension', async () => {
   const dir = tmp();

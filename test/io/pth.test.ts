@@ -204,14 +204,6 @@ test('truncated or corrupt files give clear errors naming the file', () => {
   assert.throws(() => readPth(new Uint8Array(0), 'empty.pth'), /^Error: empty\.pth: /);
 });
 
-test('legacy (pre-1.6) torch.save files are refused with advice', () => {
-  const legacy = Uint8Array.from([0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e]);
-  assert.throws(
-    () => loadCheckpoint(legacy, 'old.pth'),
-    /old\.pth: legacy \(pre-1\.6\) torch\.save format is not supported; re-save with torch\.save\(\.\.\., _use_new_zipfile_serialization=True\)/,
-  );
-});
-
 test('unknown opcodes are reported with byte and offset', () => {
   const bytes = torchZip(new PickleWriter().proto(2).op(0x69).stop().bytes()); // INST: protocol 0
   assert.throws(() => readPth(bytes, 'odd.pth'), /odd\.pth: pickle: unsupported opcode 0x69 \('i'\) \(at byte 2\)/);
