@@ -73,8 +73,12 @@ test('saveFileAtomic failing leaves neither a partial file nor a temporary', asy
   await import('node:fs/promises').then((fs) => fs.mkdir(join(target, 'child'), { recursive: true }));
   await assert.rejects(saveFileAtomic(target, Uint8Array.from([1])));
   assert.deepEqual(readdirSync(dir).sort(), ['keep', 'taken']);
-  await assert.rejects(saveFileAtomic(join(dir, 'no', 'such', 'dir.bin'), Uint8Array.from([1])), /ENOENT/);
-  assert.equal(existsSync(join(dir, 'no')), false);
+});
+
+test('saveFileAtomic creates the folders of its path', async () => {
+  const dir = tmp();
+  await saveFileAtomic(join(dir, 'new', 'folder', 'file.bin'), Uint8Array.from([7]));
+  assert.deepEqual(readdirSync(join(dir, 'new', 'folder')), ['file.bin']);
 });
 
 test('a safetensors file whose header length starts with byte 0x80 is still read as safetensors', () => {
