@@ -39,7 +39,7 @@ export interface WebClassifierOptions {
   /** The sidecar: parsed model.json, or a URL to fetch. */
   sidecar: unknown;
   ort: OrtRuntime;
-  /** Passed to InferenceSession.create (default: the wasm execution provider, all graph optimizations). */
+  /** Passed to InferenceSession.create (default: all graph optimizations; the runtime's default execution provider, wasm in onnxruntime-web). */
   sessionOptions?: object;
 }
 
@@ -71,7 +71,7 @@ const isImage = (x: Image | RgbaPixels): x is Image => 'channels' in x;
 export async function createWebClassifier(o: WebClassifierOptions): Promise<WebClassifier> {
   const sidecar = typeof o.sidecar === 'string' ? parseSidecar(await (await fetchOk(o.sidecar)).json(), o.sidecar) : parseSidecar(o.sidecar);
   const bytes = typeof o.model === 'string' ? new Uint8Array(await (await fetchOk(o.model)).arrayBuffer()) : new Uint8Array(o.model);
-  const session = await o.ort.InferenceSession.create(bytes, o.sessionOptions ?? { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+  const session = await o.ort.InferenceSession.create(bytes, o.sessionOptions ?? { graphOptimizationLevel: 'all' });
   const prepare = compilePreprocessing(sidecar.preprocessing);
   const { input, output } = sidecar.file;
   const numClasses = sidecar.classNames.length;

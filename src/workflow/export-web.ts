@@ -100,6 +100,7 @@ export async function exportWeb(o: ExportWebOptions): Promise<ExportWebResult> {
   const ortDir = dirname(require.resolve('onnxruntime-web'));
   if (o.onnx) {
     if (o.checkpoint || o.weights || o.model) throw new Error('give an ONNX file or a checkpoint / weights / model, not both');
+    if (o.input !== undefined) throw new Error(`${o.onnx}: an exported model keeps its input size (export it again with --input ${o.input})`);
     await checkOnnxMetadata(o.onnx);
   }
   await checkTarget(dir);

@@ -13,13 +13,17 @@ export interface ModuleGraph {
   external: { specifier: string; from: string }[];
 }
 
+/**
+ * Import specifiers as tsc writes them: a static import or export-from starts a line, and a dynamic
+ * import() stands on a line that is not a comment (so the usage examples in doc comments do not count).
+ */
 const SPECIFIERS = [
-  /\b(?:import|export)\s[^'";]*?\bfrom\s*(['"])([^'"]+)\1/g, // import x from '…', export * from '…'
-  /\bimport\s*(['"])([^'"]+)\1/g, // import '…' (side effects only)
-  /\bimport\s*\(\s*(['"])([^'"]+)\1\s*\)/g, // import('…')
+  /^(?:import|export)\s[^;'"]*?\bfrom\s*(['"])([^'"]+)\1/gm, // import x from '…', export * from '…'
+  /^import\s*(['"])([^'"]+)\1/gm, // import '…' (side effects only)
+  /^(?!\s*(?:\/\/|\/?\*)).*?\bimport\s*\(\s*(['"])([^'"]+)\1\s*\)/gm, // import('…')
 ];
 
-/** The specifiers a compiled module imports (comments are not parsed: tsc output keeps them out of import statements). */
+/** The specifiers a compiled module imports. */
 export function importSpecifiers(code: string): string[] {
   return [...new Set(SPECIFIERS.flatMap((re) => [...code.matchAll(re)].map((m) => m[2]!)))];
 }
