@@ -77,8 +77,8 @@ const TYPES: Record<string, string> = {
   '.json': 'application/json', '.wasm': 'application/wasm', '.onnx': 'application/octet-stream', '.png': 'image/png',
 };
 
-/** A static server on 127.0.0.1: URL prefix → folder. */
-export async function serve(roots: Record<string, string>): Promise<{ origin: string; close(): Promise<void> }> {
+/** A static server on 127.0.0.1: URL prefix → folder (and the headers of its responses). */
+export async function serve(roots: Record<string, string | { dir: string; headers: Record<string, string> }>): Promise<{ origin: string; close(): Promise<void> }> {
   const server: Server = createServer((req, res) => {
     void (async () => {
       const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
@@ -88,10 +88,12 @@ export async function serve(roots: Record<string, string>): Promise<{ origin: st
         res.writeHead(404).end();
         return;
       }
-      const file = join(roots[prefix]!, rel.endsWith(sep) ? join(rel, 'index.html') : rel);
+      const root = roots[prefix]!;
+      const { dir, headers } = typeof root === 'string' ? { dir: root, headers: {} } : root;
+      const file = join(dir, rel.endsWith(sep) ? join(rel, 'index.html') : rel);
       try {
         if (!(await stat(file)).isFile()) throw new Error('not a file');
-        res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' }).end(await readFile(file));
+        res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', ...headers }).end(await readFile(file));
       } catch {
         res.writeHead(404).end();
       }
