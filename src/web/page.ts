@@ -9,7 +9,7 @@ import { type PixelSource, imageDataOf } from './pixels.js';
 import type { WebSidecar } from './sidecar.js';
 
 /** onnxruntime-web's module: the runtime plus its wasm settings. */
-export type OrtWeb = OrtRuntime & { env: { wasm: { wasmPaths?: string; numThreads?: number } } };
+export type OrtWeb = OrtRuntime & { env: { wasm: { wasmPaths?: unknown; numThreads?: number } } };
 
 export interface PageApi {
   /** Resolves with the sidecar once the model is loaded (rejects if it cannot be). */

@@ -59,5 +59,10 @@ export async function imageDataOf(source: PixelSource): Promise<ImageData> {
   const ctx = canvas.getContext('2d', { willReadFrequently: true });
   if (!ctx) throw new Error('no 2D canvas context');
   ctx.drawImage(drawable, 0, 0);
-  return ctx.getImageData(0, 0, width, height);
+  try {
+    return ctx.getImageData(0, 0, width, height);
+  } catch (e) {
+    if ((e as DOMException).name === 'SecurityError') throw new Error('cannot read the pixels of an image from another origin (its server must allow it with CORS, and the element must have crossOrigin set)');
+    throw e;
+  }
 }

@@ -82,47 +82,55 @@ async function browserModules(): Promise<string[]> {
   return graph.files;
 }
 
-/** Checks that an ONNX file carries what the page needs, before anything is written. */
-async function checkOnnxMetadata(file: string): Promise<void> {
+/** Checks that an ONNX file can be put on the page as it is, before anything is written. */
+async function checkOnnxSource(o: ExportWebOptions & { onnx: string }): Promise<void> {
+  if (o.checkpoint || o.weights || o.model) throw new Error('give an ONNX file or a checkpoint / weights / model, not both');
+  if (o.input !== undefined) throw new Error(`${o.onnx}: an exported model keeps its input size (export it again with --input ${o.input})`);
   let meta: Map<string, string>;
   try {
-    meta = onnxMetadata(new Uint8Array(await readFile(file)));
+    meta = onnxMetadata(new Uint8Array(await readFile(o.onnx)));
   } catch (e) {
-    throw new Error(`${file}: cannot read an ONNX model (${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message})`);
+    throw new Error(`${o.onnx}: cannot read an ONNX model (${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message})`);
   }
   const missing = REQUIRED_METADATA.find((k) => !meta.has(k));
-  if (missing) throw new Error(`${file}: the ONNX metadata has no ${missing} (the page needs the model's preprocessing and class names: export the model with mobilezoo export)`);
+  if (missing) throw new Error(`${o.onnx}: the ONNX metadata has no ${missing} (the page needs the model's preprocessing and class names: export the model with mobilezoo export)`);
 }
 
-export async function exportWeb(o: ExportWebOptions): Promise<ExportWebResult> {
-  const dir = resolve(o.dir);
-  const modules = await browserModules();
-  const ortDir = dirname(require.resolve('onnxruntime-web'));
+/** model.onnx: the given ONNX file, or the export of the checkpoint / weights / model. */
+async function writeModel(o: ExportWebOptions, path: string): Promise<{ source: string; onnx?: ExportResult }> {
   if (o.onnx) {
-    if (o.checkpoint || o.weights || o.model) throw new Error('give an ONNX file or a checkpoint / weights / model, not both');
-    if (o.input !== undefined) throw new Error(`${o.onnx}: an exported model keeps its input size (export it again with --input ${o.input})`);
-    await checkOnnxMetadata(o.onnx);
+    await copyFile(o.onnx, path);
+    return { source: resolve(o.onnx) };
   }
-  await checkTarget(dir);
-  await mkdir(dir, { recursive: true });
-  for (const name of OUTPUTS) await rm(join(dir, name), { recursive: true, force: true });
+  const onnx = await exportOnnx({ ...o, out: path });
+  return { source: onnx.weights, onnx };
+}
 
-  const modelPath = join(dir, MODEL);
-  let onnx: ExportResult | undefined;
-  let source: string;
-  if (o.onnx) {
-    await copyFile(o.onnx, modelPath);
-    source = resolve(o.onnx);
-  } else {
-    onnx = await exportOnnx({ ...o, out: modelPath });
-    source = onnx.weights;
-  }
-  // The sidecar is read back from the site's model.onnx, so it says what the file's metadata says.
-  const c = await openClassifier({ onnx: modelPath }, { threads: o.threads });
+/** The sidecar of model.onnx, read back from the file (so it says what its metadata says) and checked by opening it in onnxruntime. */
+async function sidecarOf(path: string, source: string, threads?: number): Promise<WebSidecar> {
+  const c = await openClassifier({ onnx: path }, { threads });
   await c.dispose();
-  const optionsJson = onnxMetadata(new Uint8Array(await readFile(modelPath))).get('mobilezoo.options');
+  const options = onnxMetadata(new Uint8Array(await readFile(path))).get('mobilezoo.options');
+  const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+  return {
+    format: SIDECAR_FORMAT,
+    version: SIDECAR_VERSION,
+    model: c.model,
+    ...(options ? { options: JSON.parse(options) as Record<string, unknown> } : {}),
+    classNames: c.classNames,
+    preprocessing: c.preprocessing,
+    inputSize: c.preprocessing.inputSize,
+    file: { name: basename(path), bytes: (await stat(path)).size, input: c.io!.input, output: c.io!.output },
+    // Only the file name: the site is meant to be published, the folders are the exporter's.
+    source: basename(source),
+    exporter: `mobilezoo ${pkg.version}`,
+  };
+}
 
+/** index.html, page.css, onnxruntime-web (ort/) and the compiled modules (lib/, as laid out in dist/). */
+async function copyPage(dir: string, modules: string[]): Promise<void> {
   for (const f of PAGE_FILES) await copyFile(join(SITE_ASSETS, f), join(dir, f));
+  const ortDir = dirname(require.resolve('onnxruntime-web'));
   await mkdir(join(dir, 'ort'));
   for (const f of ORT_FILES) await copyFile(join(ortDir, f), join(dir, 'ort', f));
   for (const file of modules) {
@@ -131,23 +139,24 @@ export async function exportWeb(o: ExportWebOptions): Promise<ExportWebResult> {
     // The source maps point into src/, which the site does not hold.
     await writeFile(dest, (await readFile(file, 'utf8')).replace(/\n\/\/# sourceMappingURL=\S+\s*$/, '\n'));
   }
-  const sidecar: WebSidecar = {
-    format: SIDECAR_FORMAT,
-    version: SIDECAR_VERSION,
-    model: c.model,
-    ...(optionsJson ? { options: JSON.parse(optionsJson) as Record<string, unknown> } : {}),
-    classNames: c.classNames,
-    preprocessing: c.preprocessing,
-    inputSize: c.preprocessing.inputSize,
-    file: { name: MODEL, bytes: (await stat(modelPath)).size, input: c.io!.input, output: c.io!.output },
-    // Only the file name: the site is meant to be published, the folders are the exporter's.
-    source: basename(source),
-    exporter: `mobilezoo ${(JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version}`,
-  };
+}
+
+export async function exportWeb(o: ExportWebOptions): Promise<ExportWebResult> {
+  const dir = resolve(o.dir);
+  const modules = await browserModules();
+  if (o.onnx) await checkOnnxSource({ ...o, onnx: o.onnx });
+  await checkTarget(dir);
+  await mkdir(dir, { recursive: true });
+  // The sidecar stays until the new one replaces it, so that a failed export can be run again into the folder.
+  for (const name of OUTPUTS.filter((n) => n !== SIDECAR)) await rm(join(dir, name), { recursive: true, force: true });
+
+  const { source, onnx } = await writeModel(o, join(dir, MODEL));
+  const sidecar = await sidecarOf(join(dir, MODEL), source, o.threads);
+  await copyPage(dir, modules);
   await writeFile(join(dir, SIDECAR), JSON.stringify(sidecar, null, 2) + '\n');
 
   const files = (await Promise.all(OUTPUTS.map((name) => listFiles(dir, name)))).flat().sort((a, b) => a.path.localeCompare(b.path));
-  return { dir, files, bytes: files.reduce((a, f) => a + f.bytes, 0), model: c.model, source, sidecar, onnx };
+  return { dir, files, bytes: files.reduce((a, f) => a + f.bytes, 0), model: sidecar.model, source, sidecar, onnx };
 }
 
 /** The files under dir/path (a file or a folder), with their sizes. */

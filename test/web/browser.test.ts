@@ -12,7 +12,8 @@ import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { decodeImageRgb } from '../../src/data/decode.js';
 import type { ClassScore } from '../../src/report/metrics.js';
-import type { PageApi } from '../../src/web/page.js';
+import type * as OrtWebModule from 'onnxruntime-web';
+import type { OrtWeb, PageApi } from '../../src/web/page.js';
 import { exportWeb, predictImages } from '../../src/workflow/index.js';
 import { rmrf, tempDir } from '../cli/helpers.js';
 import { CHROMIUM, MODEL, decisiveWeights, grayscaleOnnx, serve, writePng } from './helpers.js';
@@ -25,6 +26,10 @@ const weights = join(dir, 'weights.safetensors');
 const IMAGES = { wide: 'wide-40x30.png', tall: 'tall-50x70.png', gray: 'gray-28x28.png', small: 'rgb-28x28.png' };
 
 type Source = 'url' | 'element' | 'canvas' | 'imageData';
+
+// onnxruntime-web's module is what the page and createWebClassifier take (checked by npm run typecheck).
+const ortWebFits: typeof OrtWebModule extends OrtWeb ? true : false = true;
+void ortWebFits;
 
 describe('the exported page in Chromium', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} not found (install Debian's chromium package to run this test)` }, () => {
   let browser: Browser;

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import ort from 'onnxruntime-node';
 import { decodeImageRgb } from '../../src/data/decode.js';
@@ -60,6 +61,9 @@ describe('the browser modules', () => {
     const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { exports: Record<string, { types: string; default: string }>; dependencies: Record<string, string> };
     assert.deepEqual(pkg.exports['./web'], { types: './dist/web/index.d.ts', default: './dist/web/index.js' });
     assert.ok(existsSync(join(ROOT, 'dist/web/index.d.ts')));
+    // The package's own name resolves through its exports map to the compiled entry.
+    assert.equal(import.meta.resolve('mobilezoo/web'), pathToFileURL(join(DIST, 'web/index.js')).href);
+    assert.equal(typeof (await import('mobilezoo/web')).createWebClassifier, 'function');
     const web = JSON.parse(await readFile(join(ROOT, 'node_modules/onnxruntime-web/package.json'), 'utf8')) as { version: string };
     const node = JSON.parse(await readFile(join(ROOT, 'node_modules/onnxruntime-node/package.json'), 'utf8')) as { version: string };
     assert.equal(web.version, node.version);
@@ -120,6 +124,9 @@ describe('exportWeb', () => {
     await writeFile(join(other, 'notes.txt'), 'mine');
     await assert.rejects(exportWeb({ ...MODEL, weights, dir: other }), new RegExp(`${other}: the folder is not empty and not a previous export --web`));
     assert.equal(await readFile(join(other, 'notes.txt'), 'utf8'), 'mine');
+    // A failed export into a previous one leaves a folder that the next export accepts.
+    await assert.rejects(exportWeb({ ...MODEL, weights: join(dir, 'missing.safetensors'), dir: rgbSite }), /missing\.safetensors/);
+    await exportWeb({ ...MODEL, weights, dir: rgbSite, threads: 1 });
 
     const bare = join(dir, 'bare.onnx');
     const meta = [...onnxMetadata(new Uint8Array(await readFile(grayOnnx)))].map(([key, value]) => ({ key, value }));
