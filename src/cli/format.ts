@@ -1,6 +1,6 @@
 /** Plain-text renderings of summaries, evaluations and predictions. */
 import type { Summary } from '../nn/summary.js';
-import { classSupport, formatTable } from '../report/metrics.js';
+import { classSupport, formatTable, humanBytes } from '../report/metrics.js';
 import type { EmbedResult, ExportResult, ExportWebResult, PredictResult, TestResult } from '../workflow/index.js';
 import type { EvalResult } from '../workflow/index.js';
 import { TTA_DESCRIPTIONS } from '../workflow/tta.js';
@@ -13,12 +13,6 @@ export function humanCount(n: number): string {
   if (n >= 1e6) return `${(n / 1e6).toFixed(2)}M`;
   if (n >= 1e3) return `${(n / 1e3).toFixed(1)}K`;
   return String(n);
-}
-
-export function humanBytes(n: number): string {
-  if (n >= 1024 ** 2) return `${(n / 1024 ** 2).toFixed(2)} MiB`;
-  if (n >= 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  return `${n} B`;
 }
 
 const pct = (x: number) => (Number.isFinite(x) ? `${(x * 100).toFixed(2)}%` : '-');

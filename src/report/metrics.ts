@@ -192,6 +192,13 @@ export function crossEntropyMean(logits: ArrayLike<number>, labels: Labels, numC
   return total / n;
 }
 
+/** A file size for people: "812 B", "3.4 KiB", "13.58 MiB". */
+export function humanBytes(n: number): string {
+  if (n >= 1024 ** 2) return `${(n / 1024 ** 2).toFixed(2)} MiB`;
+  if (n >= 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${n} B`;
+}
+
 export interface FormatTableOptions {
   /** Per-column alignment; default: right for columns whose cells are all numeric, else left. */
   align?: ReadonlyArray<'left' | 'right'>;

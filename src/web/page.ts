@@ -3,7 +3,7 @@
  * It exposes `window.mobilezoo.classify(source, k)` and `window.mobilezoo.ready` for scripts and tests.
  */
 import { describePreprocessing } from '../data/preprocessing.js';
-import type { ClassScore } from '../report/metrics.js';
+import { type ClassScore, humanBytes } from '../report/metrics.js';
 import { type Classification, type OrtRuntime, type WebClassifier, createWebClassifier } from './classifier.js';
 import { type PixelSource, imageDataOf } from './pixels.js';
 import type { WebSidecar } from './sidecar.js';
@@ -36,10 +36,6 @@ function element<T extends HTMLElement>(id: string): T {
   const e = document.getElementById(id);
   if (!e) throw new Error(`page: no element #${id}`);
   return e as T;
-}
-
-function humanBytes(n: number): string {
-  return n >= 1024 ** 2 ? `${(n / 1024 ** 2).toFixed(2)} MiB` : `${(n / 1024).toFixed(1)} KiB`;
 }
 
 function showBars(list: HTMLOListElement, top: ClassScore[]): void {
