@@ -1,9 +1,10 @@
 /** Plain-text renderings of summaries, evaluations and predictions. */
 import type { Summary } from '../nn/summary.js';
-import { classSupport, formatTable } from '../report/metrics.js';
-import type { EmbedResult, ExportResult, PredictResult, TestResult } from '../workflow/index.js';
+import { classSupport, formatTable, humanBytes } from '../report/metrics.js';
+import type { EmbedResult, ExportResult, ExportWebResult, PredictResult, TestResult } from '../workflow/index.js';
 import type { EvalResult } from '../workflow/index.js';
 import { TTA_DESCRIPTIONS } from '../workflow/tta.js';
+import { shellQuote } from './parse.js';
 
 export const grouped = (n: number) => n.toLocaleString('en-US');
 
@@ -12,12 +13,6 @@ export function humanCount(n: number): string {
   if (n >= 1e6) return `${(n / 1e6).toFixed(2)}M`;
   if (n >= 1e3) return `${(n / 1e3).toFixed(1)}K`;
   return String(n);
-}
-
-export function humanBytes(n: number): string {
-  if (n >= 1024 ** 2) return `${(n / 1024 ** 2).toFixed(2)} MiB`;
-  if (n >= 1024) return `${(n / 1024).toFixed(1)} KiB`;
-  return `${n} B`;
 }
 
 const pct = (x: number) => (Number.isFinite(x) ? `${(x * 100).toFixed(2)}%` : '-');
@@ -119,6 +114,16 @@ export function exportText(r: ExportResult): string {
     `wrote ${r.path} (${humanBytes(r.bytes)}, ${grouped(r.bytes)} bytes): ${r.model}, weights ${r.weights}`,
     formatTable(io, ['', 'name', 'type', 'shape'], { align: ['left', 'left', 'left', 'left'] }),
     `verified in onnxruntime: a batch of ${r.check.batch} → ${shape(r.check.outputShape)}, finite, in ${r.check.ms.toFixed(1)} ms`,
+  ].join('\n');
+}
+
+export function exportWebText(r: ExportWebResult): string {
+  const s = r.sidecar;
+  return [
+    `wrote ${r.dir} (${r.files.length} files, ${humanBytes(r.bytes)}): a web page for ${r.model}, weights ${r.source}`,
+    `model.onnx: ${humanBytes(s.file.bytes)}, input ${s.inputSize.join('x')}, ${s.classNames.length} classes${r.onnx ? `, verified in onnxruntime (a batch of ${r.onnx.check.batch} in ${r.onnx.check.ms.toFixed(1)} ms)` : ''}`,
+    formatTable(r.files.map((f) => [f.path, humanBytes(f.bytes)]), ['file', 'size'], { align: ['left', 'right'] }),
+    `serve the folder with any static server (a file:// page cannot load the model), e.g. python3 -m http.server -d ${shellQuote([r.dir])} 8000, then open http://localhost:8000/`,
   ].join('\n');
 }
 

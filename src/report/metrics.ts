@@ -142,6 +142,25 @@ export function softmax(logits: ArrayLike<number>, numClasses: number): Float32A
   return out;
 }
 
+/** One class of a ranking: its index, name and softmax probability. */
+export interface ClassScore {
+  index: number;
+  label: string;
+  probability: number;
+}
+
+/** The k most probable classes of each row of logits (ties: lower index first); unnamed classes are "class i". */
+export function topClasses(logits: ArrayLike<number>, c: { numClasses: number; classNames: readonly string[] }, k: number): ClassScore[][] {
+  const probs = softmax(logits, c.numClasses);
+  const rows: ClassScore[][] = [];
+  for (let r = 0; r < probs.length / c.numClasses; r++) {
+    const row = Array.from(probs.subarray(r * c.numClasses, (r + 1) * c.numClasses), (p, index) => ({ index, p }));
+    row.sort((a, b) => b.p - a.p || a.index - b.index);
+    rows.push(row.slice(0, k).map(({ index, p }) => ({ index, label: c.classNames[index] ?? `class ${index}`, probability: p })));
+  }
+  return rows;
+}
+
 /** log(sum(exp(row))) computed stably in float64. */
 export function logSumExp(values: ArrayLike<number>, start = 0, end = values.length): number {
   let max = -Infinity;
@@ -171,6 +190,13 @@ export function crossEntropyMean(logits: ArrayLike<number>, labels: Labels, numC
     total += logSumExp(logits, base, base + c) - logits[base + label]!;
   }
   return total / n;
+}
+
+/** A file size for people: "812 B", "3.4 KiB", "13.58 MiB". */
+export function humanBytes(n: number): string {
+  if (n >= 1024 ** 2) return `${(n / 1024 ** 2).toFixed(2)} MiB`;
+  if (n >= 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${n} B`;
 }
 
 export interface FormatTableOptions {

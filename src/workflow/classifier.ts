@@ -31,6 +31,8 @@ export interface Classifier {
   readonly record?: CheckpointRecord;
   /** The Network, for sources that are not ONNX files. */
   readonly network?: Network;
+  /** The input and output names, for ONNX files. */
+  readonly io?: { input: string; output: string };
   /** True when the preprocessing came with the model (record or metadata), not a default. */
   readonly recorded: boolean;
   /** What inputs are made of; may be replaced before the first run when not recorded. */
@@ -138,6 +140,7 @@ async function openOnnxClassifier(file: string, o: { threads?: number; input?: n
     weights: path,
     numClasses,
     classNames: names ?? genericNames(numClasses),
+    io: { input: inputName, output: outputName },
     recorded: recordedPre !== undefined,
     preprocessing,
     async run(images, n) {

@@ -14,3 +14,4 @@ export * from './classifier.js';
 export * from './class-map.js';
 export * from './pretrained.js';
 export * from './embed.js';
+export * from './export-web.js';

@@ -1,7 +1,7 @@
 /** `mobilezoo predict`: top-k labels for image files, with the model's own preprocessing. */
 import { describePreprocessing } from '../data/preprocessing.js';
-import { softmax } from '../report/metrics.js';
-import { type Classifier, type ClassifierSource, openClassifier } from './classifier.js';
+import { type ClassScore, topClasses } from '../report/metrics.js';
+import { type ClassifierSource, openClassifier } from './classifier.js';
 import { imageBatches } from './image-batches.js';
 
 export interface PredictOptions extends ClassifierSource {
@@ -14,7 +14,7 @@ export interface PredictOptions extends ClassifierSource {
 
 export interface Prediction {
   file: string;
-  top: { index: number; label: string; probability: number }[];
+  top: ClassScore[];
 }
 
 export interface PredictResult {
@@ -23,18 +23,6 @@ export interface PredictResult {
   preprocessing: string;
   model: string;
   weights: string;
-}
-
-/** The k most probable classes of each row of logits. */
-export function topClasses(logits: Float32Array, c: Pick<Classifier, 'numClasses' | 'classNames'>, k: number): Prediction['top'][] {
-  const probs = softmax(logits, c.numClasses);
-  const rows: Prediction['top'][] = [];
-  for (let r = 0; r < probs.length / c.numClasses; r++) {
-    const row = Array.from(probs.subarray(r * c.numClasses, (r + 1) * c.numClasses), (p, index) => ({ index, p }));
-    row.sort((a, b) => b.p - a.p || a.index - b.index);
-    rows.push(row.slice(0, k).map(({ index, p }) => ({ index, label: c.classNames[index] ?? `class ${index}`, probability: p })));
-  }
-  return rows;
 }
 
 /**

@@ -30,7 +30,8 @@ describe('npm pack + npm install of the tarball', () => {
     const tarball = join(dir, pack.out.trim().split('\n').pop()!);
     const listing = execFileSync('tar', ['tzf', tarball], { encoding: 'utf8' }).split('\n').filter(Boolean);
     const top = new Set(listing.map((f) => f.split('/')[1]));
-    assert.deepEqual([...top].sort(), ['LICENSE', 'README.md', 'bin', 'dist', 'package.json']);
+    assert.deepEqual([...top].sort(), ['LICENSE', 'README.md', 'bin', 'dist', 'package.json', 'src']);
+    assert.ok(listing.filter((f) => f.startsWith('package/src/')).every((f) => f.startsWith('package/src/web/site/')), 'only the page assets of src/');
     assert.ok(listing.includes('package/dist/index.d.ts'));
 
     const project = join(dir, 'project');
@@ -65,5 +66,8 @@ describe('npm pack + npm install of the tarball', () => {
     const own = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
     assert.equal(JSON.parse(cli.out).totalParams, createModel('mobilenet_v3_small').parameterCount());
     assert.equal(run(join(project, 'node_modules/.bin/mobilezoo'), ['--version'], project).out.trim(), own.version);
+    const web = run(join(project, 'node_modules/.bin/mobilezoo'), ['export', '--web', 'site', '--model', 'shufflenet_v2_x0_5', '--classes', '3', '--stem', 'cifar', '--json'], project);
+    assert.equal(web.code, 0, web.err);
+    for (const f of ['index.html', 'model.onnx', 'model.json', 'ort/ort-wasm-simd-threaded.wasm', 'lib/web/page.js']) assert.ok(existsSync(join(project, 'site', f)), f);
   });
 });

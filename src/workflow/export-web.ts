@@ -1,0 +1,168 @@
+/**
+ * `mobilezoo export --web DIR`: a static site that classifies images in the browser, offline, from any
+ * static server. DIR holds index.html and page.css, the model (model.onnx) and its sidecar (model.json),
+ * onnxruntime-web's wasm build (ort/) and the compiled browser modules (lib/: src/web and the
+ * src/data preprocessing it imports, copied from dist/ keeping their relative imports).
+ */
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { basename, dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SIDECAR_FORMAT, SIDECAR_VERSION, type WebSidecar } from '../web/sidecar.js';
+import { type ClassifierSource, openClassifier, onnxMetadata } from './classifier.js';
+import { type ExportResult, exportOnnx } from './export.js';
+import { moduleGraph } from './module-graph.js';
+
+export interface ExportWebOptions extends ClassifierSource {
+  /** The site's folder: new, empty, or a previous export --web (replaced). */
+  dir: string;
+  /** Square input size when exporting a network (default: the checkpoint's or the model's). */
+  input?: number;
+  threads?: number;
+}
+
+export interface ExportWebResult {
+  dir: string;
+  /** Every file written, relative to dir, with its size. */
+  files: { path: string; bytes: number }[];
+  bytes: number;
+  model: string;
+  /** What model.onnx was made from. */
+  source: string;
+  sidecar: WebSidecar;
+  /** The export of a network (absent when an ONNX file was copied). */
+  onnx?: ExportResult;
+}
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const DIST = join(ROOT, 'dist');
+/** The page's module; everything it imports is copied with it. */
+const PAGE_ENTRY = join(DIST, 'web', 'page.js');
+const SITE_ASSETS = join(ROOT, 'src', 'web', 'site');
+const PAGE_FILES = ['index.html', 'page.css'];
+/** onnxruntime-web's wasm-only ESM build, its Emscripten loader and the (SIMD, threads-capable) binary. */
+const ORT_FILES = ['ort.wasm.min.mjs', 'ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.wasm'];
+const MODEL = 'model.onnx';
+const SIDECAR = 'model.json';
+/** What an export writes: a previous export's copies are removed before the new ones are written. */
+const OUTPUTS = [...PAGE_FILES, MODEL, SIDECAR, 'ort', 'lib'];
+/** The metadata the page needs from an ONNX file. */
+const REQUIRED_METADATA = ['mobilezoo.preprocessing', 'mobilezoo.class_names'];
+
+const require = createRequire(import.meta.url);
+
+/** Refuses a folder that holds anything but a previous export. */
+async function checkTarget(dir: string): Promise<void> {
+  if (!existsSync(dir)) return;
+  if (!(await stat(dir)).isDirectory()) throw new Error(`${dir}: not a folder`);
+  const entries = await readdir(dir);
+  if (entries.length === 0) return;
+  let previous = false;
+  try {
+    previous = (JSON.parse(await readFile(join(dir, SIDECAR), 'utf8')) as { format?: unknown }).format === SIDECAR_FORMAT;
+  } catch {
+    /* no readable sidecar: not a previous export */
+  }
+  if (!previous) throw new Error(`${dir}: the folder is not empty and not a previous export --web (no ${SIDECAR} of format ${SIDECAR_FORMAT}); give a new or empty folder`);
+}
+
+/** The compiled browser modules, checked to import nothing outside them and to be built from the current sources. */
+async function browserModules(): Promise<string[]> {
+  if (!existsSync(PAGE_ENTRY)) throw new Error(`${PAGE_ENTRY} not found: build the package first (npm run build)`);
+  const graph = await moduleGraph([PAGE_ENTRY]);
+  const outside = graph.external[0];
+  if (outside) throw new Error(`${outside.from} imports '${outside.specifier}', which the browser cannot load`);
+  for (const file of graph.files) {
+    const source = join(ROOT, 'src', relative(DIST, file)).replace(/\.js$/, '.ts');
+    if (existsSync(source) && (await stat(source)).mtimeMs > (await stat(file)).mtimeMs) {
+      throw new Error(`${file} is older than ${source}: rebuild the package (npm run build)`);
+    }
+  }
+  return graph.files;
+}
+
+/** Checks that an ONNX file can be put on the page as it is, before anything is written. */
+async function checkOnnxSource(o: ExportWebOptions & { onnx: string }): Promise<void> {
+  if (o.checkpoint || o.weights || o.model) throw new Error('give an ONNX file or a checkpoint / weights / model, not both');
+  if (o.input !== undefined) throw new Error(`${o.onnx}: an exported model keeps its input size (export it again with --input ${o.input})`);
+  let meta: Map<string, string>;
+  try {
+    meta = onnxMetadata(new Uint8Array(await readFile(o.onnx)));
+  } catch (e) {
+    throw new Error(`${o.onnx}: cannot read an ONNX model (${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message})`);
+  }
+  const missing = REQUIRED_METADATA.find((k) => !meta.has(k));
+  if (missing) throw new Error(`${o.onnx}: the ONNX metadata has no ${missing} (the page needs the model's preprocessing and class names: export the model with mobilezoo export)`);
+}
+
+/** model.onnx: the given ONNX file, or the export of the checkpoint / weights / model. */
+async function writeModel(o: ExportWebOptions, path: string): Promise<{ source: string; onnx?: ExportResult }> {
+  if (o.onnx) {
+    await copyFile(o.onnx, path);
+    return { source: resolve(o.onnx) };
+  }
+  const onnx = await exportOnnx({ ...o, out: path });
+  return { source: onnx.weights, onnx };
+}
+
+/** The sidecar of model.onnx, read back from the file (so it says what its metadata says) and checked by opening it in onnxruntime. */
+async function sidecarOf(path: string, source: string, threads?: number): Promise<WebSidecar> {
+  const c = await openClassifier({ onnx: path }, { threads });
+  await c.dispose();
+  const options = onnxMetadata(new Uint8Array(await readFile(path))).get('mobilezoo.options');
+  const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+  return {
+    format: SIDECAR_FORMAT,
+    version: SIDECAR_VERSION,
+    model: c.model,
+    ...(options ? { options: JSON.parse(options) as Record<string, unknown> } : {}),
+    classNames: c.classNames,
+    preprocessing: c.preprocessing,
+    inputSize: c.preprocessing.inputSize,
+    file: { name: basename(path), bytes: (await stat(path)).size, input: c.io!.input, output: c.io!.output },
+    // Only the file name: the site is meant to be published, the folders are the exporter's.
+    source: basename(source),
+    exporter: `mobilezoo ${pkg.version}`,
+  };
+}
+
+/** index.html, page.css, onnxruntime-web (ort/) and the compiled modules (lib/, as laid out in dist/). */
+async function copyPage(dir: string, modules: string[]): Promise<void> {
+  for (const f of PAGE_FILES) await copyFile(join(SITE_ASSETS, f), join(dir, f));
+  const ortDir = dirname(require.resolve('onnxruntime-web'));
+  await mkdir(join(dir, 'ort'));
+  for (const f of ORT_FILES) await copyFile(join(ortDir, f), join(dir, 'ort', f));
+  for (const file of modules) {
+    const dest = join(dir, 'lib', relative(DIST, file));
+    await mkdir(dirname(dest), { recursive: true });
+    // The source maps point into src/, which the site does not hold.
+    await writeFile(dest, (await readFile(file, 'utf8')).replace(/\n\/\/# sourceMappingURL=\S+\s*$/, '\n'));
+  }
+}
+
+export async function exportWeb(o: ExportWebOptions): Promise<ExportWebResult> {
+  const dir = resolve(o.dir);
+  const modules = await browserModules();
+  if (o.onnx) await checkOnnxSource({ ...o, onnx: o.onnx });
+  await checkTarget(dir);
+  await mkdir(dir, { recursive: true });
+  // The sidecar stays until the new one replaces it, so that a failed export can be run again into the folder.
+  for (const name of OUTPUTS.filter((n) => n !== SIDECAR)) await rm(join(dir, name), { recursive: true, force: true });
+
+  const { source, onnx } = await writeModel(o, join(dir, MODEL));
+  const sidecar = await sidecarOf(join(dir, MODEL), source, o.threads);
+  await copyPage(dir, modules);
+  await writeFile(join(dir, SIDECAR), JSON.stringify(sidecar, null, 2) + '\n');
+
+  const files = (await Promise.all(OUTPUTS.map((name) => listFiles(dir, name)))).flat().sort((a, b) => a.path.localeCompare(b.path));
+  return { dir, files, bytes: files.reduce((a, f) => a + f.bytes, 0), model: sidecar.model, source, sidecar, onnx };
+}
+
+/** The files under dir/path (a file or a folder), with their sizes. */
+async function listFiles(dir: string, path: string): Promise<{ path: string; bytes: number }[]> {
+  const full = join(dir, path);
+  const s = await stat(full);
+  if (!s.isDirectory()) return [{ path, bytes: s.size }];
+  return (await Promise.all((await readdir(full)).map((name) => listFiles(dir, join(path, name))))).flat();
+}
