@@ -1,7 +1,7 @@
 /** Plain-text renderings of summaries, evaluations and predictions. */
 import type { Summary } from '../nn/summary.js';
 import { classSupport, formatTable, humanBytes } from '../report/metrics.js';
-import type { EmbedResult, ExportResult, ExportWebResult, PredictResult, TestResult } from '../workflow/index.js';
+import type { EmbedResult, ExportPthResult, ExportResult, ExportWebResult, PredictResult, TestResult } from '../workflow/index.js';
 import type { EvalResult } from '../workflow/index.js';
 import { TTA_DESCRIPTIONS } from '../workflow/tta.js';
 import { shellQuote } from './parse.js';
@@ -125,6 +125,10 @@ export function exportWebText(r: ExportWebResult): string {
     formatTable(r.files.map((f) => [f.path, humanBytes(f.bytes)]), ['file', 'size'], { align: ['left', 'right'] }),
     `serve the folder with any static server (a file:// page cannot load the model), e.g. python3 -m http.server -d ${shellQuote([r.dir])} 8000, then open http://localhost:8000/`,
   ].join('\n');
+}
+
+export function exportPthText(r: ExportPthResult): string {
+  return `wrote ${r.path} (${humanBytes(r.bytes)}, ${grouped(r.bytes)} bytes): state dict of ${r.tensors} tensors, ${r.model}, weights ${r.weights}`;
 }
 
 export function embedText(r: EmbedResult): string {

@@ -15,3 +15,4 @@ export * from './class-map.js';
 export * from './pretrained.js';
 export * from './embed.js';
 export * from './export-web.js';
+export * from './export-pth.js';
