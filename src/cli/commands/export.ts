@@ -1,0 +1,47 @@
+/** `mobilezoo export`. */
+import type { Command } from 'commander';
+import { exportOnnx, exportPth, exportWeb } from '../../workflow/index.js';
+import { exportPthText, exportText, exportWebText } from '../format.js';
+import { UsageError, addModelFlags, modelName, positiveInt } from '../parse.js';
+import { type CommandEnv, modelSource } from '../context.js';
+
+export function addExportCommand(program: Command, { out }: CommandEnv): void {
+  addModelFlags(
+    program
+      .command('export')
+      .description('write an eval-mode ONNX model (verified in onnxruntime), the state dict as a .pth for PyTorch, or a static web page that classifies images in the browser')
+      .option('--onnx <file>', 'output: the .onnx file')
+      .option('--pth <file>', 'output: the state dict in torch.save format with torchvision\'s / megvii\'s key names (torch.load(file, weights_only=True) reads it)')
+      .option('--web <dir>', 'output: a static site in a new or empty folder (or a previous export --web): index.html, model.onnx, model.json, onnxruntime-web; serve it with any static server')
+      .option('--from-onnx <file>', 'with --web: put this ONNX file (from export or quantize: its metadata gives the preprocessing and class names) on the page instead of exporting --checkpoint / --weights / --model')
+      .option('--checkpoint <file>', 'a checkpoint-*.json written by train')
+      .option('--weights <file>', 'a state dict (.pth / .safetensors); needs --model')
+      .option('--model <name>', 'model (alone: randomly initialized)', modelName('--model')),
+    { classes: true },
+  )
+    .option('--ema-off', 'with a checkpoint trained with --ema: export the raw weights')
+    .option('--batch <n>', 'fixed batch size of --onnx (default: symbolic N)', positiveInt('--batch'))
+    .option('--input <size>', 'input size (default: the checkpoint\'s or the model\'s)', positiveInt('--input'))
+    .option('--threads <n>', 'ONNX Runtime threads for the check', positiveInt('--threads'))
+    .option('--json', 'print JSON')
+    .addHelpText('after', '\n--onnx, --pth and --web are the outputs (one per run). The model comes from --checkpoint, --weights with --model, --model alone (random weights), or, for --web, an ONNX file given with --from-onnx.')
+    .action(async (o: Record<string, unknown>) => {
+      if ([o.onnx, o.pth, o.web].filter(Boolean).length !== 1) throw new UsageError('--onnx, --pth or --web: give one output, an .onnx file, a .pth file or a folder for the web page');
+      if (o.pth && o.batch) throw new UsageError('--batch: not used with --pth (a state dict has no batch size)');
+      if (o.fromOnnx && !o.web) throw new UsageError('--from-onnx: an input of --web (to write an .onnx file, export a checkpoint, weights or model)');
+      if (o.web && o.batch) throw new UsageError('--batch: not used with --web (the page runs one image at a time)');
+      const src = modelSource(o, false);
+      const common = { input: o.input as number | undefined, threads: o.threads as number | undefined, ema: o.emaOff ? false : undefined };
+      if (o.web) {
+        if (o.fromOnnx && (src.checkpoint || src.weights || src.model)) throw new UsageError('--from-onnx: give it or --checkpoint / --weights / --model, not both');
+        const r = await exportWeb({ ...src, onnx: o.fromOnnx as string | undefined, dir: o.web as string, ...common });
+        return out(o.json ? JSON.stringify(r, null, 2) : exportWebText(r));
+      }
+      if (o.pth) {
+        const r = await exportPth({ ...src, out: o.pth as string, ema: common.ema });
+        return out(o.json ? JSON.stringify(r, null, 2) : exportPthText(r));
+      }
+      const r = await exportOnnx({ ...src, out: o.onnx as string, batch: o.batch as number | undefined, ...common });
+      out(o.json ? JSON.stringify(r, null, 2) : exportText(r));
+    });
+}

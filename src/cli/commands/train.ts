@@ -1,0 +1,110 @@
+/** `mobilezoo train`. */
+import { join } from 'node:path';
+import { Command, Option } from 'commander';
+import { DATASET_NAMES } from '../../data/index.js';
+import { OPTIMIZER_TYPES, RECIPES, type TrainSettings, resolveTrainConfig } from '../../workflow/config.js';
+import { readCheckpointRecord } from '../../workflow/checkpoints.js';
+import { SCHEDULE_TYPES } from '../../train/schedules.js';
+import { inspectPretrained, resumeConfig } from '../../workflow/index.js';
+import { UsageError, addModelFlags, explicit, integer, modelName, modelOptionsFrom, nonNegativeInt, nonNegativeNumber, numberIn, oneOf, positiveInt, positiveNumber } from '../parse.js';
+import { type CommandEnv, runTraining, timestamp, flagOf, RESUMABLE } from '../context.js';
+
+export function addTrainCommand(program: Command, { ctx }: CommandEnv): void {
+  const trainCmd = addModelFlags(
+    program
+      .command('train')
+      .description('train a model; writes checkpoints, metrics.csv, charts and report.html into --out')
+      .option('--model <name>', 'model (default mobilenet_v2)', modelName('--model')),
+  )
+    .option('--input <size>', 'training resolution (default 32 with the CIFAR stem, else the model\'s 224)', positiveInt('--input'))
+    .option('--dataset <name>', `${DATASET_NAMES.join(' | ')} (default cifar10)`, oneOf('--dataset', DATASET_NAMES))
+    .option('--data <dir>', 'directory searched first for the dataset (the image root for folder)')
+    .option('--download', 'download the dataset if it is not found (never done otherwise)')
+    .option('--epochs <n>', 'epochs (default 15; recipes set their own)', positiveInt('--epochs'))
+    .option('--batch-size <n>', 'batch size (default 128)', positiveInt('--batch-size'))
+    .option('--optimizer <name>', `${OPTIMIZER_TYPES.join(' | ')} (default adam)`, oneOf('--optimizer', OPTIMIZER_TYPES))
+    .option('--lr <x>', 'learning rate (default 1e-3)', positiveNumber('--lr'))
+    .option('--momentum <x>', 'momentum of sgd / rmsprop (default 0.9)', numberIn('--momentum', 0, 1))
+    .option('--weight-decay <x>', 'weight decay (default 0; L2 for adam, decoupled for adamw)', nonNegativeNumber('--weight-decay'))
+    .option('--nesterov', 'Nesterov momentum (sgd)')
+    .option('--schedule <name>', `${SCHEDULE_TYPES.join(' | ')} (default constant)`, oneOf('--schedule', SCHEDULE_TYPES))
+    .option('--gamma <x>', 'decay factor of the step (0.1) / exponential (0.98) schedules', numberIn('--gamma', 0, 1.000001, true))
+    .option('--step-size <epochs>', 'epochs between step-schedule decays (default epochs/3)', positiveNumber('--step-size'))
+    .option('--warmup <epochs>', 'linear learning-rate warmup, in epochs (default 0)', nonNegativeNumber('--warmup'))
+    .option('--label-smoothing <x>', 'label smoothing (default 0)', numberIn('--label-smoothing', 0, 1))
+    .option('--no-augment', 'no training augmentation (random crop / flip)')
+    .option('--random-erasing <p>', "torchvision's RandomErasing on training images with probability p (default 0)", numberIn('--random-erasing', 0, 1))
+    .option('--seed <n>', 'seed of the initialization, data order, augmentation and dropout (default 0)', integer('--seed'))
+    .option('--threads <n>', 'ONNX Runtime intra-op threads (default: all cores)', positiveInt('--threads'))
+    .option('--workers <n>', 'data-loading worker threads (default 1; 0 = main thread)', nonNegativeInt('--workers'))
+    .option('--out <dir>', 'output folder (default runs/<model>-<dataset>-<timestamp>)')
+    .option('--save-every <n>', 'checkpoint every N epochs (default 5; a "last" one is always written)', positiveInt('--save-every'))
+    .option('--resume <checkpoint>', 'continue a run from its checkpoint-*.json (same settings; --epochs may extend it)')
+    .option('--limit <n>', 'use only the first N training and first ceil(N/5) test images', positiveInt('--limit'))
+    .option('--test-limit <n>', 'use only the first N test images', positiveInt('--test-limit'))
+    .option('--minutes <m>', 'wall-clock budget: the schedule follows the clock (its --epochs shape, decay ending when time is up) and training stops there', positiveNumber('--minutes'))
+    .option('--ema <decay>', 'evaluate and save an exponential moving average of the weights, e.g. 0.999 (warmed up: min(decay, (1+k)/(10+k)) after k steps)', numberIn('--ema', 0, 1, true))
+    .option('--pretrained <file>', 'fine-tune from these weights: a checkpoint-*.json, or a state dict (.pth, .pth.tar, .safetensors) for --model; tensors that match by name and shape load, the rest (a new classifier) is initialized; input size and normalization default to the source\'s')
+    .option('--freeze <what>', 'none | backbone (everything but the classifier) | a module path such as features.12 (it and everything before it): frozen layers run in inference mode, BatchNorm statistics kept, and get no gradient (default none)')
+    .option('--unfreeze-at <epoch>', 'from this epoch (1-based) on, nothing is frozen', positiveInt('--unfreeze-at'))
+    .option('--backbone-lr-mult <m>', 'learning-rate factor for everything but the classifier (default 1)', positiveNumber('--backbone-lr-mult'))
+    .addOption(new Option('--recipe <name>', `preset: ${Object.entries(RECIPES).map(([k, r]) => `${k} (${r.description})`).join('; ')}`).argParser(oneOf('--recipe', Object.keys(RECIPES))))
+    .action(async (o: Record<string, unknown>, cmd: Command) => {
+      const given = explicit(cmd);
+      if (given.resume) {
+        const bad = Object.keys(given).filter((k) => !RESUMABLE.has(k));
+        if (bad.length) throw new UsageError(`${flagOf(bad[0]!)}: cannot be changed when resuming (a resumed run keeps its checkpoint's settings; only --epochs, --out, --threads, --workers, --save-every, --data, --download may be given)`);
+        const { record, dir } = await readCheckpointRecord(given.resume as string);
+        const config = resumeConfig(record, { epochs: given.epochs as number | undefined });
+        if (given.data) config.dataDir = given.data as string;
+        if (given.download) config.download = true;
+        const threads = (o.threads as number | undefined) ?? record.threads;
+        const r = await runTraining(ctx, config, { outDir: (given.out as string | undefined) ?? dir, saveEvery: (o.saveEvery as number | undefined) ?? record.saveEvery, threads, workers: o.workers as number | undefined, resume: given.resume as string });
+        ctx.code = r.code;
+        return;
+      }
+      const pretrained = o.pretrained ? await inspectPretrained(o.pretrained as string) : undefined;
+      if (pretrained && !o.model && !pretrained.model) throw new UsageError(`--model: needed with --pretrained ${o.pretrained as string} (a state dict does not say which model it is for)`);
+      const model = (o.model as string | undefined) ?? pretrained?.model ?? 'mobilenet_v2';
+      // A checkpoint's model options are the defaults of its fine-tuning run; flags override them.
+      const inherited = pretrained?.model === model ? pretrained.modelOptions ?? {} : {};
+      const settings: TrainSettings = {
+        model,
+        modelOptions: { ...inherited, ...modelOptionsFrom(model, o) },
+        pretrained,
+        freeze: o.freeze as string | undefined,
+        unfreezeAt: o.unfreezeAt as number | undefined,
+        backboneLrMult: o.backboneLrMult as number | undefined,
+        dataset: o.dataset as string | undefined,
+        dataDir: o.data as string | undefined,
+        download: o.download as boolean | undefined,
+        input: o.input as number | undefined,
+        epochs: o.epochs as number | undefined,
+        batchSize: o.batchSize as number | undefined,
+        optimizer: o.optimizer as string | undefined,
+        lr: o.lr as number | undefined,
+        momentum: o.momentum as number | undefined,
+        weightDecay: o.weightDecay as number | undefined,
+        nesterov: o.nesterov as boolean | undefined,
+        schedule: o.schedule as string | undefined,
+        gamma: o.gamma as number | undefined,
+        stepSize: o.stepSize as number | undefined,
+        warmup: o.warmup as number | undefined,
+        labelSmoothing: o.labelSmoothing as number | undefined,
+        augment: given.augment === false ? false : undefined,
+        randomErasing: o.randomErasing as number | undefined,
+        seed: o.seed as number | undefined,
+        limit: o.limit as number | undefined,
+        testLimit: o.testLimit as number | undefined,
+        ema: o.ema as number | undefined,
+        minutes: o.minutes as number | undefined,
+        recipe: o.recipe as string | undefined,
+      };
+      if (settings.modelOptions!.numClasses !== undefined) throw new UsageError('--classes: not used by train (the dataset sets the classes)');
+      const config = resolveTrainConfig(settings);
+      const outDir = (o.out as string | undefined) ?? join('runs', `${model}-${config.dataset}-${timestamp()}`);
+      const r = await runTraining(ctx, config, { outDir, saveEvery: o.saveEvery as number | undefined, threads: o.threads as number | undefined, workers: o.workers as number | undefined });
+      ctx.code = r.code;
+    });
+  trainCmd.addHelpText('after', '\nRecipes set defaults that explicit flags override (cifar and fashion-mnist also default --dataset to cifar10 / fashion-mnist). Grayscale datasets are replicated to 3 channels and padded to 32x32; small datasets use --stem cifar unless another stem is given (then images are resized to --input, default 224).');
+}

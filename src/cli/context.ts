@@ -1,0 +1,102 @@
+/** What the command modules share: the run's context, exit codes, the model-source flags, training with its progress UI. */
+import { readFileSync } from 'node:fs';
+import type { TrainConfig } from '../workflow/config.js';
+import { type ClassifierSource, type TrainResult, train } from '../workflow/index.js';
+import { MODEL_FLAGS, UsageError, modelOptionsFrom, shellQuote } from './parse.js';
+import { type Streams, trainProgress } from './progress.js';
+
+export const EXIT = { ok: 0, error: 1, usage: 2, interrupted: 130 } as const;
+
+export function packageVersion(): string {
+  for (const rel of ['../../package.json', '../../../package.json']) {
+    try {
+      return (JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { version: string }).version;
+    } catch {
+      /* try the next */
+    }
+  }
+  return '0.0.0';
+}
+
+export function timestamp(d = new Date()): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
+}
+
+export interface Context {
+  io: Streams;
+  argv: string[];
+  code: number;
+}
+
+/** Runs training with the progress UI and Ctrl-C handling; returns the exit code. */
+export async function runTraining(ctx: Context, config: TrainConfig, run: { outDir: string; saveEvery?: number; threads?: number; workers?: number; resume?: string }): Promise<{ code: number; result?: TrainResult }> {
+  const { io } = ctx;
+  const progress = trainProgress(io);
+  const ac = new AbortController();
+  let signals = 0;
+  const onSignal = (sig: NodeJS.Signals) => {
+    signals++;
+    progress.stop();
+    if (signals === 1) {
+      io.stderr.write(`\n${sig}: finishing the current step and saving a resumable checkpoint (press Ctrl-C again to quit without saving)\n`);
+      ac.abort();
+    } else {
+      io.stderr.write(`${sig} again: quitting without saving\n`);
+      process.exit(sig === 'SIGINT' ? EXIT.interrupted : 143);
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const result = await train(config, { ...run, command: shellQuote(['mobilezoo', ...ctx.argv]), signal: ac.signal, events: progress.events });
+    progress.stop();
+    if (result.interrupted) {
+      io.stderr.write(`interrupted: saved ${result.checkpoint}\ncontinue with: mobilezoo train --resume ${shellQuote([result.checkpoint!])}\n`);
+      if (result.reportPath) io.stderr.write(`report so far: ${result.reportPath}\n`);
+      return { code: EXIT.interrupted, result };
+    }
+    if (result.nothingToDo) return { code: EXIT.ok, result };
+    const ev = result.evaluation;
+    if (ev) io.stdout.write(`final test accuracy ${(ev.top1 * 100).toFixed(2)}%${Number.isFinite(ev.top5) ? ` (top-5 ${(ev.top5 * 100).toFixed(2)}%)` : ''}, loss ${ev.loss.toFixed(4)}\n`);
+    io.stdout.write(`checkpoint: ${result.checkpoint}\n`);
+    if (result.reportPath) io.stdout.write(`report: ${result.reportPath}\n`);
+    return { code: EXIT.ok, result };
+  } finally {
+    progress.stop();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+/** Settings `mobilezoo train` may change when resuming. */
+export const RESUMABLE = new Set(['resume', 'epochs', 'out', 'threads', 'workers', 'saveEvery', 'data', 'download']);
+
+const FLAG_OF: Record<string, string> = {
+  batchSize: '--batch-size', weightDecay: '--weight-decay', labelSmoothing: '--label-smoothing', saveEvery: '--save-every',
+  testLimit: '--test-limit', stepSize: '--step-size', reducedTail: '--reduced-tail', augment: '--no-augment',
+};
+export const flagOf = (attr: string) => FLAG_OF[attr] ?? `--${attr}`;
+
+export function modelSource(o: Record<string, unknown>, onnxFlag = true): ClassifierSource {
+  const checkpoint = o.checkpoint as string | undefined;
+  const weights = o.weights as string | undefined;
+  const onnx = onnxFlag ? (o.onnx as string | undefined) : undefined;
+  const model = o.model as string | undefined;
+  if ([checkpoint, weights, onnx].filter(Boolean).length > 1) throw new UsageError(`${weights ? '--weights' : '--onnx'}: give one of --checkpoint, --weights${onnxFlag ? ', --onnx' : ''}`);
+  if (onnx && model) throw new UsageError('--model: an ONNX file records its own model');
+  if (!model) {
+    const stray = MODEL_FLAGS.find((f) => o[f.attr] !== undefined);
+    if (stray) throw new UsageError(`${stray.flag}: model options need --model${checkpoint ? ' (a checkpoint records its own)' : ''}`);
+  }
+  const modelOptions = model ? modelOptionsFrom(model, o) : {};
+  return { checkpoint, weights, onnx, model, modelOptions };
+}
+
+
+/** What each command module gets: the context, its streams, and `out` (a line on stdout). */
+export interface CommandEnv {
+  ctx: Context;
+  io: Streams;
+  out: (s: string) => void;
+}
