@@ -1,0 +1,101 @@
+/**
+ * The QDQ form of a float graph under a quantization plan: each quantized value gets a QuantizeLinear
+ * (uint8) and a DequantizeLinear that all its readers read; the weights of int8 compute nodes become int8
+ * initializers behind a per-channel DequantizeLinear, their biases int32 ones. The graph still computes
+ * in float by the ONNX spec; ORT's QDQ transformers turn each node group into its integer kernel.
+ */
+import { Graph, type Node, attr } from '../graph/ir.js';
+import { pruneDeadNodes } from '../graph/simplify.js';
+import { inferShapes } from '../graph/shapes.js';
+import { Tensor } from '../tensor.js';
+import { computeRule, type QuantPlan } from './plan.js';
+import { type QParams, quantizeBias, quantizeWeights } from './quant-params.js';
+
+/** What was quantized, per value and per weight. */
+export interface QdqDetails {
+  activations: Map<string, QParams>;
+  weightScales: Map<string, Float32Array>;
+}
+
+class GraphWriter {
+  readonly graph: Graph;
+
+  constructor(source: Graph) {
+    const g = new Graph(source.name);
+    g.inputs.push(...source.inputs);
+    g.outputs.push(...source.outputs);
+    for (const [k, v] of source.initializers) g.initializers.set(k, v);
+    for (const [k, v] of source.values) g.values.set(k, v);
+    this.graph = g;
+  }
+
+  constant(name: string, t: Tensor): string {
+    if (!this.graph.initializers.has(name)) {
+      this.graph.initializers.set(name, t);
+      this.graph.values.set(name, { name, dtype: t.dtype, shape: [...t.shape] });
+    }
+    return name;
+  }
+
+  node(op: string, inputs: string[], output: string, attrs: Node['attrs'] = {}, scope = ''): string {
+    const g = this.graph;
+    const [info] = inferShapes({ op, attrs, inputs: inputs.map((i) => g.info(i)), constant: (i) => g.initializers.get(inputs[i]!) });
+    g.values.set(output, { name: output, ...info! });
+    g.nodes.push({ name: `${output}_node`, op, inputs, outputs: [output], attrs, scope });
+    return output;
+  }
+}
+
+/** A per-channel DequantizeLinear (zero points 0) of constant quantized values along `axis`. */
+function dequantizeConstant(w: GraphWriter, name: string, values: Tensor, scales: Float32Array, axis: number, scope: string): string {
+  const c = scales.length;
+  const zeros = values.dtype === 'int8' ? new Tensor('int8', [c], new Int8Array(c)) : new Tensor('int32', [c], new Int32Array(c));
+  const inputs = [w.constant(`${name}_quantized`, values), w.constant(`${name}_scale`, Tensor.float32([c], scales)), w.constant(`${name}_zero_point`, zeros)];
+  return w.node('DequantizeLinear', inputs, `${name}_dequantized`, { axis: attr.i(axis) }, scope);
+}
+
+/** The QDQ graph of `source` for `plan`, with the parameters of each root value in `params`. */
+export function buildQdqGraph(source: Graph, plan: QuantPlan, params: Map<string, QParams>): { graph: Graph; details: QdqDetails } {
+  const w = new GraphWriter(source);
+  const details: QdqDetails = { activations: new Map(), weightScales: new Map() };
+  const paramsOf = (v: string) => {
+    const p = params.get(plan.quantized.get(v)!);
+    if (!p) throw new Error(`quantize: no range for '${v}'`);
+    return p;
+  };
+  const dequantized = new Map<string, string>();
+  const quantizeValue = (v: string, scope: string) => {
+    const root = plan.quantized.get(v)!;
+    const p = paramsOf(v);
+    details.activations.set(v, p);
+    const scale = w.constant(`${root}_scale`, Tensor.float32([], [p.scale]));
+    const zeroPoint = w.constant(`${root}_zero_point`, new Tensor('uint8', [], new Uint8Array([p.zeroPoint])));
+    const q = w.node('QuantizeLinear', [v, scale, zeroPoint], `${v}_quantized`, {}, scope);
+    dequantized.set(v, w.node('DequantizeLinear', [q, scale, zeroPoint], `${v}_dequantized`, {}, scope));
+  };
+
+  for (const input of source.inputs) if (plan.quantized.has(input.name)) quantizeValue(input.name, '');
+  for (const n of source.nodes) {
+    const inputs = n.inputs.map((i) => dequantized.get(i) ?? i);
+    const rule = computeRule(n);
+    if (plan.compute.has(n) && rule?.weight) {
+      const wName = n.inputs[rule.weight.input]!;
+      const bName = rule.bias === undefined ? undefined : n.inputs[rule.bias];
+      const axis = rule.weight.axis(n.attrs);
+      const inputScale = paramsOf(n.inputs[0]!).scale;
+      const bias = bName ? source.initializers.get(bName)!.toFloat32() : undefined;
+      const weight = source.initializers.get(wName)!;
+      const q = quantizeWeights(weight, axis, bias && { values: bias, inputScale });
+      details.weightScales.set(wName, q.scales);
+      inputs[rule.weight.input] = dequantizeConstant(w, wName, new Tensor('int8', weight.shape, q.values), q.scales, axis, n.scope);
+      if (bName && bias) {
+        const b = quantizeBias(bias, inputScale, q.scales);
+        inputs[rule.bias!] = dequantizeConstant(w, bName, new Tensor('int32', [bias.length], b.values), b.scales, 0, n.scope);
+      }
+    }
+    w.graph.nodes.push({ ...n, inputs });
+    for (const o of n.outputs) if (plan.quantized.has(o)) quantizeValue(o, n.scope);
+  }
+  pruneDeadNodes(w.graph);
+  return { graph: w.graph, details };
+}
