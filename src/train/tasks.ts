@@ -293,7 +293,8 @@ export async function exportOnnx(o: ExportOptions): Promise<ExportResult> {
   }
 }
 
-function metadataOf(model: Network, record?: CheckpointRecord): { key: string; value: string }[] {
+/** The ONNX metadata_props an exported model carries: model, options and, with a record, dataset, class names and normalization. */
+export function metadataOf(model: Network, record?: CheckpointRecord): { key: string; value: string }[] {
   const meta: Record<string, string> = { 'mobilezoo.model': model.modelName, 'mobilezoo.options': JSON.stringify(model.options) };
   if (record) {
     meta['mobilezoo.dataset'] = record.dataset.name;
