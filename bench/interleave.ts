@@ -94,3 +94,16 @@ export function benchInput(batch: number, size: number): Float32Array {
   }
   return x;
 }
+
+/**
+ * CPU milliseconds per run of a single-threaded session (process user + system time over `runs`
+ * runs after warm-up): the work a graph takes, which other processes on the machine slow down far
+ * less than its wall time.
+ */
+export async function cpuMsPerRun(session: ort.InferenceSession, feeds: Record<string, ort.Tensor>, runs: number, warmup = 2): Promise<number> {
+  for (let i = 0; i < warmup; i++) await session.run(feeds);
+  const start = process.cpuUsage();
+  for (let i = 0; i < runs; i++) await session.run(feeds);
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1000 / runs;
+}

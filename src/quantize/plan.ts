@@ -14,6 +14,8 @@ export interface QuantPlan {
   movement: Set<Node>;
   /** Relu/Clip nodes the output quantization of the compute node before them makes redundant. */
   absorbed: Set<Node>;
+  /** Nodes that have an int8 rule but are kept in float. */
+  keptFloat: Set<Node>;
   /** Quantized value → the value whose range gives its scale and zero point. */
   quantized: Map<string, string>;
 }
@@ -29,12 +31,13 @@ export function computeRule(node: Node): ComputeRule | undefined {
 export function planQuantization(graph: Graph, keepFloat: (node: Node) => boolean): QuantPlan {
   const consumers = graph.consumers();
   const graphOutputs = new Set(graph.outputs.map((v) => v.name));
-  const plan: QuantPlan = { compute: new Set(), movement: new Set(), absorbed: new Set(), quantized: new Map() };
+  const plan: QuantPlan = { compute: new Set(), movement: new Set(), absorbed: new Set(), keptFloat: new Set(), quantized: new Map() };
   const own = (v: string) => plan.quantized.set(v, v);
 
+  for (const n of graph.nodes) if (OP_RULES[n.op] && keepFloat(n)) plan.keptFloat.add(n);
   for (const n of graph.nodes) {
     const rule = computeRule(n);
-    if (!rule || keepFloat(n)) continue;
+    if (!rule || plan.keptFloat.has(n)) continue;
     const acts = activationInputs(rule, n.inputs).map((i) => n.inputs[i]!);
     if (acts.some((v) => graph.initializers.has(v))) continue;
     if (rule.weight && !graph.initializers.has(n.inputs[rule.weight.input]!)) continue;
@@ -48,7 +51,7 @@ export function planQuantization(graph: Graph, keepFloat: (node: Node) => boolea
   for (const n of plan.compute) {
     for (const v of n.outputs) {
       const [next, ...others] = consumers.get(v) ?? [];
-      const absorbs = next && others.length === 0 && OP_RULES[next.op]?.kind === 'activation' && !keepFloat(next) && !graphOutputs.has(v);
+      const absorbs = next && others.length === 0 && OP_RULES[next.op]?.kind === 'activation' && !plan.keptFloat.has(next) && !graphOutputs.has(v);
       const out = absorbs ? next.outputs[0]! : v;
       if (computeRule(n)!.output === 'either' && !readsQuantized(out)) continue;
       if (absorbs) plan.absorbed.add(next);
@@ -58,9 +61,18 @@ export function planQuantization(graph: Graph, keepFloat: (node: Node) => boolea
 
   for (const n of graph.nodes) {
     const root = plan.quantized.get(n.inputs[0] ?? '');
-    if (OP_RULES[n.op]?.kind !== 'movement' || keepFloat(n) || root === undefined) continue;
+    if (OP_RULES[n.op]?.kind !== 'movement' || plan.keptFloat.has(n) || root === undefined) continue;
     plan.movement.add(n);
     for (const o of n.outputs) plan.quantized.set(o, root);
+  }
+  for (const n of plan.keptFloat) {
+    const rule = computeRule(n);
+    if (!rule || rule.weight) continue;
+    const acts = activationInputs(rule, n.inputs).map((i) => n.inputs[i]!);
+    if (acts.every((v) => plan.quantized.has(v)) && n.outputs.every((v) => plan.quantized.has(v))) {
+      throw new Error(`keepFloat: ${n.op} '${n.name}' (${n.scope}) lies between int8 values, where ORT fuses any DequantizeLinear → ${n.op} → QuantizeLinear ` +
+        'into its integer kernel; keep what it reads or what reads it in float too');
+    }
   }
   return plan;
 }

@@ -74,10 +74,33 @@ export function buildQdqGraph(source: Graph, plan: QuantPlan, params: Map<string
     dequantized.set(v, w.node('DequantizeLinear', [q, scale, zeroPoint], `${v}_dequantized`, {}, scope));
   };
 
+  /**
+   * A float Conv or Gemm between a per-tensor DequantizeLinear and a QuantizeLinear is one that ORT's
+   * WeightBiasQuantization transformer quantizes itself (its weights per tensor) and fuses after all.
+   * Kept-float ones therefore read their quantized input through a per-channel DequantizeLinear with
+   * the same scale on every channel: the same values, and not the pattern that transformer takes.
+   * (Other ops cannot be kept this way: ORT's selectors would fuse them with the per-channel scale,
+   * which their kernels refuse; planQuantization rejects those.)
+   */
+  const perChannel = new Map<string, string>();
+  const perChannelDequantized = (v: string, scope: string) => {
+    const done = perChannel.get(v);
+    if (done) return done;
+    const root = plan.quantized.get(v)!;
+    const p = paramsOf(v);
+    const c = w.graph.info(v).shape[1] as number;
+    const scale = w.constant(`${root}_scale_per_channel`, Tensor.float32([c], new Float32Array(c).fill(p.scale)));
+    const zeroPoint = w.constant(`${root}_zero_point_per_channel`, new Tensor('uint8', [c], new Uint8Array(c).fill(p.zeroPoint)));
+    const out = w.node('DequantizeLinear', [`${v}_quantized`, scale, zeroPoint], `${v}_dequantized_per_channel`, { axis: attr.i(1) }, scope);
+    perChannel.set(v, out);
+    return out;
+  };
+
   for (const input of source.inputs) if (plan.quantized.has(input.name)) quantizeValue(input.name, '');
   for (const n of source.nodes) {
-    const inputs = n.inputs.map((i) => dequantized.get(i) ?? i);
     const rule = computeRule(n);
+    const floatWithWeights = rule?.weight && plan.keptFloat.has(n);
+    const inputs = n.inputs.map((i) => (!dequantized.has(i) ? i : floatWithWeights ? perChannelDequantized(i, n.scope) : dequantized.get(i)!));
     if (plan.compute.has(n) && rule?.weight) {
       const wName = n.inputs[rule.weight.input]!;
       const bName = rule.bias === undefined ? undefined : n.inputs[rule.bias];
