@@ -14,7 +14,7 @@ import { summary } from '../src/nn/summary.js';
 import { traceInference } from '../src/runtime/inference.js';
 import { createSession, ort } from '../src/runtime/session.js';
 import { FAMILIES } from './families.js';
-import { type TimingOptions, benchInput, compare, measure } from './interleave.js';
+import { type TimingOptions, benchInput, compareModels, measure } from './interleave.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string, fallback: number) => {
@@ -80,11 +80,7 @@ async function main(): Promise<void> {
   for (const batch of BATCHES) {
     const feeds = { input: input(batch, 32) };
     for (const threads of THREADS) {
-      const a = await createSession(ours, { threads });
-      const b = await createSession(reference, { threads });
-      const r = await compare(a, b, feeds, TIMING);
-      await a.release();
-      await b.release();
+      const r = await compareModels(ours, reference, feeds, threads, TIMING);
       worst = Math.max(worst, r.ratio);
       process.stderr.write(`cifar b${batch} t${threads}: ours ${fmt(r.a, 2)} ms, torch export ${fmt(r.b, 2)} ms, ratio ${fmt(r.ratio, 3)} (${r.runs} runs each)\n`);
       console.log(`| ${batch} | ${threads} | ${fmt(r.a, 2)} | ${fmt(r.b, 2)} | ${fmt(r.ratio, 3)} | ${fmt(r.spread[0]!, 2)}-${fmt(r.spread[1]!, 2)} | ${fmt((batch * 1000) / r.a, 0)} |`);

@@ -32,7 +32,7 @@ const CANDIDATES: Record<string, string[][]> = {
   mobilenet_v1: [[], ['DepthwiseConv'], ['features.0']],
   mobilenet_v2: [[], ['DepthwiseConv'], ['features.0']],
   mobilenet_v3_small: [[], ['SqueezeExcitation'], ['DepthwiseConv'], ['features.0'], ['SqueezeExcitation', 'features.0']],
-  shufflenet_v1: [[], ['AveragePool'], ['first_conv'], ['DepthwiseConv']],
+  shufflenet_v1: [[], ['first_conv'], ['DepthwiseConv']],
   shufflenet_v2_x0_5: [[], ['DepthwiseConv'], ['conv1']],
 };
 /** The 224x224 networks whose speed stands for each family (the defaults apply to the whole family). */

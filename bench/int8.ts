@@ -16,9 +16,9 @@ import { createModel } from '../src/models/registry.js';
 import { serializeModel } from '../src/onnx/serialize.js';
 import { quantizeModel } from '../src/quantize/quantize-model.js';
 import { traceInference } from '../src/runtime/inference.js';
-import { createSession, ort } from '../src/runtime/session.js';
+import { ort } from '../src/runtime/session.js';
 import { FAMILIES } from './families.js';
-import { type TimingOptions, benchInput, compare } from './interleave.js';
+import { type TimingOptions, benchInput, compareModels } from './interleave.js';
 
 const { values } = parseArgs({
   options: {
@@ -60,6 +60,7 @@ say(`# fp32 vs int8 inference\nnode ${process.version}, onnxruntime-node ${ortVe
   `graph optimization 'all'; ${TIMING.rounds} interleaved rounds per cell, ${TIMING.budgetMs} ms budget; random weights, 8 random calibration images.\n`);
 say('| model | input | keep float | fp32 MB | int8 MB | size ratio | batch | threads | fp32 ms | int8 ms | speed-up (fp32/int8) | per-round |');
 say('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+const targets: string[] = [];
 for (const f of families) {
   const model = createModel(f.name, f.options);
   const inputSize: [number, number, number] = [3, f.size, f.size];
@@ -68,20 +69,20 @@ for (const f of families) {
   for (const batch of BATCHES) {
     const feeds = { input: new ort.Tensor('float32', benchInput(batch, f.size), [batch, ...inputSize]) };
     for (const threads of THREADS) {
-      const a = await createSession(fp32, { threads });
-      const b = await createSession(int8, { threads });
-      const r = await compare(a, b, feeds, TIMING);
-      await a.release();
-      await b.release();
+      const r = await compareModels(fp32, int8, feeds, threads, TIMING);
       const row = {
         model: f.label, input: `${f.size}x${f.size}`, batch, threads, fp32_ms: Number(r.a.toFixed(3)), int8_ms: Number(r.b.toFixed(3)),
         fp32_bytes: fp32.length, int8_bytes: int8.length, speedup: Number(r.ratio.toFixed(3)), keep_float: report.keepFloat,
       };
       if (values.json) console.log(JSON.stringify(row));
+      if (f.name === 'mobilenet_v2' && f.size === 224 && batch === 16 && threads === 2) {
+        targets.push(`MobileNetV2 224, batch 16, 2 threads: int8 ${fmt(r.ratio, 2)}x fp32's images/s (target >= 1.5); int8 file ${fmt(int8.length / fp32.length, 3)}x fp32's (target <= 0.35)`);
+      }
       say(`| ${f.label} | ${row.input} | ${report.keepFloat.join(', ') || '—'} | ${fmt(fp32.length / 1e6, 2)} | ${fmt(int8.length / 1e6, 2)} | ${fmt(int8.length / fp32.length, 3)} | ` +
         `${batch} | ${threads} | ${fmt(r.a, 2)} | ${fmt(r.b, 2)} | ${fmt(r.ratio, 2)} | ${fmt(r.spread[0]!, 2)}-${fmt(r.spread[1]!, 2)} |`);
     }
   }
 }
+for (const t of targets) say(`\n${t}`);
 say(`\nTotal ${fmt((performance.now() - started) / 1000, 0)} s; load average at the end ${loadavg().map((l) => fmt(l, 2)).join(', ')} ` +
   '(this process alone keeps it near the thread count; more means other work shared the CPUs).');

@@ -3,7 +3,8 @@
  * many runs as fit a time budget; two sessions compared in interleaved blocks.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ort } from '../src/runtime/session.js';
+import type { Graph } from '../src/graph/ir.js';
+import { createSession, type ort } from '../src/runtime/session.js';
 
 export interface TimingOptions {
   /** Wall time to spend measuring one configuration, after warm-up. */
@@ -106,4 +107,16 @@ export async function cpuMsPerRun(session: ort.InferenceSession, feeds: Record<s
   for (let i = 0; i < runs; i++) await session.run(feeds);
   const used = process.cpuUsage(start);
   return (used.user + used.system) / 1000 / runs;
+}
+
+/** compare() on two models, each compiled into its own session with `threads` intra-op threads. */
+export async function compareModels(a: Graph | Uint8Array, b: Graph | Uint8Array, feeds: Record<string, ort.Tensor>, threads: number, o: TimingOptions) {
+  const sa = await createSession(a, { threads });
+  const sb = await createSession(b, { threads });
+  try {
+    return await compare(sa, sb, feeds, o);
+  } finally {
+    await sa.release();
+    await sb.release();
+  }
 }

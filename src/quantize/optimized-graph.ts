@@ -2,13 +2,14 @@
  * What ORT makes of a model: its session option optimizedModelFilePath writes the graph after the
  * graph transformers, which shows whether the QDQ groups became integer kernels.
  *
- * Level 'extended' is the one to count at. The QDQ fusions (QLinearConv, QGemm, QLinearAdd, ...) are
- * level-2 transformers, and the Relu/Clip removal before a Q is level 1, so at 'extended' the optimized
- * graph shows each fused kernel under its own name. Level 'all' adds the layout transformers: float
- * convs move to NCHWc ('com.microsoft.nchwc' Conv, ReorderInput/ReorderOutput) and the NHWC transformer
- * rewrites QLinearConv into com.microsoft's channels-last QLinearConv with Transposes around the chain,
- * so counts there mix the fusion with the layout change. Only at 'all' may
- * ORT also fold a weight DequantizeLinear that no kernel took into a float initializer.
+ * Count at level 'extended' (the default here). At 'basic' no QDQ transformer has run yet: every Q,
+ * DQ, Relu and Clip is still there. At 'extended' the Relu/Clip before a Q are gone and each fused
+ * group is one kernel under its own name (QLinearConv, QGemm, QLinearAdd, ... with only the input's
+ * QuantizeLinear left in an all-int8 network). Level 'all', which sessions run, adds the layout
+ * transformers: ORT's NHWC transformer turns QLinearConv into com.microsoft's channels-last
+ * QLinearConv with Transposes wherever the data leaves that layout (two in a MobileNet; a ShuffleNet's
+ * 16 channel-shuffle Transposes become 50), and float convs go to NCHWc; the kernel counts are the same
+ * there but the graph mixes fusion with layout (and ORT warns that such a file is machine-specific).
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
