@@ -31,7 +31,8 @@ const { values } = parseArgs({
 const CANDIDATES: Record<string, string[][]> = {
   mobilenet_v1: [[], ['DepthwiseConv'], ['features.0']],
   mobilenet_v2: [[], ['DepthwiseConv'], ['features.0']],
-  mobilenet_v3_small: [[], ['SqueezeExcitation'], ['DepthwiseConv'], ['features.0'], ['SqueezeExcitation', 'features.0']],
+  // HardSwish and HardSigmoid kept by op type stay whole, in float between a DQ and a Q (not decomposed).
+  mobilenet_v3_small: [[], ['features.0'], ['HardSwish', 'HardSigmoid'], ['HardSwish', 'HardSigmoid', 'features.0'], ['SqueezeExcitation'], ['DepthwiseConv']],
   shufflenet_v1: [[], ['first_conv'], ['DepthwiseConv']],
   shufflenet_v2_x0_5: [[], ['DepthwiseConv'], ['conv1']],
 };

@@ -8,9 +8,12 @@
  *   after share one scale and zero point (ORT drops both); Split too, with equal parameters on all outputs.
  * - activation: Relu and Clip right after a compute op are absorbed by that op's output quantization:
  *   with zero point 0 (and 255·scale ≤ 6 for ReLU6) ORT's ReluQuantFusion / ClipQuantFusion remove them.
- * Any other op (HardSwish, HardSigmoid, ...) has no integer kernel and runs in float between a DQ and a Q.
+ * - rescale: a Mul by a positive scalar constant is no op at all on quantized values, only a scale: its
+ *   readers dequantize its input's uint8 values with the scale times the constant.
+ * Any other op has no integer kernel and runs in float between a DQ and a Q. Activation inputs that are
+ * constants (the 3 of relu6(x + 3)) are quantized like any activation, from their own values.
  */
-import { type Attrs, intAttr } from '../graph/ir.js';
+import { type Attrs, type Graph, type Node, intAttr } from '../graph/ir.js';
 
 export type OpRule =
   | {
@@ -25,7 +28,8 @@ export type OpRule =
       output: 'quantized' | 'either';
     }
   | { kind: 'movement' }
-  | { kind: 'activation' };
+  | { kind: 'activation' }
+  | { kind: 'rescale'; input: number; factor: number };
 
 const unary: OpRule = { kind: 'compute', activations: [0], output: 'quantized' };
 const binary: OpRule = { kind: 'compute', activations: [0, 1], output: 'quantized' };
@@ -51,6 +55,16 @@ export const OP_RULES: Record<string, OpRule> = {
   Relu: { kind: 'activation' },
   Clip: { kind: 'activation' },
 };
+
+/** The rule of a node: its op's, except for a Mul by a positive scalar constant, which is a rescale. */
+export function ruleOf(graph: Graph, node: Node): OpRule | undefined {
+  if (node.op === 'Mul') {
+    const c = node.inputs.map((i) => graph.initializers.get(i));
+    const k = c.findIndex((t) => t?.size === 1 && t.dtype === 'float32' && t.toFloat32()[0]! > 0);
+    if (k >= 0 && !c[1 - k]) return { kind: 'rescale', input: 1 - k, factor: c[k]!.toFloat32()[0]! };
+  }
+  return OP_RULES[node.op];
+}
 
 /** Indices of a compute node's activation inputs. */
 export function activationInputs(rule: OpRule & { kind: 'compute' }, inputs: string[]): number[] {

@@ -9,7 +9,7 @@ import { pruneDeadNodes } from '../graph/simplify.js';
 import { inferShapes } from '../graph/shapes.js';
 import { Tensor } from '../tensor.js';
 import { computeRule, type QuantPlan } from './plan.js';
-import { type QParams, quantizeBias, quantizeWeights } from './quant-params.js';
+import { type QParams, quantizeBias, quantizeUint8, quantizeWeights } from './quant-params.js';
 
 /** What was quantized, per value and per weight. */
 export interface QdqDetails {
@@ -58,20 +58,40 @@ function dequantizeConstant(w: GraphWriter, name: string, values: Tensor, scales
 export function buildQdqGraph(source: Graph, plan: QuantPlan, params: Map<string, QParams>): { graph: Graph; details: QdqDetails } {
   const w = new GraphWriter(source);
   const details: QdqDetails = { activations: new Map(), weightScales: new Map() };
-  const paramsOf = (v: string) => {
-    const p = params.get(plan.quantized.get(v)!);
-    if (!p) throw new Error(`quantize: no range for '${v}'`);
-    return p;
+  const paramsOf = (v: string): QParams => {
+    const { root, factor } = plan.quantized.get(v)!;
+    const p = params.get(root);
+    if (!p) throw new Error(`quantize: no range for '${root}'`);
+    return factor === 1 ? p : { scale: Math.fround(p.scale * factor), zeroPoint: p.zeroPoint };
   };
-  const dequantized = new Map<string, string>();
-  const quantizeValue = (v: string, scope: string) => {
-    const root = plan.quantized.get(v)!;
+  /** Scale and zero point initializers of a value: its root's, or its own where a rescale changed the scale. */
+  const paramInputs = (v: string, shape: number[] = []) => {
+    const { root, factor } = plan.quantized.get(v)!;
     const p = paramsOf(v);
-    details.activations.set(v, p);
-    const scale = w.constant(`${root}_scale`, Tensor.float32([], [p.scale]));
-    const zeroPoint = w.constant(`${root}_zero_point`, new Tensor('uint8', [], new Uint8Array([p.zeroPoint])));
-    const q = w.node('QuantizeLinear', [v, scale, zeroPoint], `${v}_quantized`, {}, scope);
-    dequantized.set(v, w.node('DequantizeLinear', [q, scale, zeroPoint], `${v}_dequantized`, {}, scope));
+    const base = factor === 1 ? root : v;
+    const n = shape.reduce((a, b) => a * b, 1);
+    const suffix = shape.length ? '_per_channel' : '';
+    return [
+      w.constant(`${base}_scale${suffix}`, Tensor.float32(shape, new Float32Array(n).fill(p.scale))),
+      w.constant(`${base}_zero_point${suffix}`, new Tensor('uint8', shape, new Uint8Array(n).fill(p.zeroPoint))),
+    ];
+  };
+  /** The uint8 tensor each quantized value is read from, and its DequantizeLinear. */
+  const uint8 = new Map<string, string>();
+  const dequantized = new Map<string, string>();
+  const dequantize = (v: string, scope: string) => {
+    details.activations.set(v, paramsOf(v));
+    dequantized.set(v, w.node('DequantizeLinear', [uint8.get(v)!, ...paramInputs(v)], `${v}_dequantized`, {}, scope));
+  };
+  const quantizeValue = (v: string, scope: string) => {
+    const constant = source.initializers.get(v);
+    if (constant) {
+      const p = paramsOf(v);
+      uint8.set(v, w.constant(`${v}_quantized`, new Tensor('uint8', constant.shape, Uint8Array.from(constant.toFloat32(), (x) => quantizeUint8(x, p)))));
+    } else {
+      uint8.set(v, w.node('QuantizeLinear', [v, ...paramInputs(v)], `${v}_quantized`, {}, scope));
+    }
+    dequantize(v, scope);
   };
 
   /**
@@ -86,19 +106,21 @@ export function buildQdqGraph(source: Graph, plan: QuantPlan, params: Map<string
   const perChannelDequantized = (v: string, scope: string) => {
     const done = perChannel.get(v);
     if (done) return done;
-    const root = plan.quantized.get(v)!;
-    const p = paramsOf(v);
-    const c = w.graph.info(v).shape[1] as number;
-    const scale = w.constant(`${root}_scale_per_channel`, Tensor.float32([c], new Float32Array(c).fill(p.scale)));
-    const zeroPoint = w.constant(`${root}_zero_point_per_channel`, new Tensor('uint8', [c], new Uint8Array(c).fill(p.zeroPoint)));
-    const out = w.node('DequantizeLinear', [`${v}_quantized`, scale, zeroPoint], `${v}_dequantized_per_channel`, { axis: attr.i(1) }, scope);
+    const out = w.node('DequantizeLinear', [uint8.get(v)!, ...paramInputs(v, [w.graph.info(v).shape[1] as number])], `${v}_dequantized_per_channel`, { axis: attr.i(1) }, scope);
     perChannel.set(v, out);
     return out;
   };
 
   for (const input of source.inputs) if (plan.quantized.has(input.name)) quantizeValue(input.name, '');
+  for (const [name] of source.initializers) if (plan.quantized.has(name)) quantizeValue(name, '');
   for (const n of source.nodes) {
-    const rule = computeRule(n);
+    const rule = computeRule(source, n);
+    if (plan.rescaled.has(n)) {
+      const out = n.outputs[0]!;
+      uint8.set(out, uint8.get(n.inputs.find((i) => plan.quantized.has(i))!)!);
+      dequantize(out, n.scope);
+      continue;
+    }
     const floatWithWeights = rule?.weight && plan.keptFloat.has(n);
     const inputs = n.inputs.map((i) => (!dequantized.has(i) ? i : floatWithWeights ? perChannelDequantized(i, n.scope) : dequantized.get(i)!));
     if (plan.compute.has(n) && rule?.weight) {

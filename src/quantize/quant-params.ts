@@ -43,6 +43,11 @@ export function activationQParams(min: number, max: number): QParams {
   return { scale, zeroPoint };
 }
 
+/** float → uint8 with the given parameters, saturating, as QuantizeLinear computes it. */
+export function quantizeUint8(x: number, q: QParams): number {
+  return Math.min(U8_MAX, Math.max(0, roundHalfEven(x / q.scale) + q.zeroPoint));
+}
+
 export interface PerChannelWeights {
   values: Int8Array;
   /** One scale per slice along the axis; the zero points are all 0. */

@@ -13,6 +13,7 @@ import { traceInference } from '../runtime/inference.js';
 import onnxProto from 'onnx-proto';
 import { type CalibrationData, type CalibrationMethod, calibrateRanges } from './calibration.js';
 import { defaultKeepFloat } from './family-defaults.js';
+import { decomposeHardActivations } from './decompose.js';
 import { foldBatchNorms } from './fold-batchnorm.js';
 import { keepFloatMatcher } from './keep-float.js';
 import { computeRule, planQuantization } from './plan.js';
@@ -37,6 +38,8 @@ export interface QuantizeOptions {
 
 export interface QuantizeReport {
   foldedBatchNorms: number;
+  /** HardSwish / HardSigmoid nodes written as Add, Clip and Mul (those keepFloat does not keep, e.g. by op type). */
+  decomposedActivations: number;
   calibrationImages: number;
   method: CalibrationMethod;
   keepFloat: string[];
@@ -46,7 +49,7 @@ export interface QuantizeReport {
   floatNodes: Record<string, number>;
   /** Relu/Clip nodes made redundant by the quantization of the output before them. */
   absorbedActivations: number;
-  /** Each quantized activation value: calibrated range and parameters. */
+  /** Each quantized activation value: the calibrated range of its root and its parameters. */
   activations: { value: string; min: number; max: number; scale: number; zeroPoint: number }[];
   /** Per-channel weight scales, by weight name (after BatchNorm folding). */
   weightScales: Map<string, Float32Array>;
@@ -67,10 +70,17 @@ export function traceFolded(model: Network, inputSize: [number, number, number])
 export async function quantizeModel(model: Network, o: QuantizeOptions): Promise<{ bytes: Uint8Array; report: QuantizeReport }> {
   const { graph, folded } = traceFolded(model, o.inputSize);
   const keepFloat = o.keepFloat ?? defaultKeepFloat(model.modelName);
-  const plan = planQuantization(graph, keepFloatMatcher(model, graph, keepFloat));
-  const roots = [...new Set(plan.quantized.values())];
+  const keep = keepFloatMatcher(model, graph, keepFloat);
+  const decomposed = decomposeHardActivations(graph, keep);
+  const plan = planQuantization(graph, keep);
+  const roots = [...new Set([...plan.quantized.values()].map((q) => q.root))];
   const method = o.method ?? 'minmax';
-  const { ranges, images } = await calibrateRanges(graph, roots, o.calibration, o.inputSize, { method, percentile: o.percentile, threads: o.threads });
+  const calibrated = roots.filter((r) => !graph.initializers.has(r));
+  const { ranges, images } = await calibrateRanges(graph, calibrated, o.calibration, o.inputSize, { method, percentile: o.percentile, threads: o.threads });
+  for (const r of roots) {
+    const t = graph.initializers.get(r);
+    if (t) ranges.set(r, { min: Math.min(...t.toFloat32()), max: Math.max(...t.toFloat32()) });
+  }
   const params = new Map(roots.map((r) => [r, activationQParams(ranges.get(r)!.min, ranges.get(r)!.max)]));
   const { graph: qdq, details } = buildQdqGraph(graph, plan, params);
 
@@ -78,18 +88,19 @@ export async function quantizeModel(model: Network, o: QuantizeOptions): Promise
   proto.metadataProps = o.metadata ?? [];
   const { onnx } = onnxProto;
   const bytes = onnx.ModelProto.encode(onnx.ModelProto.create(proto)).finish();
-  const floatCompute = graph.nodes.filter((n) => computeRule(n) && !plan.compute.has(n));
+  const floatCompute = graph.nodes.filter((n) => computeRule(graph, n) && !plan.compute.has(n));
   return {
     bytes,
     report: {
       foldedBatchNorms: folded,
+      decomposedActivations: decomposed,
       calibrationImages: images,
       method,
       keepFloat,
       int8Nodes: countByOp([...plan.compute, ...plan.movement]),
       floatNodes: countByOp(floatCompute),
       absorbedActivations: plan.absorbed.size,
-      activations: [...details.activations].map(([value, p]) => ({ value, ...ranges.get(plan.quantized.get(value)!)!, ...p })),
+      activations: [...details.activations].map(([value, p]) => ({ value, ...ranges.get(plan.quantized.get(value)!.root)!, ...p })),
       weightScales: details.weightScales,
     },
   };

@@ -12,7 +12,7 @@ import { INPUT, images } from './helpers.js';
 
 const model = createModel('mobilenet_v2', { widthMult: 0.25, stem: 'cifar', numClasses: 10 });
 const { graph } = traceFolded(model, INPUT);
-const roots = [...new Set(planQuantization(graph, keepFloatMatcher(model, graph, [])).quantized.values())];
+const roots = [...new Set([...planQuantization(graph, keepFloatMatcher(model, graph, [])).quantized.values()].map((q) => q.root))];
 const data = images('train', 96, 32);
 
 const minmax = data.then((d) => calibrateRanges(graph, roots, d.batches, INPUT));

@@ -6,10 +6,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createModel } from '../../src/models/registry.js';
 import { decodeModel } from '../../src/onnx/serialize.js';
+import { decomposeHardActivations } from '../../src/quantize/decompose.js';
 import { defaultKeepFloat } from '../../src/quantize/family-defaults.js';
 import { keepFloatMatcher } from '../../src/quantize/keep-float.js';
 import { optimizedModel, opCounts, optimizedOpCounts } from '../../src/quantize/optimized-graph.js';
-import { type QuantPlan, planQuantization } from '../../src/quantize/plan.js';
+import { type QuantPlan, computeRule, planQuantization } from '../../src/quantize/plan.js';
 import { quantizeModel, traceFolded } from '../../src/quantize/quantize-model.js';
 import type { Graph, Node } from '../../src/graph/ir.js';
 import type { Network } from '../../src/models/network.js';
@@ -33,19 +34,21 @@ function expectedCounts(graph: Graph, plan: QuantPlan): { kernels: Record<string
   const float: Record<string, number> = {};
   const count = (into: Record<string, number>, key: string) => (into[key] = (into[key] ?? 0) + 1);
   for (const n of graph.nodes) {
-    if (KERNELS[n.op]) count(plan.compute.has(n) ? kernels : float, plan.compute.has(n) ? KERNELS[n.op]! : n.op);
+    if (computeRule(graph, n)) count(plan.compute.has(n) ? kernels : float, plan.compute.has(n) ? KERNELS[n.op]! : n.op);
     for (const op of EXPANDED[n.op] ?? []) count(float, op);
   }
 
   const producers = graph.producers();
   const consumers = graph.consumers();
-  const int8 = new Set([...plan.compute, ...plan.movement, ...plan.absorbed]);
+  const int8 = new Set([...plan.compute, ...plan.movement, ...plan.rescaled, ...plan.absorbed]);
   let q = 0;
   let dq = 0;
   for (const v of plan.quantized.keys()) {
+    // Quantized constants are uint8 initializers that the kernels take in.
+    if (graph.initializers.has(v)) continue;
     const p = producers.get(v);
     if (!p || !int8.has(p)) q++;
-    const floatReaders = (consumers.get(v) ?? []).filter((c) => !plan.compute.has(c) && !plan.movement.has(c));
+    const floatReaders = (consumers.get(v) ?? []).filter((c) => !plan.compute.has(c) && !plan.movement.has(c) && !plan.rescaled.has(c));
     const perChannel = (c: Node) => plan.keptFloat.has(c) && (c.op === 'Conv' || c.op === 'Gemm');
     if (floatReaders.some((c) => !perChannel(c))) dq++;
     if (floatReaders.some(perChannel)) dq++;
@@ -63,7 +66,9 @@ for (const m of SMALL_MODELS) {
     const { bytes, report } = await quantizeModel(model, { inputSize: INPUT, calibration: (await train).batches.slice(0, 2), metadata });
     assert.deepEqual(report.keepFloat, defaultKeepFloat(m.name));
     const { graph } = traceFolded(model, INPUT);
-    const plan = planQuantization(graph, keepFloatMatcher(model, graph, report.keepFloat));
+    const keep = keepFloatMatcher(model, graph, report.keepFloat);
+    assert.equal(decomposeHardActivations(graph, keep), report.decomposedActivations);
+    const plan = planQuantization(graph, keep);
     const want = expectedCounts(graph, plan);
     const got = await optimizedOpCounts(bytes);
     for (const [kernel, n] of Object.entries(want.kernels)) assert.equal(got[kernel] ?? 0, n, `${kernel}: ${JSON.stringify(got)}`);
@@ -113,7 +118,8 @@ test('keepFloat: SqueezeExcitation keeps SE blocks in float, DepthwiseConv the d
   const se = await quantizeModel(v3, { inputSize: INPUT, calibration, keepFloat: ['SqueezeExcitation'] });
   const seBlocks = [...v3.modules()].filter(([, mod]) => mod.typeName === 'SqueezeExcitation').length;
   const counts = await optimizedOpCounts(se.bytes);
-  assert.equal(counts.QLinearMul ?? 0, 0);
+  const hardSwish = traceFolded(v3, INPUT).graph.nodes.filter((n) => n.op === 'HardSwish').length;
+  assert.equal(counts.QLinearMul, hardSwish, 'only the hardswish products are int8 Muls');
   assert.equal(counts.QLinearGlobalAveragePool, 1, 'only the head pool stays int8');
   assert.equal(se.report.floatNodes.Conv, 2 * seBlocks);
   assert.equal(se.report.floatNodes.Mul, seBlocks);
