@@ -1,5 +1,5 @@
 /** Shared helpers for the quantization tests: small models, real-ish images, logits from ORT. */
-import { DataLoader, Rng, openDataset, standardTransform, takeSubset } from '../../src/data/index.js';
+import { DataLoader, openDataset, standardTransform, takeSubset } from '../../src/data/index.js';
 import { createModel } from '../../src/models/registry.js';
 import type { Network } from '../../src/models/network.js';
 import { Tensor } from '../../src/tensor.js';
@@ -145,19 +145,6 @@ export async function withClassMeanHead(model: Network, train: Images): Promise<
   const sd = model.stateDict();
   sd.set(weight, Tensor.float32([k, d], Float32Array.from({ length: k * d }, (_, i) => (means[Math.floor(i / d)]![i % d]! - mu[i % d]!) / variance)));
   if (bias) sd.set(bias, Tensor.float32([k], means.map((m) => -(norm2(m) - norm2(mu)) / (2 * variance))));
-  model.loadStateDict(sd);
-  return model;
-}
-
-/** Every convolution re-drawn from He's normal init (variance 2 / fan-in), which keeps activations at scale through ReLUs. */
-export function heInitialized(model: Network, seed = 0): Network {
-  const rng = new Rng(seed);
-  const sd = model.stateDict();
-  for (const [name, t] of sd) {
-    if (t.shape.length !== 4) continue;
-    const fanIn = t.size / t.shape[0]!;
-    sd.set(name, Tensor.float32(t.shape, Float32Array.from({ length: t.size }, () => rng.normal() * Math.sqrt(2 / fanIn))));
-  }
   model.loadStateDict(sd);
   return model;
 }
