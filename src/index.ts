@@ -25,6 +25,7 @@ export * from './tensor.js';
 export * from './graph/ir.js';
 export * from './graph/builder.js';
 export * from './graph/shapes.js';
+export * from './graph/edit.js';
 export * from './onnx/serialize.js';
 
 // nn
@@ -77,6 +78,7 @@ export * from './report/index.js';
 
 // quantization
 export * from './quantize/fold-batchnorm.js';
+export * from './quantize/decompose.js';
 export * from './quantize/quant-params.js';
 export * from './quantize/histogram.js';
 export * from './quantize/calibration.js';

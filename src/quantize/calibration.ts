@@ -3,7 +3,8 @@
  * to be quantized as extra outputs; each value's range is its min/max over all batches, or a percentile
  * of its histogram (a second pass over the same batches, binned over the min/max of the first).
  */
-import { Graph } from '../graph/ir.js';
+import { copyGraph } from '../graph/edit.js';
+import type { Graph } from '../graph/ir.js';
 import { serializeModel } from '../onnx/serialize.js';
 import { createSession, ort } from '../runtime/session.js';
 import { Histogram } from './histogram.js';
@@ -28,13 +29,9 @@ export type CalibrationData = AsyncIterable<Float32Array> | Iterable<Float32Arra
 
 /** The same graph with more values as outputs. */
 function withOutputs(graph: Graph, names: string[]): Graph {
-  const g = new Graph(graph.name);
-  g.nodes.push(...graph.nodes);
-  g.inputs.push(...graph.inputs);
+  const g = copyGraph(graph);
   const present = new Set([...graph.inputs, ...graph.outputs].map((v) => v.name));
-  g.outputs.push(...graph.outputs, ...names.filter((n) => !present.has(n)).map((n) => graph.info(n)));
-  for (const [k, v] of graph.initializers) g.initializers.set(k, v);
-  for (const [k, v] of graph.values) g.values.set(k, v);
+  g.outputs.push(...names.filter((n) => !present.has(n)).map((n) => graph.info(n)));
   return g;
 }
 

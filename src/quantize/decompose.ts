@@ -6,17 +6,10 @@
  */
 import type { Graph, Node } from '../graph/ir.js';
 import { floatAttr } from '../graph/ir.js';
-import { inferShapes } from '../graph/shapes.js';
+import { addInitializer, makeNode } from '../graph/edit.js';
 import { Tensor } from '../tensor.js';
 
-function scalar(graph: Graph, v: number): string {
-  const name = `hard_activation_constant_${v}`;
-  if (!graph.initializers.has(name)) {
-    graph.initializers.set(name, Tensor.float32([], [v]));
-    graph.values.set(name, { name, dtype: 'float32', shape: [] });
-  }
-  return name;
-}
+const scalar = (graph: Graph, v: number) => addInitializer(graph, `hard_activation_constant_${v}`, Tensor.float32([], [v]));
 
 /** relu6(x + 3)/6 (and ×x), as nodes writing `out`. */
 function expand(graph: Graph, n: Node, withInput: boolean): Node[] {
@@ -24,9 +17,7 @@ function expand(graph: Graph, n: Node, withInput: boolean): Node[] {
   const out = n.outputs[0]!;
   const nodes: Node[] = [];
   const emit = (op: string, inputs: string[], name: string) => {
-    const [info] = inferShapes({ op, attrs: {}, inputs: inputs.map((i) => graph.info(i)), constant: (i) => graph.initializers.get(inputs[i]!) });
-    graph.values.set(name, { name, ...info! });
-    nodes.push({ name: `${name}_node`, op, inputs, outputs: [name], attrs: {}, scope: n.scope });
+    nodes.push(makeNode(graph, op, inputs, name, {}, n.scope));
     return name;
   };
   const relu6 = emit('Clip', [emit('Add', [x, scalar(graph, 3)], `${out}_plus_3`), scalar(graph, 0), scalar(graph, 6)], `${out}_relu6`);

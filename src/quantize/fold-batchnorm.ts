@@ -6,6 +6,7 @@
  */
 import type { Graph, Node } from '../graph/ir.js';
 import { floatAttr } from '../graph/ir.js';
+import { addInitializer } from '../graph/edit.js';
 import { pruneDeadNodes } from '../graph/simplify.js';
 import { Tensor } from '../tensor.js';
 
@@ -57,12 +58,8 @@ export function foldBatchNorms(graph: Graph): number {
     const weight = constant(w);
     if (!weight || (b && !constant(b))) continue;
     const folded = foldConvBatchNorm(weight, constant(b), { gamma, beta, mean, variance, eps: floatAttr(bn.attrs, 'epsilon', 1e-5) });
-    const names = [`${w}_bn_folded`, `${b ?? w!.replace(/weight$/, 'bias')}_bn_folded`];
-    [folded.weight, folded.bias].forEach((t, i) => {
-      graph.initializers.set(names[i]!, t);
-      graph.values.set(names[i]!, { name: names[i]!, dtype: 'float32', shape: [...t.shape] });
-    });
-    conv.inputs = [input!, ...names];
+    const biasName = `${b ?? w!.replace(/weight$/, 'bias')}_bn_folded`;
+    conv.inputs = [input!, addInitializer(graph, `${w}_bn_folded`, folded.weight), addInitializer(graph, biasName, folded.bias)];
     conv.outputs = [bn.outputs[0]!];
     graph.values.delete(x!);
     removed.add(bn);

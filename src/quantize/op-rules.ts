@@ -56,13 +56,19 @@ export const OP_RULES: Record<string, OpRule> = {
   Clip: { kind: 'activation' },
 };
 
-/** The rule of a node: its op's, except for a Mul by a positive scalar constant, which is a rescale. */
+/**
+ * The rule of a node: its op's, except that a Mul by a positive scalar constant is a rescale, and a
+ * Clip is an absorbable activation only from 0 to a constant (ReLU6): a quantized range that starts
+ * at 0 lies inside that clip, not inside one with another lower bound.
+ */
 export function ruleOf(graph: Graph, node: Node): OpRule | undefined {
+  const c = node.inputs.map((i) => graph.initializers.get(i));
+  const value = (i: number) => (c[i]?.size === 1 && c[i]!.dtype === 'float32' ? c[i]!.toFloat32()[0]! : undefined);
   if (node.op === 'Mul') {
-    const c = node.inputs.map((i) => graph.initializers.get(i));
-    const k = c.findIndex((t) => t?.size === 1 && t.dtype === 'float32' && t.toFloat32()[0]! > 0);
-    if (k >= 0 && !c[1 - k]) return { kind: 'rescale', input: 1 - k, factor: c[k]!.toFloat32()[0]! };
+    const k = [0, 1].find((i) => value(i)! > 0);
+    if (k !== undefined && !c[1 - k]) return { kind: 'rescale', input: 1 - k, factor: value(k)! };
   }
+  if (node.op === 'Clip' && !(value(1) === 0 && value(2)! > 0)) return undefined;
   return OP_RULES[node.op];
 }
 

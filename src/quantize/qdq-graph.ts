@@ -4,9 +4,9 @@
  * initializers behind a per-channel DequantizeLinear, their biases int32 ones. The graph still computes
  * in float by the ONNX spec; ORT's QDQ transformers turn each node group into its integer kernel.
  */
-import { Graph, type Node, attr } from '../graph/ir.js';
+import { addInitializer, addNode, copyGraph } from '../graph/edit.js';
+import { type Graph, attr } from '../graph/ir.js';
 import { pruneDeadNodes } from '../graph/simplify.js';
-import { inferShapes } from '../graph/shapes.js';
 import { Tensor } from '../tensor.js';
 import { computeRule, type QuantPlan } from './plan.js';
 import { type QParams, quantizeBias, quantizeUint8, quantizeWeights } from './quant-params.js';
@@ -17,46 +17,17 @@ export interface QdqDetails {
   weightScales: Map<string, Float32Array>;
 }
 
-class GraphWriter {
-  readonly graph: Graph;
-
-  constructor(source: Graph) {
-    const g = new Graph(source.name);
-    g.inputs.push(...source.inputs);
-    g.outputs.push(...source.outputs);
-    for (const [k, v] of source.initializers) g.initializers.set(k, v);
-    for (const [k, v] of source.values) g.values.set(k, v);
-    this.graph = g;
-  }
-
-  constant(name: string, t: Tensor): string {
-    if (!this.graph.initializers.has(name)) {
-      this.graph.initializers.set(name, t);
-      this.graph.values.set(name, { name, dtype: t.dtype, shape: [...t.shape] });
-    }
-    return name;
-  }
-
-  node(op: string, inputs: string[], output: string, attrs: Node['attrs'] = {}, scope = ''): string {
-    const g = this.graph;
-    const [info] = inferShapes({ op, attrs, inputs: inputs.map((i) => g.info(i)), constant: (i) => g.initializers.get(inputs[i]!) });
-    g.values.set(output, { name: output, ...info! });
-    g.nodes.push({ name: `${output}_node`, op, inputs, outputs: [output], attrs, scope });
-    return output;
-  }
-}
-
 /** A per-channel DequantizeLinear (zero points 0) of constant quantized values along `axis`. */
-function dequantizeConstant(w: GraphWriter, name: string, values: Tensor, scales: Float32Array, axis: number, scope: string): string {
+function dequantizeConstant(g: Graph, name: string, values: Tensor, scales: Float32Array, axis: number, scope: string): string {
   const c = scales.length;
   const zeros = values.dtype === 'int8' ? new Tensor('int8', [c], new Int8Array(c)) : new Tensor('int32', [c], new Int32Array(c));
-  const inputs = [w.constant(`${name}_quantized`, values), w.constant(`${name}_scale`, Tensor.float32([c], scales)), w.constant(`${name}_zero_point`, zeros)];
-  return w.node('DequantizeLinear', inputs, `${name}_dequantized`, { axis: attr.i(axis) }, scope);
+  const inputs = [addInitializer(g, `${name}_quantized`, values), addInitializer(g, `${name}_scale`, Tensor.float32([c], scales)), addInitializer(g, `${name}_zero_point`, zeros)];
+  return addNode(g, 'DequantizeLinear', inputs, `${name}_dequantized`, { axis: attr.i(axis) }, scope);
 }
 
 /** The QDQ graph of `source` for `plan`, with the parameters of each root value in `params`. */
 export function buildQdqGraph(source: Graph, plan: QuantPlan, params: Map<string, QParams>): { graph: Graph; details: QdqDetails } {
-  const w = new GraphWriter(source);
+  const g = copyGraph(source, { nodes: false });
   const details: QdqDetails = { activations: new Map(), weightScales: new Map() };
   const paramsOf = (v: string): QParams => {
     const { root, factor } = plan.quantized.get(v)!;
@@ -72,8 +43,8 @@ export function buildQdqGraph(source: Graph, plan: QuantPlan, params: Map<string
     const n = shape.reduce((a, b) => a * b, 1);
     const suffix = shape.length ? '_per_channel' : '';
     return [
-      w.constant(`${base}_scale${suffix}`, Tensor.float32(shape, new Float32Array(n).fill(p.scale))),
-      w.constant(`${base}_zero_point${suffix}`, new Tensor('uint8', shape, new Uint8Array(n).fill(p.zeroPoint))),
+      addInitializer(g, `${base}_scale${suffix}`, Tensor.float32(shape, new Float32Array(n).fill(p.scale))),
+      addInitializer(g, `${base}_zero_point${suffix}`, new Tensor('uint8', shape, new Uint8Array(n).fill(p.zeroPoint))),
     ];
   };
   /** The uint8 tensor each quantized value is read from, and its DequantizeLinear. */
@@ -81,15 +52,15 @@ export function buildQdqGraph(source: Graph, plan: QuantPlan, params: Map<string
   const dequantized = new Map<string, string>();
   const dequantize = (v: string, scope: string) => {
     details.activations.set(v, paramsOf(v));
-    dequantized.set(v, w.node('DequantizeLinear', [uint8.get(v)!, ...paramInputs(v)], `${v}_dequantized`, {}, scope));
+    dequantized.set(v, addNode(g, 'DequantizeLinear', [uint8.get(v)!, ...paramInputs(v)], `${v}_dequantized`, {}, scope));
   };
   const quantizeValue = (v: string, scope: string) => {
     const constant = source.initializers.get(v);
     if (constant) {
       const p = paramsOf(v);
-      uint8.set(v, w.constant(`${v}_quantized`, new Tensor('uint8', constant.shape, Uint8Array.from(constant.toFloat32(), (x) => quantizeUint8(x, p)))));
+      uint8.set(v, addInitializer(g, `${v}_quantized`, new Tensor('uint8', constant.shape, Uint8Array.from(constant.toFloat32(), (x) => quantizeUint8(x, p)))));
     } else {
-      uint8.set(v, w.node('QuantizeLinear', [v, ...paramInputs(v)], `${v}_quantized`, {}, scope));
+      uint8.set(v, addNode(g, 'QuantizeLinear', [v, ...paramInputs(v)], `${v}_quantized`, {}, scope));
     }
     dequantize(v, scope);
   };
@@ -106,7 +77,7 @@ export function buildQdqGraph(source: Graph, plan: QuantPlan, params: Map<string
   const perChannelDequantized = (v: string, scope: string) => {
     const done = perChannel.get(v);
     if (done) return done;
-    const out = w.node('DequantizeLinear', [uint8.get(v)!, ...paramInputs(v, [w.graph.info(v).shape[1] as number])], `${v}_dequantized_per_channel`, { axis: attr.i(1) }, scope);
+    const out = addNode(g, 'DequantizeLinear', [uint8.get(v)!, ...paramInputs(v, [g.info(v).shape[1] as number])], `${v}_dequantized_per_channel`, { axis: attr.i(1) }, scope);
     perChannel.set(v, out);
     return out;
   };
@@ -132,15 +103,15 @@ export function buildQdqGraph(source: Graph, plan: QuantPlan, params: Map<string
       const weight = source.initializers.get(wName)!;
       const q = quantizeWeights(weight, axis, bias && { values: bias, inputScale });
       details.weightScales.set(wName, q.scales);
-      inputs[rule.weight.input] = dequantizeConstant(w, wName, new Tensor('int8', weight.shape, q.values), q.scales, axis, n.scope);
+      inputs[rule.weight.input] = dequantizeConstant(g, wName, new Tensor('int8', weight.shape, q.values), q.scales, axis, n.scope);
       if (bName && bias) {
         const b = quantizeBias(bias, inputScale, q.scales);
-        inputs[rule.bias!] = dequantizeConstant(w, bName, new Tensor('int32', [bias.length], b.values), b.scales, 0, n.scope);
+        inputs[rule.bias!] = dequantizeConstant(g, bName, new Tensor('int32', [bias.length], b.values), b.scales, 0, n.scope);
       }
     }
-    w.graph.nodes.push({ ...n, inputs });
+    g.nodes.push({ ...n, inputs });
     for (const o of n.outputs) if (plan.quantized.has(o)) quantizeValue(o, n.scope);
   }
-  pruneDeadNodes(w.graph);
-  return { graph: w.graph, details };
+  pruneDeadNodes(g);
+  return { graph: g, details };
 }
