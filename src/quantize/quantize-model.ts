@@ -5,6 +5,9 @@
  * MatMul selectors take int8 activations only on ARM, and on AVX512-VNNI / AVX-VNNI the u8·s8 dot
  * product accumulates in int32 without the 16-bit saturation of AVX2's vpmaddubsw, so the full 8-bit
  * range needs no reduce_range there (on AVX2-only CPUs ORT rewrites s8 weights to u8 for that reason).
+ * Measured with onnxruntime-node 1.30 on AVX512-VNNI: the same MobileNetV2 graph with int8 activations
+ * (zero points shifted by 128) got 37 of its 52 convs and none of its 10 Adds fused, and took 1.8x the
+ * CPU time of uint8.
  */
 import type { Graph } from '../graph/ir.js';
 import type { Network } from '../models/network.js';
@@ -79,7 +82,7 @@ export async function quantizeModel(model: Network, o: QuantizeOptions): Promise
   const { ranges, images } = await calibrateRanges(graph, calibrated, o.calibration, o.inputSize, { method, percentile: o.percentile, threads: o.threads });
   for (const r of roots) {
     const t = graph.initializers.get(r);
-    if (t) ranges.set(r, { min: Math.min(...t.toFloat32()), max: Math.max(...t.toFloat32()) });
+    if (t) ranges.set(r, { min: t.toFloat32().reduce((a, b) => Math.min(a, b)), max: t.toFloat32().reduce((a, b) => Math.max(a, b)) });
   }
   const params = new Map(roots.map((r) => [r, activationQParams(ranges.get(r)!.min, ranges.get(r)!.max)]));
   const { graph: qdq, details } = buildQdqGraph(graph, plan, params);
