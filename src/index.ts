@@ -14,6 +14,8 @@
  *   reports), testModel, predictImages, exportOnnx
  * - data: openDataset, DataLoader, transforms, Fashion-MNIST / MNIST / CIFAR / folders / synthetic, ImageNet
  * - report: metrics, MetricsCsv, charts, writeReport
+ * - quantization: quantizeModel (post-training static int8, ONNX QDQ), BatchNorm folding, calibration,
+ *   the per-family keep-float defaults, ORT's optimized-graph op counts
  */
 
 // tensors
@@ -23,6 +25,7 @@ export * from './tensor.js';
 export * from './graph/ir.js';
 export * from './graph/builder.js';
 export * from './graph/shapes.js';
+export * from './graph/edit.js';
 export * from './onnx/serialize.js';
 
 // nn
@@ -69,3 +72,17 @@ export * from './data/imagenet.js';
 
 // report
 export * from './report/index.js';
+
+// quantization
+export * from './quantize/fold-batchnorm.js';
+export * from './quantize/decompose.js';
+export * from './quantize/quant-params.js';
+export * from './quantize/histogram.js';
+export * from './quantize/calibration.js';
+export * from './quantize/op-rules.js';
+export * from './quantize/plan.js';
+export * from './quantize/keep-float.js';
+export * from './quantize/qdq-graph.js';
+export * from './quantize/family-defaults.js';
+export * from './quantize/optimized-graph.js';
+export * from './quantize/quantize-model.js';

@@ -1,7 +1,7 @@
 /** Plain-text renderings of summaries, evaluations and predictions. */
 import type { Summary } from '../nn/summary.js';
 import { classSupport, formatTable, humanBytes } from '../report/metrics.js';
-import type { EmbedResult, ExportPthResult, ExportResult, ExportWebResult, PredictResult, TestResult } from '../workflow/index.js';
+import type { EmbedResult, ExportPthResult, ExportResult, QuantizeResult, ExportWebResult, PredictResult, TestResult } from '../workflow/index.js';
 import type { EvalResult } from '../workflow/index.js';
 import { TTA_DESCRIPTIONS } from '../workflow/tta.js';
 import { shellQuote } from './parse.js';
@@ -139,4 +139,14 @@ export function embedText(r: EmbedResult): string {
     lines.push(`${file}  norm ${norm.toFixed(4)}  [${Array.from(v.subarray(0, 4), (x) => x.toFixed(4)).join(', ')}, …]`);
   });
   return lines.join('\n');
+}
+
+export function quantizeText(r: QuantizeResult): string {
+  const fused = Object.entries(r.fused).filter(([op]) => /^QLinear|^QGemm|^MatMulInteger|^ConvInteger/.test(op)).map(([op, n]) => `${n} ${op}`).join(', ');
+  const float = Object.entries(r.report.floatNodes).map(([op, n]) => `${n} ${op}`).join(', ');
+  return [
+    `wrote ${r.path} (${humanBytes(r.bytes)}, ${grouped(r.bytes)} bytes): int8 ${r.model}, weights ${r.weights}`,
+    `calibrated (${r.method}) on ${r.calibrationImages} ${r.dataset} training images; BatchNorms folded: ${r.report.foldedBatchNorms}; kept in float: ${r.keepFloat.join(', ') || 'nothing'}${float ? ` (${float})` : ''}`,
+    `ONNX Runtime runs it on: ${fused || 'no int8 kernel'}`,
+  ].join('\n');
 }

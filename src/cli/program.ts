@@ -14,6 +14,7 @@ import { addTestCommand } from './commands/test.js';
 import { addPredictCommand } from './commands/predict.js';
 import { addEmbedCommand } from './commands/embed.js';
 import { addExportCommand } from './commands/export.js';
+import { addQuantizeCommand } from './commands/quantize.js';
 import { addDemoCommand } from './commands/demo.js';
 
 export { EXIT };
@@ -26,7 +27,7 @@ export function buildProgram(ctx: Context): Command {
   const program = new Command('mobilezoo');
   const env: CommandEnv = { ctx, io, out };
   program
-    .description('MobileNetV1/V2/V3 and ShuffleNetV1/V2 on ONNX Runtime: summaries, training and fine-tuning, evaluation, prediction, embeddings, ONNX export')
+    .description('MobileNetV1/V2/V3 and ShuffleNetV1/V2 on ONNX Runtime: summaries, training and fine-tuning, evaluation, prediction, embeddings, ONNX export, int8 quantization, a web page')
     .version(packageVersion(), '-V, --version')
     .exitOverride()
     .showHelpAfterError('(add --help for usage)')
@@ -39,6 +40,7 @@ export function buildProgram(ctx: Context): Command {
   addPredictCommand(program, env);
   addEmbedCommand(program, env);
   addExportCommand(program, env);
+  addQuantizeCommand(program, env);
   addDemoCommand(program, env);
   return program;
 }

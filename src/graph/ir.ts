@@ -65,6 +65,15 @@ export class Graph {
     for (const n of this.nodes) for (const o of n.outputs) m.set(o, n);
     return m;
   }
+
+  /** Nodes reading each value, in graph order. */
+  consumers(): Map<string, Node[]> {
+    const m = new Map<string, Node[]>();
+    for (const n of this.nodes) {
+      for (const i of new Set(n.inputs)) if (i) m.set(i, [...(m.get(i) ?? []), n]);
+    }
+    return m;
+  }
 }
 
 export const attr = {

@@ -114,7 +114,7 @@ rules.set('Where', (c) => [{
   shape: broadcastShapes(broadcastShapes(need(c, 0).shape, need(c, 1).shape, c.op), need(c, 2).shape, c.op),
 }]);
 
-const onnxDTypes: Record<number, DType> = { 1: 'float32', 2: 'uint8', 6: 'int32', 7: 'int64', 9: 'bool', 11: 'float64' };
+const onnxDTypes: Record<number, DType> = { 1: 'float32', 2: 'uint8', 3: 'int8', 6: 'int32', 7: 'int64', 9: 'bool', 11: 'float64' };
 rules.set('Cast', (c) => {
   const to = onnxDTypes[intAttr(c.attrs, 'to')];
   if (!to) fail(c, `unsupported target type ${intAttr(c.attrs, 'to')}`);
@@ -391,3 +391,7 @@ rules.set('Shape', (c) => [{ dtype: 'int64', shape: [need(c, 0).shape.length] }]
 
 rules.set('RandomUniformLike', (c) => [{ dtype: need(c, 0).dtype, shape: [...need(c, 0).shape] }]);
 
+
+// QuantizeLinear's output type is its zero point's (uint8 or int8); DequantizeLinear gives float32 here.
+rules.set('QuantizeLinear', (c) => [{ dtype: c.inputs[2]?.dtype ?? 'uint8', shape: [...need(c, 0).shape] }]);
+rules.set('DequantizeLinear', (c) => [{ dtype: 'float32', shape: [...need(c, 0).shape] }]);

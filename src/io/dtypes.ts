@@ -41,6 +41,7 @@ export const HOST_ELEMENT_SIZE: Readonly<Record<DType, number>> = {
   int64: 8,
   int32: 4,
   uint8: 1,
+  int8: 1,
   bool: 1,
 };
 
@@ -50,6 +51,7 @@ export const STORAGE_DTYPE: Readonly<Record<DType, StorageDType>> = {
   int64: 'I64',
   int32: 'I32',
   uint8: 'U8',
+  int8: 'I8',
   bool: 'BOOL',
 };
 

@@ -12,6 +12,7 @@ const IR_VERSION = 8;
 const elemTypes: Record<DType, number> = {
   float32: onnx.TensorProto.DataType.FLOAT,
   uint8: onnx.TensorProto.DataType.UINT8,
+  int8: onnx.TensorProto.DataType.INT8,
   int32: onnx.TensorProto.DataType.INT32,
   int64: onnx.TensorProto.DataType.INT64,
   bool: onnx.TensorProto.DataType.BOOL,

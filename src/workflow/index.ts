@@ -16,3 +16,4 @@ export * from './pretrained.js';
 export * from './embed.js';
 export * from './export-web.js';
 export * from './export-pth.js';
+export * from './quantize.js';

@@ -1,10 +1,9 @@
 /** `mobilezoo test`: evaluate a checkpoint, weights or an ONNX model on a dataset's test split. */
-import { resolve } from 'node:path';
-import { DATASET_INFO, DataLoader, type Dataset, type OpenDatasetOptions, isDatasetName, openDataset, resolveTransform, standardTransform, takeSubset } from '../data/index.js';
-import { type Preprocessing, atInputSize, recordPreprocessing, transformForChannels } from '../data/preprocessing.js';
-import type { CheckpointRecord } from './checkpoints.js';
+import { DataLoader, resolveTransform, standardTransform, takeSubset } from '../data/index.js';
+import { atInputSize, recordPreprocessing, transformForChannels } from '../data/preprocessing.js';
 import { type ClassifierSource, openClassifier } from './classifier.js';
 import { mapClasses } from './class-map.js';
+import { openModelSplit } from './model-split.js';
 import { type EvalResult, evaluateLoader } from './evaluate.js';
 import { type TtaMode, withTta } from './tta.js';
 
@@ -41,36 +40,13 @@ export interface TestResult extends EvalResult {
   tta: TtaMode;
 }
 
-async function openTestSplit(name: string, o: { dataDir?: string; download?: boolean; record?: CheckpointRecord; source?: Preprocessing['source']; size?: number }): Promise<Dataset> {
-  if (!isDatasetName(name)) throw new Error(`unknown dataset '${name}'; known: ${Object.keys(DATASET_INFO).join(', ')}`);
-  const same = o.record?.dataset.name === name;
-  const opts: OpenDatasetOptions & Record<string, unknown> = same ? { ...o.record!.dataset.options } : {};
-  opts.download = o.download ?? false;
-  opts.progress = true;
-  if (o.dataDir) opts.dir = resolve(o.dataDir);
-  if (name === 'synthetic') {
-    if (!same) Object.assign(opts, { size: o.size ?? 32, seed: 0, numClasses: 10 });
-    else opts.length = o.record!.dataset.testSize;
-  }
-  if (name === 'folder') {
-    if (o.dataDir) opts.root = resolve(o.dataDir);
-    if (!opts.root) throw new Error('the folder dataset needs --data DIR');
-    // The checkpoint's own folder keeps its seeded split; any other root/<class> folder is all test images.
-    if (opts.root !== o.record?.dataset.options.root) opts.testFraction = 1;
-    // Images are stored as the model's training images were: the preprocessing then applies unchanged.
-    opts.size = o.source ? [o.source.height, o.source.width] : o.size ?? 224;
-    opts.channels = o.source?.channels ?? 3;
-  }
-  return openDataset(name, 'test', opts);
-}
-
 /** Evaluates a model on a test split: loss, top-1, top-5, per-class accuracy, confusion matrix. */
 export async function testModel(o: TestOptions): Promise<TestResult> {
   const c = await openClassifier(o, { threads: o.threads, input: o.input });
   try {
     const datasetName = o.dataset ?? c.record?.dataset.name;
     if (!datasetName) throw new Error('--dataset is required with --weights or --onnx (which test split to evaluate on?)');
-    let ds = await openTestSplit(datasetName, {
+    let ds = await openModelSplit(datasetName, 'test', {
       dataDir: o.dataDir, download: o.download, record: c.record,
       source: c.recorded ? c.preprocessing.source : undefined, size: o.input ?? c.preprocessing.inputSize[1],
     });
