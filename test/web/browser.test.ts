@@ -14,7 +14,7 @@ import { decodeImageRgb } from '../../src/data/decode.js';
 import type { ClassScore } from '../../src/report/metrics.js';
 import type * as OrtWebModule from 'onnxruntime-web';
 import type { OrtWeb, PageApi } from '../../src/web/page.js';
-import { exportWeb, predictImages } from '../../src/workflow/index.js';
+import { exportWeb, predictImages, quantizeToOnnx } from '../../src/workflow/index.js';
 import { rmrf, tempDir } from '../cli/helpers.js';
 import { CHROMIUM, MODEL, decisiveWeights, grayscaleOnnx, serve, writePng } from './helpers.js';
 
@@ -49,9 +49,12 @@ describe('the exported page in Chromium', { skip: existsSync(CHROMIUM) ? false :
     await writePng(join(imageDir, IMAGES.small), 28, 28, 3, 4);
     await exportWeb({ ...MODEL, weights, dir: join(dir, 'rgb'), threads: 1 });
     await exportWeb({ onnx: join(dir, 'gray.onnx'), dir: join(dir, 'gray'), threads: 1 });
+    // The RGB model in int8 (mobilezoo quantize, calibrated on the synthetic set), on a page of its own.
+    await quantizeToOnnx({ ...MODEL, weights, out: join(dir, 'int8.onnx'), dataset: 'synthetic', calibration: 32, threads: 1 });
+    await exportWeb({ onnx: join(dir, 'int8.onnx'), dir: join(dir, 'int8'), threads: 1 });
     // The same site cross-origin isolated, where the page runs onnxruntime-web on several threads.
     const isolated = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' };
-    server = await serve({ '/rgb/': join(dir, 'rgb'), '/gray/': join(dir, 'gray'), '/isolated/': { dir: join(dir, 'rgb'), headers: isolated }, '/images/': { dir: imageDir, headers: isolated } });
+    server = await serve({ '/rgb/': join(dir, 'rgb'), '/gray/': join(dir, 'gray'), '/int8/': join(dir, 'int8'), '/isolated/': { dir: join(dir, 'rgb'), headers: isolated }, '/images/': { dir: imageDir, headers: isolated } });
     const { chromium } = await import('playwright-core');
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -137,6 +140,10 @@ describe('the exported page in Chromium', { skip: existsSync(CHROMIUM) ? false :
 
   test('a grayscale Fashion-MNIST-like model from an ONNX file: luma, pad 2, gray → RGB as in predict', async () => {
     await (await compare('gray', { onnx: join(dir, 'gray.onnx') }, [IMAGES.gray, IMAGES.small, IMAGES.wide])).close();
+  });
+
+  test('an int8 model from mobilezoo quantize: onnxruntime-web\'s int8 kernels give predict --onnx\'s probabilities', async () => {
+    await (await compare('int8', { onnx: join(dir, 'int8.onnx') }, [IMAGES.wide, IMAGES.tall], ['url', 'imageData'])).close();
   });
 
   test('cross-origin isolated (COOP + COEP, so onnxruntime-web runs on up to 4 threads): the same probabilities', async () => {
