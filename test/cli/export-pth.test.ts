@@ -5,10 +5,14 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { loadStateDictFile } from '../../src/io/checkpoint.js';
 import { createModel } from '../../src/models/registry.js';
-import { runCli } from '../../src/cli/program.js';
 import { readCheckpointRecord } from '../../src/workflow/checkpoints.js';
 import type { StateDict } from '../../src/tensor.js';
-import { ROOT, memoryStreams, rmrf, tempDir } from './helpers.js';
+import { ROOT, rmrf, runCliInMemory, tempDir } from './helpers.js';
+
+const cli = async (args: string[]) => {
+  const r = await runCliInMemory(args);
+  return { ...r, out: r.out.trimEnd() };
+};
 
 const dir = tempDir();
 after(() => rmrf(dir));
@@ -26,11 +30,6 @@ function assertSameTensors(a: StateDict, b: StateDict): void {
   }
 }
 
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const m = memoryStreams();
-  const code = await runCli(args, m.io);
-  return { code, out: m.out().trimEnd(), err: m.err() };
-}
 
 describe('mobilezoo export --pth', () => {
   test('a legacy .pth in, a zip .pth out that loads strictly into the same model with the same tensors', async () => {

@@ -78,3 +78,11 @@ export function memoryStreams(): { io: { stdout: NodeJS.WritableStream; stderr: 
     ({ write: (s: string | Uint8Array) => (append(typeof s === 'string' ? s : Buffer.from(s).toString()), true), isTTY: false }) as unknown as NodeJS.WritableStream;
   return { io: { stdout: sink((s) => (out += s)), stderr: sink((s) => (err += s)) }, out: () => out, err: () => err };
 }
+
+/** Runs `mobilezoo ...args` in this process (runCli) with in-memory streams. */
+export async function runCliInMemory(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const { runCli } = await import('../../src/cli/program.js');
+  const m = memoryStreams();
+  const code = await runCli(args, m.io);
+  return { code, out: m.out(), err: m.err() };
+}

@@ -3,23 +3,17 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { runCli } from '../../src/cli/program.js';
 import { onnxMetadata } from '../../src/workflow/classifier.js';
 import { saveSafetensorsFile } from '../../src/io/index.js';
 import { createModel } from '../../src/models/registry.js';
 import { readCheckpointRecord } from '../../src/workflow/checkpoints.js';
-import { memoryStreams, rmrf, tempDir } from './helpers.js';
+import { rmrf, runCliInMemory as cli, tempDir } from './helpers.js';
 
 const dir = tempDir('mobilezoo-quantize-');
 const run = join(dir, 'run');
 const ckpt = join(run, 'checkpoint-last.json');
 after(() => rmrf(dir));
 
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const io = memoryStreams();
-  const code = await runCli(args, io.io);
-  return { code, out: io.out(), err: io.err() };
-}
 
 describe('mobilezoo quantize', () => {
   before(async () => {

@@ -8,23 +8,17 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
-import { runCli } from '../../src/cli/program.js';
 import { loadStateDictFile } from '../../src/io/index.js';
 import { MetricsCsv } from '../../src/report/csv.js';
 import type { StateDict } from '../../src/tensor.js';
 import { readCheckpointRecord } from '../../src/workflow/checkpoints.js';
-import { memoryStreams, rmrf, tempDir } from '../cli/helpers.js';
+import { rmrf, runCliInMemory as cli, tempDir } from '../cli/helpers.js';
 
 const dir = tempDir('mobilezoo-finetune-');
 const base = join(dir, 'base');
 const folder = join(dir, 'folder');
 after(() => rmrf(dir));
 
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const io = memoryStreams();
-  const code = await runCli(args, io.io);
-  return { code, out: io.out(), err: io.err() };
-}
 
 /** A folder dataset of 20x20 PNGs: class c is a stripe pattern of period c + 2, with noise. */
 async function makeFolder(root: string, classes: string[], perSplit: Record<string, number>): Promise<void> {
