@@ -68,7 +68,6 @@ export async function exportOnnx(o: ExportOptions): Promise<ExportResult> {
   const model = c.network;
   const source = c.weights;
   const inputSize = c.preprocessing.inputSize;
-  const size = inputSize[1];
   if (o.batch !== undefined && (!Number.isInteger(o.batch) || o.batch < 1)) throw new Error(`batch must be a positive integer, got ${o.batch}`);
   const graph = traceInference(model, { inputSize, batch: o.batch ?? 'N' });
   const proto = toModelProto(graph, { docString: `${model.modelName} ${JSON.stringify(model.options)} (mobilezoo, eval mode)` });
@@ -78,10 +77,29 @@ export async function exportOnnx(o: ExportOptions): Promise<ExportResult> {
   const path = resolve(o.out);
   await saveFileAtomic(path, bytes);
 
-  const session = await createSession(new Uint8Array(await readFile(path)), { threads: o.threads });
+  const check = await verifyOnnxClassifier(new Uint8Array(await readFile(path)), inputSize, model.numClasses, { batch: o.batch ?? 2, threads: o.threads, what: 'exported model' });
+  return {
+    path,
+    bytes: (await stat(path)).size,
+    model: model.modelName,
+    weights: source,
+    inputs: graph.inputs.map((v) => ({ name: v.name, shape: [...v.shape] })),
+    outputs: graph.outputs.map((v) => ({ name: v.name, shape: [...v.shape] })),
+    check,
+  };
+}
+
+/**
+ * Loads a written classifier file into onnxruntime and runs one batch of random images: the output must
+ * be finite [batch, numClasses]. Returns the batch, the output shape and the run's time.
+ */
+export async function verifyOnnxClassifier(
+  bytes: Uint8Array, inputSize: [number, number, number], numClasses: number, o: { batch?: number; threads?: number; what: string },
+): Promise<{ batch: number; outputShape: number[]; ms: number }> {
+  const session = await createSession(bytes, { threads: o.threads });
   try {
     const n = o.batch ?? 2;
-    const x = new Float32Array(n * size * size * 3);
+    const x = new Float32Array(n * inputSize.reduce((a, b) => a * b, 1));
     const rng = new Rng(1);
     for (let i = 0; i < x.length; i++) x[i] = rng.normal();
     const t0 = performance.now();
@@ -89,19 +107,11 @@ export async function exportOnnx(o: ExportOptions): Promise<ExportResult> {
     const ms = performance.now() - t0;
     const y = out[session.outputNames[0]!]!;
     const dims = [...y.dims].map(Number);
-    if (dims.length !== 2 || dims[0] !== n || dims[1] !== model.numClasses) {
-      throw new Error(`exported model gives output [${dims.join(', ')}], expected [${n}, ${model.numClasses}]`);
+    if (dims.length !== 2 || dims[0] !== n || dims[1] !== numClasses) {
+      throw new Error(`${o.what} gives output [${dims.join(', ')}], expected [${n}, ${numClasses}]`);
     }
-    if (!(y.data as Float32Array).every(Number.isFinite)) throw new Error('exported model gives non-finite logits');
-    return {
-      path,
-      bytes: (await stat(path)).size,
-      model: model.modelName,
-      weights: source,
-      inputs: graph.inputs.map((v) => ({ name: v.name, shape: [...v.shape] })),
-      outputs: graph.outputs.map((v) => ({ name: v.name, shape: [...v.shape] })),
-      check: { batch: n, outputShape: dims, ms },
-    };
+    if (!(y.data as Float32Array).every(Number.isFinite)) throw new Error(`${o.what} gives non-finite logits`);
+    return { batch: n, outputShape: dims, ms };
   } finally {
     await session.release();
   }

@@ -12,9 +12,8 @@ import { saveFileAtomic } from '../io/checkpoint.js';
 import type { CalibrationMethod } from '../quantize/calibration.js';
 import { type QuantizeReport, quantizeModel } from '../quantize/quantize-model.js';
 import { optimizedOpCounts } from '../quantize/optimized-graph.js';
-import { createSession, ort } from '../runtime/session.js';
 import type { ModelSource } from './checkpoints.js';
-import { modelMetadata, openNetworkClassifier } from './export.js';
+import { modelMetadata, openNetworkClassifier, verifyOnnxClassifier } from './export.js';
 import { openModelSplit } from './model-split.js';
 
 export interface QuantizeCommandOptions extends ModelSource {
@@ -79,25 +78,10 @@ export async function quantizeToOnnx(o: QuantizeCommandOptions): Promise<Quantiz
   }
   const path = resolve(o.out);
   await saveFileAtomic(path, bytes);
-  await verify(new Uint8Array(await readFile(path)), c.preprocessing.inputSize, c.numClasses, o.threads);
+  await verifyOnnxClassifier(new Uint8Array(await readFile(path)), c.preprocessing.inputSize, c.numClasses, { threads: o.threads, what: 'the int8 model' });
   const { activations: _a, ...summary } = report;
   return {
     path, bytes: (await stat(path)).size, model: c.model, weights: c.weights, dataset: datasetName, calibrationImages: report.calibrationImages,
     method, keepFloat: report.keepFloat, fused: await optimizedOpCounts(bytes, { threads: o.threads }), report: summary,
   };
-}
-
-/** Loads the written file into onnxruntime and checks one batch gives finite [2, classes] logits. */
-async function verify(bytes: Uint8Array, inputSize: [number, number, number], numClasses: number, threads?: number): Promise<void> {
-  const session = await createSession(bytes, { threads });
-  try {
-    const x = new Float32Array(2 * inputSize.reduce((a, b) => a * b, 1)).map((_, i) => Math.sin(i));
-    const y = (await session.run({ [session.inputNames[0]!]: new ort.Tensor('float32', x, [2, ...inputSize]) }))[session.outputNames[0]!]!;
-    const dims = [...y.dims].map(Number);
-    if (dims.join() !== `2,${numClasses}` || !(y.data as Float32Array).every(Number.isFinite)) {
-      throw new Error(`the int8 model gives output [${dims.join(', ')}]${(y.data as Float32Array).every(Number.isFinite) ? '' : ' with non-finite values'}, expected [2, ${numClasses}]`);
-    }
-  } finally {
-    await session.release();
-  }
 }
