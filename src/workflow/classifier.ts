@@ -33,6 +33,8 @@ export interface Classifier {
   readonly network?: Network;
   /** The input and output names, for ONNX files. */
   readonly io?: { input: string; output: string };
+  /** The metadata_props of an ONNX file. */
+  readonly metadata?: ReadonlyMap<string, string>;
   /** True when the preprocessing came with the model (record or metadata), not a default. */
   readonly recorded: boolean;
   /** What inputs are made of; may be replaced before the first run when not recorded. */
@@ -98,7 +100,8 @@ export function onnxMetadata(bytes: Uint8Array): Map<string, string> {
   return new Map((model.metadataProps ?? []).map((p) => [p.key ?? '', p.value ?? '']));
 }
 
-async function openOnnxClassifier(file: string, o: { threads?: number; input?: number }): Promise<Classifier> {
+/** An ONNX file's bytes and metadata_props, with errors naming the file. */
+export async function readOnnxFile(file: string): Promise<{ path: string; bytes: Uint8Array; meta: Map<string, string> }> {
   const path = resolve(file);
   let bytes: Uint8Array;
   try {
@@ -106,12 +109,15 @@ async function openOnnxClassifier(file: string, o: { threads?: number; input?: n
   } catch (e) {
     throw new Error(`cannot read ONNX model ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
   }
-  let meta: Map<string, string>;
   try {
-    meta = onnxMetadata(bytes);
+    return { path, bytes, meta: onnxMetadata(bytes) };
   } catch (e) {
     throw new Error(`${file}: not an ONNX model (${(e as Error).message})`);
   }
+}
+
+async function openOnnxClassifier(file: string, o: { threads?: number; input?: number }): Promise<Classifier> {
+  const { path, bytes, meta } = await readOnnxFile(file);
   const session = await createSession(bytes, { threads: o.threads });
   const inputName = session.inputNames[0]!;
   const outputName = session.outputNames[0]!;
@@ -141,6 +147,7 @@ async function openOnnxClassifier(file: string, o: { threads?: number; input?: n
     numClasses,
     classNames: names ?? genericNames(numClasses),
     io: { input: inputName, output: outputName },
+    metadata: meta,
     recorded: recordedPre !== undefined,
     preprocessing,
     async run(images, n) {

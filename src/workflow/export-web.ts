@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SIDECAR_FORMAT, SIDECAR_VERSION, type WebSidecar } from '../web/sidecar.js';
-import { type ClassifierSource, openClassifier, onnxMetadata } from './classifier.js';
+import { type ClassifierSource, openClassifier, readOnnxFile } from './classifier.js';
 import { type ExportResult, exportOnnx } from './export.js';
 import { moduleGraph } from './module-graph.js';
 
@@ -86,12 +86,7 @@ async function browserModules(): Promise<string[]> {
 async function checkOnnxSource(o: ExportWebOptions & { onnx: string }): Promise<void> {
   if (o.checkpoint || o.weights || o.model) throw new Error('give an ONNX file or a checkpoint / weights / model, not both');
   if (o.input !== undefined) throw new Error(`${o.onnx}: an exported model keeps its input size (export it again with --input ${o.input})`);
-  let meta: Map<string, string>;
-  try {
-    meta = onnxMetadata(new Uint8Array(await readFile(o.onnx)));
-  } catch (e) {
-    throw new Error(`${o.onnx}: cannot read an ONNX model (${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message})`);
-  }
+  const { meta } = await readOnnxFile(o.onnx);
   const missing = REQUIRED_METADATA.find((k) => !meta.has(k));
   if (missing) throw new Error(`${o.onnx}: the ONNX metadata has no ${missing} (the page needs the model's preprocessing and class names: export the model with mobilezoo export)`);
 }
@@ -110,7 +105,7 @@ async function writeModel(o: ExportWebOptions, path: string): Promise<{ source: 
 async function sidecarOf(path: string, source: string, threads?: number): Promise<WebSidecar> {
   const c = await openClassifier({ onnx: path }, { threads });
   await c.dispose();
-  const options = onnxMetadata(new Uint8Array(await readFile(path))).get('mobilezoo.options');
+  const options = c.metadata!.get('mobilezoo.options');
   const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string };
   return {
     format: SIDECAR_FORMAT,
