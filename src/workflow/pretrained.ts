@@ -10,7 +10,8 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { type Preprocessing, imagenetPreprocessing } from '../data/preprocessing.js';
-import { loadStateDictFile } from '../io/checkpoint.js';
+import { loadCheckpoint, loadStateDictFile } from '../io/checkpoint.js';
+import { checkHubHash } from '../io/hub-hash.js';
 import { publishedWeightsOf } from '../models/published-weights.js';
 import type { Module } from '../nn/module.js';
 import type { StateDict } from '../tensor.js';
@@ -53,7 +54,9 @@ export async function inspectPretrained(file: string): Promise<PretrainedSource>
       weights: join(dir, record.files.ema ?? record.files.weights),
     };
   }
-  const sd = await loadStateDictFile(abs);
+  const view = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  checkHubHash(view, abs);
+  const sd = loadCheckpoint(view, abs);
   const matrices = [...sd.values()].filter((t) => t.shape.length === 2);
   const numClasses = matrices[matrices.length - 1]?.shape[0];
   const published = publishedWeightsOf(abs);
