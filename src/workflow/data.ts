@@ -16,7 +16,7 @@ import {
   takeSubset,
 } from '../data/index.js';
 import { createModel, modelOptionNames } from '../models/registry.js';
-import { type Preprocessing, atInputSize, augmentedTransform, recordPreprocessing, transformForChannels } from '../data/preprocessing.js';
+import { type Preprocessing, atInputSize, augmentedTransform, transformForChannels } from '../data/preprocessing.js';
 import type { TrainConfig } from './config.js';
 
 /** Datasets whose images are small (≤ 64 px): trained with the CIFAR stem at 32x32 by default. */
@@ -135,9 +135,4 @@ export function trainTransforms(ds: Dataset, inputSize: [number, number, number]
   const size = inputSize[1];
   const evalSpec = standardTransform(ds, { train: false, size, channels: 3 });
   return { train: augment ? standardTransform(ds, { train: true, size, channels: 3, randomErasing }) : evalSpec, eval: evalSpec };
-}
-
-/** The preprocessing record of a resolved evaluation transform (which applies to the dataset's images). */
-export function preprocessingOf(ds: Dataset, resolvedEval: TransformSpec): Preprocessing {
-  return recordPreprocessing(ds, resolvedEval);
 }

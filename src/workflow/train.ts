@@ -12,8 +12,8 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { DataLoader, type TransformSpec } from '../data/index.js';
-import type { Preprocessing } from '../data/preprocessing.js';
+import { DataLoader, type TransformSpec, resolveTransform } from '../data/index.js';
+import { type Preprocessing, recordPreprocessing } from '../data/preprocessing.js';
 import { loadStateDictFile } from '../io/checkpoint.js';
 import type { Network } from '../models/network.js';
 import { createModel } from '../models/registry.js';
@@ -33,7 +33,7 @@ import {
   writeCheckpoint,
 } from './checkpoints.js';
 import { type TrainConfig, describeOptimization } from './config.js';
-import { type TrainingData, openTrainingData, planModel, preprocessingOf, sourcePreprocessing, trainTransforms } from './data.js';
+import { type TrainingData, openTrainingData, planModel, sourcePreprocessing, trainTransforms } from './data.js';
 import { type EvalResult, evaluateLoader } from './evaluate.js';
 import { loadPretrained, summarizeTensorNames } from './pretrained.js';
 import { runEnvironment, writeRunReport } from './report.js';
@@ -147,6 +147,8 @@ class TrainingRun {
   private history: EpochMetrics[] = [];
   private lastEval?: EvalResult;
   private seconds = 0;
+  /** Seconds of the last evaluation (its epoch's metrics row counts them). */
+  private evalSeconds = 0;
   startEpoch = 0;
   private startStep = 0;
   private partial = zeroAccumulator();
@@ -214,7 +216,7 @@ class TrainingRun {
     const transforms = trainTransforms(data.train, inputSize, config.augment, config.randomErasing, source);
     const loaders = openLoaders(config, data, transforms, run.workers ?? 1);
     // Test-set normalization uses the training split's statistics.
-    const preprocessing = source ?? preprocessingOf(data.train, new DataLoader(data.train, { batchSize: 1, transform: transforms.eval, workers: 0 }).transform);
+    const preprocessing = source ?? recordPreprocessing(data.train, resolveTransform(transforms.eval, data.train));
     if (loaders.train.length === 0) {
       await closeLoaders(loaders);
       throw new Error(`no training batches: ${data.train.length} samples with --batch-size ${config.batchSize}`);
@@ -359,8 +361,6 @@ class TrainingRun {
     this.evalSeconds = (performance.now() - t1) / 1000;
     return evaluation;
   }
-
-  private evalSeconds = 0;
 
   private async evalPredict(): Promise<(x: Float32Array) => Promise<Float32Array>> {
     const t = this.trainer!;
