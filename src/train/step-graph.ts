@@ -89,6 +89,7 @@ export function buildStepGraph(model: Module, o: StepGraphOptions): StepGraph {
     const noDecay = spec.noDecayBnBias ? noDecayParams(model) : new Set<string>();
     const slotNames = optimizerSlots(spec);
     const scalarsByRank = new Map<number, typeof scalars>();
+    const scaledLr = new Map<string, string>();
     for (const p of paramNames) {
       const d = grads.get(p);
       if (!d) continue;
@@ -111,7 +112,10 @@ export function buildStepGraph(model: Module, o: StepGraphOptions): StepGraph {
       }
       const rankScalars = scalarsByRank.get(rank)!;
       const mult = o.lrMultiplier?.(p) ?? 1;
-      const scalarsOfP = mult === 1 ? rankScalars : { ...rankScalars, lr: g.mul(rankScalars.lr, g.constant(Tensor.float32(g.dims(rankScalars.lr), [mult]), 'lr_mult')) };
+      // One scaled learning rate per rank and factor, shared by the parameters that use it.
+      const key = `${rank}:${mult}`;
+      if (mult !== 1 && !scaledLr.has(key)) scaledLr.set(key, g.mul(rankScalars.lr, g.constant(Tensor.float32(g.dims(rankScalars.lr), [mult]), 'lr_mult')));
+      const scalarsOfP = mult === 1 ? rankScalars : { ...rankScalars, lr: scaledLr.get(key)! };
       const u = emitUpdate(g, spec, p, d, slot, noDecay.has(p) ? 0 : spec.weightDecay ?? 0, scalarsOfP);
       newValues.set(p, g.output(u.param, `new/${p}`));
       for (const [s, v] of u.slots) newValues.set(`${s}/${p}`, g.output(v, `new/${s}/${p}`));
