@@ -1,9 +1,11 @@
 /**
  * The `mobilezoo` command line (commander): parses flags, calls the library, prints. Exit codes: 0 ok,
- * 1 runtime error, 2 bad usage (unknown flag, bad value: the message names the flag), 130 interrupted.
+ * 1 runtime error, 2 bad usage (unknown flag, bad value: the message names the flag; a value, from a flag
+ * or a file, that asks for more than the machine has), 130 interrupted.
  */
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../workflow/config.js';
+import { ResourceLimitError } from '../workflow/resources.js';
 import { UsageError } from './parse.js';
 import type { Streams } from './progress.js';
 import { type CommandEnv, type Context, EXIT, packageVersion } from './context.js';
@@ -63,7 +65,7 @@ export async function runCli(argv: string[], io: Streams = { stdout: process.std
     }
     const cmd = argv.find((a) => !a.startsWith('-')) ?? '';
     const prefix = `mobilezoo${cmd ? ` ${cmd}` : ''}: `;
-    if (e instanceof UsageError || e instanceof ConfigError) {
+    if (e instanceof UsageError || e instanceof ConfigError || e instanceof ResourceLimitError) {
       io.stderr.write(`${prefix}${(e as Error).message}\n(add --help for usage)\n`);
       return EXIT.usage;
     }

@@ -3,9 +3,9 @@
  * weights file, a bare model, or an exported ONNX file (float or int8, its metadata holding the
  * preprocessing and class names), so every kind of model is measured by the same commands.
  */
-import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import onnxProto from 'onnx-proto';
+import { readInputFile } from '../io/input-file.js';
 import { IMAGENET_CLASSES } from '../data/imagenet.js';
 import { type Preprocessing, IMAGENET_MEAN, atInputSize, IMAGENET_STD, imagenetPreprocessing, parsePreprocessing, recordPreprocessing } from '../data/preprocessing.js';
 import type { Network } from '../models/network.js';
@@ -13,6 +13,7 @@ import { publishedWeightsOf } from '../models/published-weights.js';
 import { InferenceSession } from '../runtime/inference.js';
 import { createSession, ort } from '../runtime/session.js';
 import { type CheckpointRecord, type ModelSource, loadModel } from './checkpoints.js';
+import { checkRunMemory } from './model-memory.js';
 
 export interface ClassifierSource extends ModelSource {
   /** An ONNX file written by `mobilezoo export` or `quantize` (or any image classifier [N, 3, H, W] → [N, K]). */
@@ -67,6 +68,7 @@ export async function openClassifier(src: ClassifierSource, o: { threads?: numbe
   }
   const { model, source, record } = await loadModel(src);
   const size = o.input ?? record?.model.inputSize[1] ?? (model.numClasses === 1000 ? 224 : model.inputSize[1]);
+  checkRunMemory(model, { inputSize: [model.inputSize[0], size, size], batch: 1, training: false }, o.input !== undefined ? `--input ${o.input}` : source);
   let session: InferenceSession | undefined;
   let sessionFor: Preprocessing | undefined;
   const c: Classifier = {
@@ -100,15 +102,13 @@ export function onnxMetadata(bytes: Uint8Array): Map<string, string> {
   return new Map((model.metadataProps ?? []).map((p) => [p.key ?? '', p.value ?? '']));
 }
 
+/** Protocol buffers cannot hold more: ONNX Runtime refuses larger model files. */
+const MAX_ONNX_BYTES = 2 * 1024 ** 3;
+
 /** An ONNX file's bytes and metadata_props, with errors naming the file. */
 export async function readOnnxFile(file: string): Promise<{ path: string; bytes: Uint8Array; meta: Map<string, string> }> {
   const path = resolve(file);
-  let bytes: Uint8Array;
-  try {
-    bytes = new Uint8Array(await readFile(path));
-  } catch (e) {
-    throw new Error(`cannot read ONNX model ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
-  }
+  const bytes = await readInputFile(file, MAX_ONNX_BYTES, 'an ONNX model');
   try {
     return { path, bytes, meta: onnxMetadata(bytes) };
   } catch (e) {
@@ -118,7 +118,13 @@ export async function readOnnxFile(file: string): Promise<{ path: string; bytes:
 
 async function openOnnxClassifier(file: string, o: { threads?: number; input?: number }): Promise<Classifier> {
   const { path, bytes, meta } = await readOnnxFile(file);
-  const session = await createSession(bytes, { threads: o.threads });
+  let session: ort.InferenceSession;
+  try {
+    // External data files resolve against the model's folder (and must stay in it), not the working directory.
+    session = await createSession(bytes, { threads: o.threads, modelFolder: dirname(path) });
+  } catch (e) {
+    throw new Error(`${file}: ONNX Runtime cannot load it: ${(e as Error).message}`);
+  }
   const inputName = session.inputNames[0]!;
   const outputName = session.outputNames[0]!;
   const json = <T>(key: string): T | undefined => {

@@ -14,7 +14,8 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DataLoader, type TransformSpec, resolveTransform } from '../data/index.js';
 import { type Preprocessing, recordPreprocessing } from '../data/preprocessing.js';
-import { loadStateDictFile } from '../io/checkpoint.js';
+import { openStateDictFile, readExpected } from '../io/checkpoint.js';
+import { ReadBudget } from '../io/limits.js';
 import type { Network } from '../models/network.js';
 import { createModel } from '../models/registry.js';
 import { summary } from '../nn/summary.js';
@@ -29,14 +30,18 @@ import {
   type PretrainedRecord,
   CHECKPOINT_FORMAT,
   CHECKPOINT_VERSION,
+  checkpointFile,
+  loadWeights,
   readCheckpointRecord,
   writeCheckpoint,
 } from './checkpoints.js';
-import { type TrainConfig, describeOptimization } from './config.js';
+import { ConfigError, type TrainConfig, describeOptimization } from './config.js';
 import { type TrainingData, openTrainingData, planModel, sourcePreprocessing, trainTransforms } from './data.js';
 import { type EvalResult, evaluateLoader } from './evaluate.js';
+import { buildModel } from './model-memory.js';
 import { loadPretrained, summarizeTensorNames } from './pretrained.js';
 import { runEnvironment, writeRunReport } from './report.js';
+import { checkConcurrency } from './resources.js';
 
 export interface StepEvent {
   epoch: number;
@@ -193,6 +198,8 @@ class TrainingRun {
     const saveEvery = run.saveEvery ?? 5;
     if (!Number.isInteger(saveEvery) || saveEvery < 1) throw new Error(`saveEvery must be a positive integer, got ${saveEvery}`);
     const resumed = await checkResume(config, run, outDir);
+    checkConcurrency('threads', run.threads, resumed ? `${resumed.path}: threads` : 'threads');
+    checkConcurrency('workers', run.workers, 'workers');
 
     const data = await openTrainingData(config);
     log(`dataset: ${data.title}, ${data.train.length} train / ${data.test.length} test images, ${data.train.numClasses} classes`);
@@ -202,13 +209,16 @@ class TrainingRun {
       throw new Error(`${resumed.path}: was trained at input ${resumed.record.model.inputSize.join('x')}, this run would use ${plan.inputSize.join('x')}`);
     }
     const modelOptions = resumed ? { ...resumed.record.model.options } : plan.options;
-    const model = createModel(config.model, modelOptions);
+    // Sized before it is built: a model (or input size, or batch) that cannot fit in memory is refused here.
+    const model = buildModel(config.model, modelOptions, resumed ? `${resumed.path}: model` : 'train', { inputSize: plan.inputSize, batch: config.batchSize, training: true });
+    try {
+      resolveFreeze(model, config.freeze ?? 'none');
+    } catch (e) {
+      throw new ConfigError('--freeze', (e as Error).message);
+    }
     // Weights first: frozen layers are compiled into the train step as constants.
     const pretrained = resumed ? resumed.record.pretrained : await startFromPretrained(model, config, log);
-    if (resumed) {
-      const weights = join(resumed.dir, resumed.record.files.weights);
-      model.loadStateDict(await loadStateDictFile(weights), { source: weights });
-    }
+    if (resumed) await loadWeights(model, checkpointFile(resumed.record, resumed.path, 'weights'));
     const inputSize = plan.inputSize;
     const counts = summary(model, inputSize);
 
@@ -254,11 +264,15 @@ class TrainingRun {
     });
     await mkdir(this.outDir, { recursive: true });
     if (resumed) {
-      const { record, dir, path } = resumed;
+      const { record, path } = resumed;
       if (record.progress.stepsPerEpoch !== this.steps) {
         throw new Error(`${path}: ${record.progress.stepsPerEpoch} steps per epoch when saved, ${this.steps} now (has the dataset or --batch-size changed?)`);
       }
-      this.trainer.loadOptimizerStateDict(await loadStateDictFile(join(dir, record.files.optimizer)));
+      // Checked against the trainer's own state (names, shapes) before any tensor is read.
+      const expected = this.trainer.optimizerStateDict();
+      const file = checkpointFile(record, path, 'optimizer');
+      const state = await openStateDictFile(file, { budget: ReadBudget.forShapes(expected.values()) });
+      this.trainer.loadOptimizerStateDict(readExpected(state, expected, file.path));
       if (this.trainer.step !== record.progress.step) throw new Error(`${path}: optimizer state is at step ${this.trainer.step}, record says ${record.progress.step}`);
       this.startEpoch = record.epoch;
       this.startStep = record.progress.stepInEpoch;

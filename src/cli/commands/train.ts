@@ -6,7 +6,7 @@ import { OPTIMIZER_TYPES, RECIPES, type TrainSettings, resolveTrainConfig } from
 import { readCheckpointRecord } from '../../workflow/checkpoints.js';
 import { SCHEDULE_TYPES } from '../../train/schedules.js';
 import { inspectPretrained, resumeConfig } from '../../workflow/index.js';
-import { UsageError, addModelFlags, explicit, integer, modelName, modelOptionsFrom, nonNegativeInt, nonNegativeNumber, numberIn, oneOf, positiveInt, positiveNumber } from '../parse.js';
+import { UsageError, addModelFlags, explicit, modelName, modelOptionsFrom, nonNegativeInt, nonNegativeNumber, numberIn, oneOf, positiveInt, positiveNumber, threadCount, threadsCap, workerCount, workersCap } from '../parse.js';
 import { type CommandEnv, runTraining, timestamp, flagOf, RESUMABLE } from '../context.js';
 
 export function addTrainCommand(program: Command, { ctx }: CommandEnv): void {
@@ -34,9 +34,9 @@ export function addTrainCommand(program: Command, { ctx }: CommandEnv): void {
     .option('--label-smoothing <x>', 'label smoothing (default 0)', numberIn('--label-smoothing', 0, 1))
     .option('--no-augment', 'no training augmentation (random crop / flip)')
     .option('--random-erasing <p>', "torchvision's RandomErasing on training images with probability p (default 0)", numberIn('--random-erasing', 0, 1))
-    .option('--seed <n>', 'seed of the initialization, data order, augmentation and dropout (default 0)', integer('--seed'))
-    .option('--threads <n>', 'ONNX Runtime intra-op threads (default: all cores)', positiveInt('--threads'))
-    .option('--workers <n>', 'data-loading worker threads (default 1; 0 = main thread)', nonNegativeInt('--workers'))
+    .option('--seed <n>', 'seed of the initialization, data order, augmentation and dropout (default 0)', nonNegativeInt('--seed'))
+    .option('--threads <n>', `ONNX Runtime intra-op threads (default: all cores) (${threadsCap()})`, threadCount('--threads'))
+    .option('--workers <n>', `data-loading worker threads (default 1; 0 = main thread) (${workersCap()})`, workerCount('--workers'))
     .option('--out <dir>', 'output folder (default runs/<model>-<dataset>-<timestamp>)')
     .option('--save-every <n>', 'checkpoint every N epochs (default 5; a "last" one is always written)', positiveInt('--save-every'))
     .option('--resume <checkpoint>', 'continue a run from its checkpoint-*.json (same settings; --epochs may extend it)')
