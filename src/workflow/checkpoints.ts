@@ -12,7 +12,7 @@ import { type InputFile, readInputText, referencedFile } from '../io/input-file.
 import { ReadBudget } from '../io/limits.js';
 import type { Network } from '../models/network.js';
 import { publishedWeightsOf } from '../models/published-weights.js';
-import { type Preprocessing, recordPreprocessing } from '../data/preprocessing.js';
+import { type Preprocessing, parsePreprocessing, recordPreprocessing } from '../data/preprocessing.js';
 import type { EpochMetrics } from '../report/csv.js';
 import type { StateDict } from '../tensor.js';
 import type { TrainConfig } from './config.js';
@@ -141,6 +141,9 @@ function validateRecord(r: unknown, source: string): CheckpointRecord {
     // Version 1 decoded images straight to the source shape; that decode is now the transform's first steps.
     const old = rec.preprocessing!;
     rec.preprocessing = recordPreprocessing(old.source, old.transform);
+  } else {
+    // Checked now (sizes included), not when the first image is transformed.
+    rec.preprocessing = parsePreprocessing(rec.preprocessing, `${source}: preprocessing`);
   }
   return rec as CheckpointRecord;
 }
