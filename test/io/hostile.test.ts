@@ -148,10 +148,8 @@ test('finding 3: a zip storage that inflates to gigabytes is inflated only as fa
     { name: 'archive/data/0', data: zeroBomb(3900), method: 8, size: 3.9e9 },
   ]);
   assert.ok(zip.length < 5e6);
-  const t0 = performance.now();
   const sd = smallAllocation(64, () => readPth(zip, 'bomb.pth'));
   assert.deepEqual([...sd.get('w')!.data], [0, 0, 0, 0]);
-  assert.ok(performance.now() - t0 < 30_000);
 
   // The whole storage as one tensor: refused before inflating (the budget counts the inflated entry).
   const all = pickleOf(new Map([['w', tensorRef({ storageType: 'FloatStorage', key: '0', storageNumel: 975e6, size: [975e6], stride: [1] })]]));

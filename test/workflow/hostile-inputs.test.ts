@@ -71,9 +71,8 @@ test('finding 1: a file a record names is a regular file that stays in the folde
   for (const [name, make, re] of cases) {
     const json = await writeRun(run, { files: { weights: name } });
     make(join(run, name));
-    const t0 = performance.now();
+    // A FIFO would block a plain open: the test finishing at all shows it is refused without waiting.
     await assert.rejects(loadModel({ checkpoint: json }), re, name);
-    assert.ok(performance.now() - t0 < 10_000, `${name} was refused at once`);
   }
   // A symlink to another file of the same folder is fine.
   const json = await writeRun(run, { files: { weights: 'link.safetensors' } });
@@ -94,13 +93,11 @@ test('finding 1: the web sidecar\'s file name is a plain name too', () => {
 test('finding 4: a safetensors whose metadata asks for widthMult 100 is refused before the model is built', async () => {
   const file = join(HOSTILE, 'width100.safetensors');
   const before = process.memoryUsage().rss;
-  const t0 = performance.now();
   await assert.rejects(loadModel({ weights: file }), (e: Error) => {
     assert.ok(e instanceof ResourceLimitError, e.message);
     assert.match(e.message, /width100\.safetensors: metadata model: mobilenet_v2 \{"widthMult":100,.*\} \([\d,]+ parameters\) at input 3x32x32, batch 1 needs about \d+ GB, more than this machine's [\d.]+ GB of memory; refusing/);
     return true;
   });
-  assert.ok(performance.now() - t0 < 10_000);
   assert.ok(process.memoryUsage().rss - before < 512 * 1024 ** 2, 'nothing of the model was allocated');
   // The same options from a record or flags.
   await assert.rejects(loadModel({ model: 'mobilenet_v2', modelOptions: { widthMult: 100 } }), ResourceLimitError);
