@@ -232,14 +232,19 @@ function varintSize(v: number): number {
 
 const TWO_32 = 4294967296;
 
+/** A wrong value found while encoding; the path is filled in on the way out (see measure). */
+class EncodeError extends Error {
+  readonly path: string[] = [];
+}
+
 /** A 64-bit varint's value as a bigint (two's complement for negatives); undefined when it fits a uint32. */
-function wide(v: Int64, kind: Scalar, field: string): bigint | undefined {
+function wide(v: Int64, kind: Scalar): bigint | undefined {
   if (typeof v === 'number') {
     if (v >= 0 && v < TWO_32 && Number.isInteger(v)) return undefined;
-    if (!Number.isInteger(v)) throw new Error(`ONNX encode: ${field} must be an integer, got ${v}`);
+    if (!Number.isInteger(v)) throw new EncodeError(`must be an integer, got ${v}`);
     v = BigInt(v);
   } else if (typeof v !== 'bigint') {
-    throw new Error(`ONNX encode: ${field} must be a number or bigint, got ${typeof v}`);
+    throw new EncodeError(`must be a number or bigint, got ${typeof v}`);
   }
   if (kind === 'int32') return BigInt.asUintN(64, BigInt.asIntN(32, v));
   return BigInt.asUintN(64, v);
@@ -254,8 +259,8 @@ function bigVarintSize(v: bigint): number {
   return n;
 }
 
-function intSize(v: Int64, kind: Scalar, field: string): number {
-  const w = wide(v, kind, field);
+function intSize(v: Int64, kind: Scalar): number {
+  const w = wide(v, kind);
   return w === undefined ? varintSize(v as number) : bigVarintSize(w);
 }
 
@@ -273,63 +278,67 @@ function utf8Length(s: string): number {
   return n;
 }
 
-function checkArray(v: unknown, what: string): asserts v is ArrayLike<unknown> {
-  if (!Array.isArray(v) && !ArrayBuffer.isView(v)) throw new Error(`ONNX encode: ${what} must be an array`);
-}
-
 /**
  * Pass 1: the byte size of a message's body. Pushes onto `lengths`, in the order pass 2 writes them,
  * the length of every nested message, string and packed array.
  */
-function measure(m: Obj, type: Message, lengths: number[], path: string): number {
+function measure(m: Obj, type: Message, lengths: number[]): number {
   let size = 0;
   for (const f of type.fields) {
     const v = m[f.name];
     if (v === undefined || v === null) continue;
     const tag = varintSize(f.no << 3);
-    const what = `${path}.${f.protoName}`;
-    if (!f.repeated) {
-      size += tag + valueSize(f, v, lengths, what);
-      continue;
-    }
-    checkArray(v, what);
-    if (v.length === 0) continue;
-    if (packable(f)) {
-      let len = 0;
-      if (f.kind === 'float') len = 4 * v.length;
-      else if (f.kind === 'double') len = 8 * v.length;
-      else for (let i = 0; i < v.length; i++) len += intSize(v[i] as Int64, f.kind as Scalar, what);
-      lengths.push(len);
-      size += tag + varintSize(len) + len;
-    } else {
-      for (let i = 0; i < v.length; i++) size += tag + valueSize(f, v[i], lengths, `${what}[${i}]`);
+    let i = -1;
+    try {
+      if (!f.repeated) {
+        size += tag + valueSize(f, v, lengths);
+        continue;
+      }
+      if (!Array.isArray(v) && !ArrayBuffer.isView(v)) throw new EncodeError('must be an array');
+      const a = v as ArrayLike<unknown>;
+      if (a.length === 0) continue;
+      if (packable(f)) {
+        let len = 0;
+        if (f.kind === 'float') len = 4 * a.length;
+        else if (f.kind === 'double') len = 8 * a.length;
+        else for (i = 0; i < a.length; i++) len += intSize(a[i] as Int64, f.kind as Scalar);
+        lengths.push(len);
+        size += tag + varintSize(len) + len;
+      } else {
+        for (i = 0; i < a.length; i++) size += tag + valueSize(f, a[i], lengths);
+      }
+    } catch (e) {
+      if (e instanceof EncodeError) e.path.unshift(i >= 0 ? `${f.protoName}[${i}]` : f.protoName);
+      throw e;
     }
   }
   return size;
 }
 
-function valueSize(f: Field, v: unknown, lengths: number[], what: string): number {
+function valueSize(f: Field, v: unknown, lengths: number[]): number {
   switch (f.kind) {
     case 'string': {
-      if (typeof v !== 'string') throw new Error(`ONNX encode: ${what} must be a string, got ${typeof v}`);
+      if (typeof v !== 'string') throw new EncodeError(`must be a string, got ${typeof v}`);
       const len = utf8Length(v);
       lengths.push(len);
       return varintSize(len) + len;
     }
     case 'bytes':
-      if (!(v instanceof Uint8Array)) throw new Error(`ONNX encode: ${what} must be a Uint8Array`);
+      if (!(v instanceof Uint8Array)) throw new EncodeError('must be a Uint8Array');
       return varintSize(v.length) + v.length;
     case 'message': {
-      if (typeof v !== 'object') throw new Error(`ONNX encode: ${what} must be an object`);
+      if (typeof v !== 'object') throw new EncodeError(`must be an object, got ${typeof v}`);
       const at = lengths.length;
       lengths.push(0);
-      const len = measure(v as Obj, f.message!(), lengths, what);
+      const len = measure(v as Obj, f.message!(), lengths);
       lengths[at] = len;
       return varintSize(len) + len;
     }
-    case 'float': return 4;
-    case 'double': return 8;
-    default: return intSize(v as Int64, f.kind, what);
+    case 'float':
+    case 'double':
+      if (typeof v !== 'number') throw new EncodeError(`must be a number, got ${typeof v}`);
+      return f.kind === 'float' ? 4 : 8;
+    default: return intSize(v as Int64, f.kind);
   }
 }
 
@@ -351,7 +360,7 @@ class Writer {
   }
 
   int(v: Int64, kind: Scalar): void {
-    let w = wide(v, kind, '');
+    let w = wide(v, kind);
     if (w === undefined) return this.varint(v as number);
     while (w >= 0x80n) {
       this.buf[this.pos++] = Number(w & 0x7fn) | 0x80;
@@ -426,7 +435,13 @@ const encoder = new TextEncoder();
 
 function encode(m: object, type: Message): Uint8Array {
   const lengths: number[] = [];
-  const size = measure(m as Obj, type, lengths, type.name);
+  let size: number;
+  try {
+    size = measure(m as Obj, type, lengths);
+  } catch (e) {
+    if (!(e instanceof EncodeError)) throw e;
+    throw new Error(`ONNX encode: ${[type.name, ...e.path].join('.')} ${e.message}`);
+  }
   const w = new Writer(new Uint8Array(size), lengths);
   w.message(m as Obj, type);
   if (w.pos !== size) throw new Error(`ONNX encode: wrote ${w.pos} bytes of the ${size} measured (a message changed while encoding?)`);
@@ -503,21 +518,7 @@ class Reader {
 
   string(): string {
     const end = this.length();
-    const b = this.buf;
-    let s = '';
-    if (end - this.pos <= 64) {
-      let ascii = true;
-      for (let p = this.pos; p < end; p++) {
-        if (b[p]! >= 0x80) {
-          ascii = false;
-          break;
-        }
-        s += String.fromCharCode(b[p]!);
-      }
-      if (!ascii) s = decoder.decode(b.subarray(this.pos, end));
-    } else {
-      s = decoder.decode(b.subarray(this.pos, end));
-    }
+    const s = decoder.decode(this.buf.subarray(this.pos, end));
     this.pos = end;
     return s;
   }

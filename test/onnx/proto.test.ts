@@ -280,7 +280,7 @@ test('unknown fields of every wire type are skipped; repeated numbers are read p
 
 test('encoding rejects values of the wrong type, naming the field', () => {
   assert.throws(() => encodeModel({ graph: { node: [{ name: 7 as unknown as string }] } }), /ModelProto\.graph\.node\[0\]\.name must be a string/);
-  assert.throws(() => encodeModel({ graph: { initializer: [{ dims: [1.5] }] } }), /ModelProto\.graph\.initializer\[0\]\.dims must be an integer, got 1\.5/);
+  assert.throws(() => encodeModel({ graph: { initializer: [{ dims: [1.5] }] } }), /ModelProto\.graph\.initializer\[0\]\.dims\[0\] must be an integer, got 1\.5/);
   assert.throws(() => encodeModel({ graph: { initializer: [{ rawData: [1] as unknown as Uint8Array }] } }), /raw_data must be a Uint8Array/);
 });
 
