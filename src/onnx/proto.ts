@@ -6,8 +6,8 @@
  * (`export --web` copies `lib/` as files). protobufjs, under `onnx-proto`, is CommonJS; @bufbuild/protobuf
  * is ESM, but its modules and the code it generates import it by bare specifier, which a page can only
  * resolve with an import map and a copy of the package (and its generated code kept in step with it),
- * where we use a dozen messages. Protobuf's wire format is small and frozen, so one table of fields and one generic
- * encoder/decoder over it is less to keep than a dependency: this module imports nothing.
+ * where we use a dozen messages. Protobuf's wire format is small and frozen, so one table of fields and
+ * one generic encoder/decoder over it is less to keep than a dependency: this module imports nothing.
  *
  * Encoding writes exactly the bytes protobufjs writes for the same object (test/onnx checks it against
  * onnx-proto): fields in field-number order, an optional field when it is not null/undefined, a repeated
