@@ -20,7 +20,7 @@ describe('resolveTrainConfig', () => {
     assert.equal(c.augment, true);
     assert.equal(c.randomErasing, 0);
     assert.equal(resolveTrainConfig({ randomErasing: 0.25 }).randomErasing, 0.25);
-    assert.throws(() => resolveTrainConfig({ randomErasing: 1.5 }), /--random-erasing: expected a probability in \[0, 1\]/);
+    assert.throws(() => resolveTrainConfig({ randomErasing: 1.5 }), /randomErasing: expected a probability in \[0, 1\]/);
   });
 
   test('the cifar recipe, and explicit flags override it', () => {
