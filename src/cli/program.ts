@@ -4,11 +4,11 @@
  * or a file, that asks for more than the machine has), 130 interrupted.
  */
 import { Command, CommanderError } from 'commander';
-import { ConfigError } from '../workflow/config.js';
+import { ConfigError } from '../config-error.js';
 import { ResourceLimitError } from '../workflow/resources.js';
 import { UsageError } from './parse.js';
 import type { Streams } from './progress.js';
-import { type CommandEnv, type Context, EXIT, packageVersion } from './context.js';
+import { type CommandEnv, type Context, EXIT, configErrorText, packageVersion, settingsAsFlags } from './context.js';
 import { addListCommand } from './commands/list.js';
 import { addSummaryCommand } from './commands/summary.js';
 import { addTrainCommand } from './commands/train.js';
@@ -66,7 +66,8 @@ export async function runCli(argv: string[], io: Streams = { stdout: process.std
     const cmd = argv.find((a) => !a.startsWith('-')) ?? '';
     const prefix = `mobilezoo${cmd ? ` ${cmd}` : ''}: `;
     if (e instanceof UsageError || e instanceof ConfigError || e instanceof ResourceLimitError) {
-      io.stderr.write(`${prefix}${(e as Error).message}\n(add --help for usage)\n`);
+      const text = e instanceof ConfigError ? configErrorText(e) : e instanceof ResourceLimitError ? settingsAsFlags(e.message) : e.message;
+      io.stderr.write(`${prefix}${text}\n(add --help for usage)\n`);
       return EXIT.usage;
     }
     const err = e as Error;

@@ -4,12 +4,12 @@
  * preprocessing and class names), so every kind of model is measured by the same commands.
  */
 import { dirname, resolve } from 'node:path';
-import onnxProto from 'onnx-proto';
 import { readInputFile } from '../io/input-file.js';
 import { IMAGENET_CLASSES } from '../data/imagenet.js';
 import { type Preprocessing, IMAGENET_MEAN, atInputSize, IMAGENET_STD, imagenetPreprocessing, parsePreprocessing, recordPreprocessing } from '../data/preprocessing.js';
 import type { Network } from '../models/network.js';
 import { publishedWeightsOf } from '../models/published-weights.js';
+import { decodeModel } from '../onnx/serialize.js';
 import { InferenceSession } from '../runtime/inference.js';
 import { createSession, ort } from '../runtime/session.js';
 import { type CheckpointRecord, type ModelSource, loadModel } from './checkpoints.js';
@@ -68,7 +68,7 @@ export async function openClassifier(src: ClassifierSource, o: { threads?: numbe
   }
   const { model, source, record } = await loadModel(src);
   const size = o.input ?? record?.model.inputSize[1] ?? (model.numClasses === 1000 ? 224 : model.inputSize[1]);
-  checkRunMemory(model, { inputSize: [model.inputSize[0], size, size], batch: 1, training: false }, o.input !== undefined ? `--input ${o.input}` : source);
+  checkRunMemory(model, { inputSize: [model.inputSize[0], size, size], batch: 1, training: false }, o.input !== undefined ? `\`input\` ${o.input}` : source);
   let session: InferenceSession | undefined;
   let sessionFor: Preprocessing | undefined;
   const c: Classifier = {
@@ -98,8 +98,7 @@ export async function openClassifier(src: ClassifierSource, o: { threads?: numbe
 
 /** The mobilezoo.* metadata of an ONNX model (empty for files from elsewhere). */
 export function onnxMetadata(bytes: Uint8Array): Map<string, string> {
-  const model = onnxProto.onnx.ModelProto.decode(bytes);
-  return new Map((model.metadataProps ?? []).map((p) => [p.key ?? '', p.value ?? '']));
+  return new Map(decodeModel(bytes).metadataProps.map((p) => [p.key ?? '', p.value ?? '']));
 }
 
 /** Protocol buffers cannot hold more: ONNX Runtime refuses larger model files. */

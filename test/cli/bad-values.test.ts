@@ -22,7 +22,7 @@ describe('bad values exit 2 and name the flag', () => {
     ['--threads over the cap', ['train', '--threads', '10000'], new RegExp(`--threads: at most ${maxThreads()} here: 4 per core, never below 64; got '10000'`)],
     ['--workers over the cap', ['train', '--workers', '1000'], new RegExp(`--workers: at most ${maxWorkers()} here: 2 per core, never below 8; got '1000'`)],
     ['predict --threads over the cap', ['predict', 'a.png', '--threads', '100000'], /--threads: at most \d+ here/],
-    ['--freeze of a module the model lacks', ['train', ...SYNTHETIC, '--freeze', 'nonexistent.module', '--out', join(dir, 'freeze')], /--freeze: MobileNetV2 has no module 'nonexistent\.module' to freeze/],
+    ['--freeze of a module the model lacks', ['train', ...SYNTHETIC, '--freeze', 'nonexistent.module', '--out', join(dir, 'freeze')], /--freeze: MobileNetV2 has no module 'nonexistent\.module'/],
     ['--width 100 (refused before the model is built)', ['train', ...SYNTHETIC, '--width', '100', '--out', join(dir, 'wide')], /train: mobilenet_v2 \{"widthMult":100,.*\} \([\d,]+ parameters\) at input 3x16x16, batch 8, training needs about \d+ GB, more than this machine's [\d.]+ GB of memory; refusing/],
     ['--input 100000', ['export', '--onnx', join(dir, 'x.onnx'), '--model', 'mobilenet_v2', '--input', '100000'], /--input 100000: mobilenet_v2 .* at input 3x100000x100000, batch 1 needs about \d+ GB, more than this machine's/],
   ];

@@ -10,9 +10,9 @@ import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import onnxProto from 'onnx-proto';
 import { saveSafetensorsFile } from '../../src/io/checkpoint.js';
 import { createModel } from '../../src/models/registry.js';
+import { DataLocation, type ModelProto, decodeModel, encodeModel } from '../../src/onnx/proto.js';
 import { parseSidecar } from '../../src/web/sidecar.js';
 import { loadModel } from '../../src/workflow/checkpoints.js';
 import { openClassifier } from '../../src/workflow/classifier.js';
@@ -108,7 +108,7 @@ test('finding 4: a safetensors whose metadata asks for widthMult 100 is refused 
 test('finding 13: an input size that cannot fit is refused at once, with the estimate and the limit', async () => {
   await assert.rejects(openClassifier({ model: 'mobilenet_v2' }, { input: 100_000 }), (e: Error) => {
     assert.ok(e instanceof ResourceLimitError, e.message);
-    assert.match(e.message, /^--input 100000: mobilenet_v2 .* at input 3x100000x100000, batch 1 needs about \d+ GB, more than this machine's [\d.]+ GB of memory; refusing$/);
+    assert.match(e.message, /^`input` 100000: mobilenet_v2 .* at input 3x100000x100000, batch 1 needs about \d+ GB, more than this machine's [\d.]+ GB of memory; refusing$/);
     return true;
   });
 });
@@ -130,21 +130,20 @@ test('finding 13: a record whose preprocessing fits images to 1e6 x 1e6 is refus
 
 /** `source` with every initializer moved to one external data file `data` (offsets in order). */
 function withExternalData(source: Uint8Array, location: string): { model: Uint8Array; data: Uint8Array } {
-  const { onnx } = onnxProto;
-  const m = onnx.ModelProto.decode(source);
+  const m = decodeModel(source);
   const chunks: Uint8Array[] = [];
   let offset = 0;
-  for (const t of m.graph!.initializer!) {
+  for (const t of m.graph!.initializer) {
     const raw = t.rawData!;
     chunks.push(raw);
     t.rawData = new Uint8Array(0);
-    t.dataLocation = onnx.TensorProto.DataLocation.EXTERNAL;
+    t.dataLocation = DataLocation.EXTERNAL;
     t.externalData = [{ key: 'location', value: location }, { key: 'offset', value: String(offset) }, { key: 'length', value: String(raw.length) }];
     offset += raw.length;
   }
   const data = new Uint8Array(offset);
   chunks.reduce((at, c) => (data.set(c, at), at + c.length), 0);
-  return { model: onnx.ModelProto.encode(m).finish(), data };
+  return { model: encodeModel(m as ModelProto), data };
 }
 
 test('finding 9: an ONNX model\'s external data is found in the model\'s folder (and only there)', async () => {
