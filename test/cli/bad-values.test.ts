@@ -4,9 +4,11 @@
  * built, and SIGTERM stops training within a step (a second one at once).
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { readCheckpointRecord } from '../../src/workflow/checkpoints.js';
 import { maxThreads, maxWorkers } from '../../src/workflow/resources.js';
 import { rmrf, runCliInMemory, startCli, tempDir } from './helpers.js';
@@ -50,6 +52,18 @@ describe('bad values exit 2 and name the flag', () => {
     const folder = await runCliInMemory(['predict', 'a.png', '--weights', dir, '--model', 'mobilenet_v2']);
     assert.equal(folder.code, 1);
     assert.match(folder.err, new RegExp(`error: ${dir}: a folder, not a regular file`));
+  });
+
+  test('an image argument that is a folder or a FIFO is named (and not waited on), exit 1', async () => {
+    const weights = fileURLToPath(new URL('../../../shared/fixtures/reference/mobilenet_v2_0.5_cifar/weights.safetensors', import.meta.url));
+    const model = ['--weights', weights, '--model', 'mobilenet_v2', '--width', '0.5', '--classes', '10', '--stem', 'cifar'];
+    const fifo = join(dir, 'fifo.png');
+    execFileSync('mkfifo', [fifo]);
+    for (const [image, re] of [[dir, /a folder, not a regular file/], [fifo, /a FIFO \(named pipe\), not a regular file/]] as const) {
+      const r = await runCliInMemory(['predict', image, ...model]);
+      assert.equal(r.code, 1, r.err);
+      assert.match(r.err, new RegExp(`error: ${image}: ${re.source}`));
+    }
   });
 });
 
