@@ -61,14 +61,14 @@ function genericNames(numClasses: number): string[] {
 }
 
 /** Opens a classifier; `input` sets a square input size other than the recorded one. */
-export async function openClassifier(src: ClassifierSource, o: { threads?: number; input?: number } = {}): Promise<Classifier> {
+export async function openClassifier(src: ClassifierSource, o: { threads?: number; input?: number; batch?: number } = {}): Promise<Classifier> {
   if (src.onnx) {
     if (src.checkpoint || src.weights) throw new Error('give one of --onnx, --checkpoint, --weights');
     return openOnnxClassifier(src.onnx, o);
   }
   const { model, source, record } = await loadModel(src);
   const size = o.input ?? record?.model.inputSize[1] ?? (model.numClasses === 1000 ? 224 : model.inputSize[1]);
-  checkRunMemory(model, { inputSize: [model.inputSize[0], size, size], batch: 1, training: false }, o.input !== undefined ? `\`input\` ${o.input}` : source);
+  checkRunMemory(model, { inputSize: [model.inputSize[0], size, size], batch: o.batch ?? 1, training: false }, o.input !== undefined ? `\`input\` ${o.input}` : o.batch !== undefined ? `\`batch\` ${o.batch}` : source);
   let session: InferenceSession | undefined;
   let sessionFor: Preprocessing | undefined;
   const c: Classifier = {

@@ -64,6 +64,12 @@ function refuseOver(model: Network, run: RunShape, what: string): void {
  * (a flag, a checkpoint's field) for the message.
  */
 export function buildModel(name: string, options: Record<string, unknown>, what?: string, run?: Partial<RunShape>): Network {
+  checkModelFits(name, options, what, run);
+  return createModel(name, options);
+}
+
+/** What buildModel checks, without building: refuses when createModel(name, options) at `run` would not fit. */
+export function checkModelFits(name: string, options: Record<string, unknown>, what?: string, run?: Partial<RunShape>): void {
   let shapes: Network;
   try {
     shapes = createModelShapes(name, options);
@@ -71,7 +77,6 @@ export function buildModel(name: string, options: Record<string, unknown>, what?
     throw what ? new Error(`${what}: ${(e as Error).message}`) : e;
   }
   refuseOver(shapes, { inputSize: run?.inputSize ?? shapes.inputSize, batch: run?.batch ?? 1, training: run?.training ?? false }, what ?? `model ${name}`);
-  return createModel(name, options);
 }
 
 /** Refuses a run of a built model that would not fit in memory (an input size or batch too large). */

@@ -25,6 +25,7 @@ import type { TrainEvents } from './training/events.js';
 import { RunRecord } from './training/record.js';
 import { type ResumePoint, type RunProgress, checkStart, freshProgress, openResume, restoreTrainer, zeroAccumulator } from './training/resume.js';
 import { type RunSetup, closeLoaders, openRunSetup } from './training/setup.js';
+import { checkModelFits } from './model-memory.js';
 import { checkConcurrency } from './resources.js';
 
 export type { StepEvent, TrainEvents } from './training/events.js';
@@ -69,6 +70,12 @@ export async function train(config: TrainConfig, run: TrainRunOptions): Promise<
   checkStart(config, outDir, resume);
   checkConcurrency('threads', run.threads, resume ? `${resume.path}: threads` : '`threads`');
   checkConcurrency('workers', run.workers, '`workers`');
+  if (config.input !== undefined) {
+    // Before the data is opened (or generated at that size): the model at the asked input size and batch,
+    // with the stem planModel gives an input of that size.
+    const stem = config.modelOptions.stem ?? (config.input <= 64 ? 'cifar' : 'imagenet');
+    checkModelFits(config.model, { ...config.modelOptions, stem }, 'training', { inputSize: [3, config.input, config.input], batch: config.batchSize, training: true });
+  }
   const setup = await openRunSetup(config, { workers: run.workers ?? 1, log }, resume);
   const session = new TrainingSession(config, run, outDir, saveEvery, setup);
   try {

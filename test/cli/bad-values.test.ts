@@ -25,8 +25,10 @@ describe('bad values exit 2 and name the flag', () => {
     ['--workers over the cap', ['train', '--workers', '1000'], new RegExp(`--workers: at most ${maxWorkers()} here: 2 per core, never below 8; got '1000'`)],
     ['predict --threads over the cap', ['predict', 'a.png', '--threads', '100000'], /--threads: at most \d+ here/],
     ['--freeze of a module the model lacks', ['train', ...SYNTHETIC, '--freeze', 'nonexistent.module', '--out', join(dir, 'freeze')], /--freeze: MobileNetV2 has no module 'nonexistent\.module'/],
-    ['--width 100 (refused before the model is built)', ['train', ...SYNTHETIC, '--width', '100', '--out', join(dir, 'wide')], /train: mobilenet_v2 \{"widthMult":100,.*\} \([\d,]+ parameters\) at input 3x16x16, batch 8, training needs about \d+ GB, more than this machine's [\d.]+ GB of memory; refusing/],
+    ['--width 100 (refused before the model is built)', ['train', ...SYNTHETIC, '--width', '100', '--out', join(dir, 'wide')], /^mobilezoo train: training: mobilenet_v2 \{"widthMult":100,.*\} \([\d,]+ parameters\) at input 3x16x16, batch 8, training needs about \d+ GB, more than this machine's [\d.]+ GB of memory; refusing/],
     ['--input 100000', ['export', '--onnx', join(dir, 'x.onnx'), '--model', 'mobilenet_v2', '--input', '100000'], /--input 100000: mobilenet_v2 .* at input 3x100000x100000, batch 1 needs about \d+ GB, more than this machine's/],
+    ['train --input 100000 (before the synthetic data is made at that size)', ['train', '--dataset', 'synthetic', '--limit', '16', '--input', '100000', '--out', join(dir, 'big')], /^mobilezoo train: training: mobilenet_v2 \{"stem":"imagenet"\} .* at input 3x100000x100000, batch 128, training needs about \d+ GB/],
+    ['export --batch 100000', ['export', '--onnx', join(dir, 'x.onnx'), '--model', 'mobilenet_v2', '--batch', '100000'], /--batch 100000: mobilenet_v2 \{\} .* batch 100000 needs about \d+ GB/],
   ];
   for (const [name, args, re] of cases) {
     test(name, async () => {

@@ -44,7 +44,7 @@ export async function openRunSetup(config: TrainConfig, o: { workers: number; lo
   }
   const modelOptions = resume ? { ...resume.record.model.options } : plan.options;
   // Sized before it is built: a model, input size or batch that cannot fit in memory is refused here.
-  const model = buildModel(config.model, modelOptions, resume ? `${resume.path}: model` : 'train', { inputSize: plan.inputSize, batch: config.batchSize, training: true });
+  const model = buildModel(config.model, modelOptions, resume ? `${resume.path}: model` : 'training', { inputSize: plan.inputSize, batch: config.batchSize, training: true });
   // Weights first: frozen layers are compiled into the train step as constants.
   const pretrained = resume ? resume.record.pretrained : await startFromPretrained(model, config, log);
   if (resume) await loadResumedWeights(model, resume);
