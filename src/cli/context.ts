@@ -75,6 +75,8 @@ export const RESUMABLE = new Set(['resume', 'epochs', 'out', 'threads', 'workers
 const FLAG_OF: Record<string, string> = {
   batchSize: '--batch-size', weightDecay: '--weight-decay', labelSmoothing: '--label-smoothing', saveEvery: '--save-every',
   testLimit: '--test-limit', stepSize: '--step-size', reducedTail: '--reduced-tail', augment: '--no-augment',
+  randomErasing: '--random-erasing', randomResizedCrop: '--random-resized-crop', colorJitter: '--color-jitter', autoAugment: '--auto-augment',
+  randAugment: '--rand-augment', trivialAugment: '--trivial-augment', mixProb: '--mix-prob', mixSwitchProb: '--mix-switch-prob',
 };
 export const flagOf = (attr: string) => FLAG_OF[attr] ?? `--${attr}`;
 

@@ -12,7 +12,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { DataLoader, type TransformSpec, resolveTransform } from '../data/index.js';
+import { DataLoader, Rng, type TransformSpec, mixBatch, mixes, resolveTransform } from '../data/index.js';
 import { type Preprocessing, recordPreprocessing } from '../data/preprocessing.js';
 import { loadStateDictFile } from '../io/checkpoint.js';
 import type { Network } from '../models/network.js';
@@ -213,7 +213,7 @@ class TrainingRun {
     const counts = summary(model, inputSize);
 
     const source = sourcePreprocessing(config);
-    const transforms = trainTransforms(data.train, inputSize, config.augment, config.randomErasing, source);
+    const transforms = trainTransforms(data.train, inputSize, config.augment, config.randomErasing, source, config.augmentation);
     const loaders = openLoaders(config, data, transforms, run.workers ?? 1);
     // Test-set normalization uses the training split's statistics.
     const preprocessing = source ?? recordPreprocessing(data.train, resolveTransform(transforms.eval, data.train));
@@ -251,6 +251,7 @@ class TrainingRun {
       batchSize: config.batchSize,
       frozen: this.frozenAt(epoch),
       lrMultiplier: backbone ? (p) => (backbone.has(p) ? config.backboneLrMult! : 1) : undefined,
+      softTargets: mixes(config.mix),
     });
     await mkdir(this.outDir, { recursive: true });
     if (resumed) {
@@ -335,7 +336,9 @@ class TrainingRun {
         const ts = performance.now();
         const lr = trainer.currentLr();
         lastLr = lr;
-        const r = await trainer.trainStep(batch.images, batch.labels, { logits: true });
+        // Mixed per batch from (seed, epoch, batch), so a resumed run mixes the same way; accuracy counts each image's own label.
+        const mixed = mixes(config.mix) ? mixBatch(batch.images, batch.shape, batch.labels, model.numClasses, config.mix, Rng.from(config.seed, 'mix', e, batch.index)) : undefined;
+        const r = await trainer.trainStep(mixed?.images ?? batch.images, batch.labels, { logits: true, targets: mixed?.targets });
         sums.stepSeconds += (performance.now() - ts) / 1000;
         sums.lossSum += r.loss * batch.n;
         sums.correct += topK(r.logits!, model.numClasses, batch.labels, 1);
@@ -430,6 +433,7 @@ class TrainingRun {
         options: { ...data.datasetOptions },
       },
       preprocessing: this.preprocessing,
+      trainTransform: this.loaders.train.transform,
       epochs: config.epochs,
       optimizer: {
         optimizer: config.optimizer, lr: config.lr, schedule: config.schedule, warmupEpochs: config.warmupEpochs,

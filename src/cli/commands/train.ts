@@ -5,8 +5,9 @@ import { DATASET_NAMES } from '../../data/index.js';
 import { OPTIMIZER_TYPES, RECIPES, type TrainSettings, resolveTrainConfig } from '../../workflow/config.js';
 import { readCheckpointRecord } from '../../workflow/checkpoints.js';
 import { SCHEDULE_TYPES } from '../../train/schedules.js';
+import { AUTO_AUGMENT_POLICIES } from '../../data/transforms-augment.js';
 import { inspectPretrained, resumeConfig } from '../../workflow/index.js';
-import { UsageError, addModelFlags, explicit, integer, modelName, modelOptionsFrom, nonNegativeInt, nonNegativeNumber, numberIn, oneOf, positiveInt, positiveNumber } from '../parse.js';
+import { UsageError, addModelFlags, explicit, integer, modelName, modelOptionsFrom, nonNegativeInt, nonNegativeNumber, numberIn, numberList, oneOf, positiveInt, positiveNumber } from '../parse.js';
 import { type CommandEnv, runTraining, timestamp, flagOf, RESUMABLE } from '../context.js';
 
 export function addTrainCommand(program: Command, { ctx }: CommandEnv): void {
@@ -34,6 +35,15 @@ export function addTrainCommand(program: Command, { ctx }: CommandEnv): void {
     .option('--label-smoothing <x>', 'label smoothing (default 0)', numberIn('--label-smoothing', 0, 1))
     .option('--no-augment', 'no training augmentation (random crop / flip)')
     .option('--random-erasing <p>', "torchvision's RandomErasing on training images with probability p (default 0)", numberIn('--random-erasing', 0, 1))
+    .option('--random-resized-crop [min,max]', "torchvision's RandomResizedCrop in place of the random crop: area fraction in [min, max] (default 0.08,1), aspect ratio 3/4-4/3", numberList('--random-resized-crop'))
+    .option('--color-jitter <b[,c,s[,hue]]>', "torchvision's ColorJitter: one value for brightness, contrast and saturation (e.g. 0.4), or each, and hue (<= 0.5)", numberList('--color-jitter'))
+    .option('--auto-augment <policy>', `torchvision's AutoAugment: ${AUTO_AUGMENT_POLICIES.join(' | ')}`, oneOf('--auto-augment', AUTO_AUGMENT_POLICIES))
+    .option('--rand-augment [n,m]', "torchvision's RandAugment: n ops at magnitude m of 31 bins (default 2,9)", numberList('--rand-augment'))
+    .option('--trivial-augment', "torchvision's TrivialAugmentWide")
+    .option('--mixup <alpha>', 'mixup of each batch with its reverse, weight ~ Beta(alpha, alpha) (e.g. 0.2); the loss takes the mixed labels', nonNegativeNumber('--mixup'))
+    .option('--cutmix <alpha>', 'cutmix of each batch with its reverse, box area ~ Beta(alpha, alpha) (e.g. 1.0)', nonNegativeNumber('--cutmix'))
+    .option('--mix-prob <p>', 'probability that a batch is mixed (default 1)', numberIn('--mix-prob', 0, 1.000001))
+    .option('--mix-switch-prob <p>', 'with --mixup and --cutmix: probability of cutmix for a mixed batch (default 0.5)', numberIn('--mix-switch-prob', 0, 1.000001))
     .option('--seed <n>', 'seed of the initialization, data order, augmentation and dropout (default 0)', integer('--seed'))
     .option('--threads <n>', 'ONNX Runtime intra-op threads (default: all cores)', positiveInt('--threads'))
     .option('--workers <n>', 'data-loading worker threads (default 1; 0 = main thread)', nonNegativeInt('--workers'))
@@ -93,6 +103,15 @@ export function addTrainCommand(program: Command, { ctx }: CommandEnv): void {
         labelSmoothing: o.labelSmoothing as number | undefined,
         augment: given.augment === false ? false : undefined,
         randomErasing: o.randomErasing as number | undefined,
+        randomResizedCrop: o.randomResizedCrop as boolean | number[] | undefined,
+        colorJitter: o.colorJitter as number[] | undefined,
+        autoAugment: o.autoAugment as string | undefined,
+        randAugment: o.randAugment as boolean | number[] | undefined,
+        trivialAugment: o.trivialAugment as boolean | undefined,
+        mixup: o.mixup as number | undefined,
+        cutmix: o.cutmix as number | undefined,
+        mixProb: o.mixProb as number | undefined,
+        mixSwitchProb: o.mixSwitchProb as number | undefined,
         seed: o.seed as number | undefined,
         limit: o.limit as number | undefined,
         testLimit: o.testLimit as number | undefined,
