@@ -1,7 +1,7 @@
 /** What the command modules share: the run's context, exit codes, the model-source flags, training with its progress UI. */
 import { readFileSync } from 'node:fs';
 import type { TrainConfig } from '../workflow/config.js';
-import { type ClassifierSource, type TrainResult, train } from '../workflow/index.js';
+import { type ClassifierSource, type TrainResult, resolveWeightsFile, train } from '../workflow/index.js';
 import { MODEL_FLAGS, UsageError, modelOptionsFrom, shellQuote } from './parse.js';
 import { type Streams, trainProgress } from './progress.js';
 
@@ -80,18 +80,24 @@ const FLAG_OF: Record<string, string> = {
 };
 export const flagOf = (attr: string) => FLAG_OF[attr] ?? `--${attr}`;
 
-export function modelSource(o: Record<string, unknown>, onnxFlag = true): ClassifierSource {
+/** A `--weights` / `--pretrained` value as a file: itself, or published weights by name, downloaded once into the cache (progress on stderr). */
+export function weightsFile(value: string, flag: string, io: Streams): Promise<string> {
+  return resolveWeightsFile(value, flag, { log: (m) => io.stderr.write(`${m}\n`) });
+}
+
+export async function modelSource(o: Record<string, unknown>, onnxFlag: boolean, io: Streams): Promise<ClassifierSource> {
   const checkpoint = o.checkpoint as string | undefined;
-  const weights = o.weights as string | undefined;
+  const given = o.weights as string | undefined;
   const onnx = onnxFlag ? (o.onnx as string | undefined) : undefined;
   const model = o.model as string | undefined;
-  if ([checkpoint, weights, onnx].filter(Boolean).length > 1) throw new UsageError(`${weights ? '--weights' : '--onnx'}: give one of --checkpoint, --weights${onnxFlag ? ', --onnx' : ''}`);
+  if ([checkpoint, given, onnx].filter(Boolean).length > 1) throw new UsageError(`${given ? '--weights' : '--onnx'}: give one of --checkpoint, --weights${onnxFlag ? ', --onnx' : ''}`);
   if (onnx && model) throw new UsageError('--model: an ONNX file records its own model');
   if (!model) {
     const stray = MODEL_FLAGS.find((f) => o[f.attr] !== undefined);
     if (stray) throw new UsageError(`${stray.flag}: model options need --model${checkpoint ? ' (a checkpoint records its own)' : ''}`);
   }
   const modelOptions = model ? modelOptionsFrom(model, o) : {};
+  const weights = given ? await weightsFile(given, '--weights', io) : undefined;
   return { checkpoint, weights, onnx, model, modelOptions };
 }
 

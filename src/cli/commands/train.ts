@@ -8,9 +8,9 @@ import { SCHEDULE_TYPES } from '../../train/schedules.js';
 import { AUTO_AUGMENT_POLICIES } from '../../data/transforms-augment.js';
 import { inspectPretrained, resumeConfig } from '../../workflow/index.js';
 import { UsageError, addModelFlags, explicit, integer, modelName, modelOptionsFrom, nonNegativeInt, nonNegativeNumber, numberIn, numberList, oneOf, positiveInt, positiveNumber } from '../parse.js';
-import { type CommandEnv, runTraining, timestamp, flagOf, RESUMABLE } from '../context.js';
+import { type CommandEnv, runTraining, timestamp, flagOf, weightsFile, RESUMABLE } from '../context.js';
 
-export function addTrainCommand(program: Command, { ctx }: CommandEnv): void {
+export function addTrainCommand(program: Command, { ctx, io }: CommandEnv): void {
   const trainCmd = addModelFlags(
     program
       .command('train')
@@ -54,7 +54,7 @@ export function addTrainCommand(program: Command, { ctx }: CommandEnv): void {
     .option('--test-limit <n>', 'use only the first N test images', positiveInt('--test-limit'))
     .option('--minutes <m>', 'wall-clock budget: the schedule follows the clock (its --epochs shape, decay ending when time is up) and training stops there', positiveNumber('--minutes'))
     .option('--ema <decay>', 'evaluate and save an exponential moving average of the weights, e.g. 0.999 (warmed up: min(decay, (1+k)/(10+k)) after k steps)', numberIn('--ema', 0, 1, true))
-    .option('--pretrained <file>', 'fine-tune from these weights: a checkpoint-*.json, or a state dict (.pth, .pth.tar, .safetensors) for --model; tensors that match by name and shape load, the rest (a new classifier) is initialized; input size and normalization default to the source\'s')
+    .option('--pretrained <file|name>', 'fine-tune from these weights: a checkpoint-*.json, a state dict (.pth, .pth.tar, .safetensors) for --model, or published weights by name (mobilenet_v3_large, mobilenet_v2.IMAGENET1K_V1: see mobilezoo weights), downloaded once into the cache; tensors that match by name and shape load, the rest (a new classifier) is initialized; input size and normalization default to the source\'s')
     .option('--freeze <what>', 'none | backbone (everything but the classifier) | a module path such as features.12 (it and everything before it): frozen layers run in inference mode, BatchNorm statistics kept, and get no gradient (default none)')
     .option('--unfreeze-at <epoch>', 'from this epoch (1-based) on, nothing is frozen', positiveInt('--unfreeze-at'))
     .option('--backbone-lr-mult <m>', 'learning-rate factor for everything but the classifier (default 1)', positiveNumber('--backbone-lr-mult'))
@@ -73,7 +73,7 @@ export function addTrainCommand(program: Command, { ctx }: CommandEnv): void {
         ctx.code = r.code;
         return;
       }
-      const pretrained = o.pretrained ? await inspectPretrained(o.pretrained as string) : undefined;
+      const pretrained = o.pretrained ? await inspectPretrained(await weightsFile(o.pretrained as string, '--pretrained', io)) : undefined;
       if (pretrained && !o.model && !pretrained.model) throw new UsageError(`--model: needed with --pretrained ${o.pretrained as string} (a state dict does not say which model it is for)`);
       const model = (o.model as string | undefined) ?? pretrained?.model ?? 'mobilenet_v2';
       // A checkpoint's model options are the defaults of its fine-tuning run; flags override them.
