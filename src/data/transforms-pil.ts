@@ -19,13 +19,30 @@ export function blendImages(a: Image, b: Image, alpha: number): Image {
   const k = f32(alpha);
   if (k === 0) return like(a, a.data.slice());
   if (k === 1) return like(b, b.data.slice());
-  const out = new Uint8Array(a.data.length);
   const interpolate = k >= 0 && k <= 1;
+  // The value for each pair (a, b) depends on b − a through one product: tabulated, the same floats.
+  const product = Float32Array.from({ length: 511 }, (_, d) => k * (d - 255));
+  const out = new Uint8Array(a.data.length);
+  const ad = a.data;
+  const bd = b.data;
   for (let i = 0; i < out.length; i++) {
-    const t = f32(a.data[i]! + f32(k * (b.data[i]! - a.data[i]!)));
-    out[i] = interpolate ? Math.trunc(t) : t <= 0 ? 0 : t >= 255 ? 255 : Math.trunc(t);
+    const x = ad[i]!;
+    const t = f32(x + product[bd[i]! - x + 255]!);
+    // Uint8Array stores truncate toward zero; extrapolation clips first.
+    out[i] = interpolate ? t : t <= 0 ? 0 : t >= 255 ? 255 : t;
   }
   return like(a, out);
+}
+
+/** A blend with a constant first image (black, or the mean grey): a lookup table over the second. */
+function blendConstant(level: number, b: Image, alpha: number): Image {
+  const k = f32(alpha);
+  if (k === 0) return like(b, new Uint8Array(b.data.length).fill(level));
+  const row = (data: Uint8Array): Image => ({ data, height: 1, width: 256, channels: 1 });
+  const lut = blendImages(row(new Uint8Array(256).fill(level)), row(Uint8Array.from({ length: 256 }, (_, i) => i)), alpha).data;
+  const out = new Uint8Array(b.data.length);
+  for (let i = 0; i < out.length; i++) out[i] = lut[b.data[i]!]!;
+  return like(b, out);
 }
 
 /** PIL's convert('L') of an RGB image replicated back to RGB (convert('L').convert('RGB')); a copy for 1 channel. */
@@ -43,7 +60,7 @@ function lumaImage(img: Image): Image {
 
 /** ImageEnhance.Brightness: a blend with black. */
 export function adjustBrightness(img: Image, factor: number): Image {
-  return blendImages(like(img), img, factor);
+  return blendConstant(0, img, factor);
 }
 
 /** ImageEnhance.Contrast: a blend with the image's mean luma, int(mean + 0.5), everywhere. */
@@ -52,7 +69,7 @@ export function adjustContrast(img: Image, factor: number): Image {
   let sum = 0;
   for (let i = 0; i < luma.data.length; i += img.channels) sum += luma.data[i]!;
   const mean = Math.trunc(sum / (img.height * img.width) + 0.5);
-  return blendImages(like(img, new Uint8Array(img.data.length).fill(mean)), img, factor);
+  return blendConstant(mean, img, factor);
 }
 
 /** ImageEnhance.Color (torchvision's adjust_saturation): a blend with the luma image; no change for 1 channel. */
@@ -64,21 +81,26 @@ export function adjustSaturation(img: Image, factor: number): Image {
 function smoothImage(img: Image): Image {
   const { data, height: h, width: w, channels: c } = img;
   const out = data.slice();
-  const k = f32(1 / 13);
-  const kc = f32(5 / 13);
-  const at = (y: number, x: number, ch: number) => data[(y * w + x) * c + ch]!;
-  const row = (y: number, x: number, ch: number, mid: number) =>
-    f32(f32(f32(at(y, x - 1, ch) * k) + f32(at(y, x, ch) * mid)) + f32(at(y, x + 1, ch) * k));
+  // The float products of every value with the two weights, tabulated (the same floats PIL multiplies).
+  const byK = Float32Array.from({ length: 256 }, (_, v) => v * f32(1 / 13));
+  const byCentre = Float32Array.from({ length: 256 }, (_, v) => v * f32(5 / 13));
+  const stride = w * c;
+  // Each row's three-tap float sums, in PIL's order: with the side weight (used for the rows above and below) and with the centre one.
+  const side = new Float32Array(h * stride);
+  const centre = new Float32Array(h * stride);
+  for (let y = 0; y < h; y++) {
+    for (let i = y * stride + c; i < (y + 1) * stride - c; i++) {
+      const left = byK[data[i - c]!]!;
+      const right = byK[data[i + c]!]!;
+      side[i] = f32(f32(left + byK[data[i]!]!) + right);
+      centre[i] = f32(f32(left + byCentre[data[i]!]!) + right);
+    }
+  }
   for (let y = 1; y < h - 1; y++) {
-    for (let x = 1; x < w - 1; x++) {
-      for (let ch = 0; ch < c; ch++) {
-        // The rows in PIL's order (y+1, y, y−1), each a float sum, added to the 0.5 of rounding.
-        let ss = 0.5;
-        ss = f32(ss + row(y + 1, x, ch, k));
-        ss = f32(ss + row(y, x, ch, kc));
-        ss = f32(ss + row(y - 1, x, ch, k));
-        out[(y * w + x) * c + ch] = ss <= 0 ? 0 : ss >= 255 ? 255 : Math.trunc(ss);
-      }
+    for (let i = y * stride + c; i < (y + 1) * stride - c; i++) {
+      // The rows in PIL's order (y+1, y, y−1), added to the 0.5 of rounding.
+      const ss = f32(f32(f32(0.5 + side[i + stride]!) + centre[i]!) + side[i - stride]!);
+      out[i] = ss <= 0 ? 0 : ss >= 255 ? 255 : Math.trunc(ss);
     }
   }
   return like(img, out);
@@ -126,10 +148,18 @@ function hsvToRgb(h: number, s: number, v: number, out: Uint8Array, o: number): 
   // fs·f is a float product in C; the rest is double.
   const q = clip8(roundHalfAway(v * (1.0 - f32(fs * f))));
   const t = clip8(roundHalfAway(v * (1.0 - fs * (1.0 - f))));
-  const rgb = [[v, t, p], [q, v, p], [p, v, t], [p, q, v], [t, p, v], [v, p, q]][i % 6]!;
-  out[o] = rgb[0]!;
-  out[o + 1] = rgb[1]!;
-  out[o + 2] = rgb[2]!;
+  let r: number, g: number, b: number;
+  switch (i % 6) {
+    case 0: [r, g, b] = [v, t, p]; break;
+    case 1: [r, g, b] = [q, v, p]; break;
+    case 2: [r, g, b] = [p, v, t]; break;
+    case 3: [r, g, b] = [p, q, v]; break;
+    case 4: [r, g, b] = [t, p, v]; break;
+    default: [r, g, b] = [v, p, q];
+  }
+  out[o] = r;
+  out[o + 1] = g;
+  out[o + 2] = b;
 }
 
 /** C's round(): half away from zero. */
@@ -162,9 +192,11 @@ export function adjustHue(img: Image, hue: number): Image {
 
 function mapLut(img: Image, lut: (band: number) => Uint8Array): Image {
   const c = img.channels;
-  const luts = Array.from({ length: c }, (_, b) => lut(b));
   const out = new Uint8Array(img.data.length);
-  for (let i = 0; i < out.length; i++) out[i] = luts[i % c]![img.data[i]!]!;
+  for (let band = 0; band < c; band++) {
+    const table = lut(band);
+    for (let i = band; i < out.length; i += c) out[i] = table[img.data[i]!]!;
+  }
   return like(img, out);
 }
 

@@ -216,19 +216,19 @@ function resamplePass(img: Image, outSize: number, horizontal: boolean): Image {
   const ow = horizontal ? outSize : w;
   const out = new Uint8Array(oh * ow * c);
   const half = 1 << (PRECISION_BITS - 1);
+  // Each output value sums n taps of the input, `step` bytes apart, from `first`.
+  const step = horizontal ? c : w * c;
   for (let y = 0; y < oh; y++) {
     for (let x = 0; x < ow; x++) {
       const i = horizontal ? x : y;
-      const start = coeffs.start[i];
-      const n = coeffs.count[i];
+      const n = coeffs.count[i]!;
       const ko = i * coeffs.stride;
+      const first = horizontal ? (y * w + coeffs.start[i]!) * c : coeffs.start[i]! * w * c + x * c;
+      const o = (y * ow + x) * c;
       for (let ch = 0; ch < c; ch++) {
         let acc = half;
-        for (let j = 0; j < n; j++) {
-          const src = horizontal ? (y * w + start + j) * c + ch : ((start + j) * w + x) * c + ch;
-          acc += data[src] * k[ko + j];
-        }
-        out[(y * ow + x) * c + ch] = clip8(acc);
+        for (let j = 0, src = first + ch; j < n; j++, src += step) acc += data[src]! * k[ko + j]!;
+        out[o + ch] = clip8(acc);
       }
     }
   }
