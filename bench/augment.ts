@@ -8,7 +8,7 @@
  */
 import { Rng } from '../src/data/random.js';
 import { type AugmentOp, AUGMENT_OPS, applyAugmentOp, augmentationSpace } from '../src/data/transforms-augment.js';
-import { type TransformSpec, compileTransform } from '../src/data/transforms.js';
+import { type TransformSpec, type TransformStep, compileTransform } from '../src/data/transforms.js';
 
 const ms = Number(process.argv[process.argv.indexOf('--ms') + 1] || 1500);
 
@@ -28,7 +28,7 @@ function rate(run: () => void): number {
   return (n * 1000) / (cpuMs() - t0);
 }
 
-const norm = { op: 'normalize', mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] } as const;
+const norm: TransformStep = { op: 'normalize', mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] };
 for (const size of [32, 224]) {
   const input = { channels: 3, height: size, width: size };
   const rng = new Rng(1);
