@@ -10,7 +10,9 @@ import { Rng } from '../src/data/random.js';
 import { type AugmentOp, AUGMENT_OPS, applyAugmentOp, augmentationSpace } from '../src/data/transforms-augment.js';
 import { type TransformSpec, type TransformStep, compileTransform } from '../src/data/transforms.js';
 
-const ms = Number(process.argv[process.argv.indexOf('--ms') + 1] || 1500);
+const at = process.argv.indexOf('--ms');
+const ms = at >= 0 ? Number(process.argv[at + 1]) : 1500;
+if (!(ms > 0)) throw new Error('--ms: expected a positive number of milliseconds');
 
 const cpuMs = () => {
   const u = process.cpuUsage();
