@@ -34,3 +34,21 @@ test('offline, --weights NAME and --pretrained NAME fail at once with the URL an
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /--weights mobilenet_v7: no such file, and not the name of published weights/);
 });
+
+test('train\'s augmentation flags: bad values exit 2 with a message naming the flag, before any data is read', async () => {
+  const { runCli } = await import('../../src/cli/program.js');
+  const { memoryStreams } = await import('./helpers.js');
+  for (const [args, re] of [
+    [['--rand-augment', '2'], /--rand-augment: expected NUM_OPS,MAGNITUDE/],
+    [['--color-jitter', '0.4,x'], /--color-jitter: expected comma-separated numbers/],
+    [['--auto-augment', 'mnist'], /--auto-augment: expected one of imagenet, cifar10, svhn/],
+    [['--trivial-augment', '--auto-augment', 'svhn'], /--trivial-augment: choose one policy: --auto-augment or --trivial-augment/],
+    [['--mix-prob', '0.5'], /--mix-prob: needs --mixup or --cutmix/],
+    [['--random-resized-crop', '0.5,2'], /--random-resized-crop: expected the area fraction's range/],
+  ] as [string[], RegExp][]) {
+    const io = memoryStreams();
+    const code = await runCli(['train', '--dataset', 'synthetic', '--out', join(dir, 'never'), ...args], io.io);
+    assert.equal(code, 2, args.join(' '));
+    assert.match(io.err(), re);
+  }
+});
