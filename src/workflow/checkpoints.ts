@@ -13,6 +13,7 @@ import { ReadBudget } from '../io/limits.js';
 import type { Network } from '../models/network.js';
 import { publishedWeightsOf } from '../models/published-weights.js';
 import { type Preprocessing, parsePreprocessing, recordPreprocessing } from '../data/preprocessing.js';
+import type { TransformSpec } from '../data/transforms.js';
 import type { EpochMetrics } from '../report/csv.js';
 import type { StateDict } from '../tensor.js';
 import type { TrainConfig } from './config.js';
@@ -69,6 +70,8 @@ export interface CheckpointRecord {
     options: Record<string, unknown>;
   };
   preprocessing: Preprocessing;
+  /** The training transform, resolved (its augmentation steps included), for images of the dataset's shape. */
+  trainTransform?: TransformSpec;
   /** Completed epochs. */
   epoch: number;
   /** Planned epochs. */
