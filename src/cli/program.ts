@@ -3,6 +3,7 @@
  * 1 runtime error, 2 bad usage (unknown flag, bad value: the message names the flag), 130 interrupted.
  */
 import { Command, CommanderError } from 'commander';
+import { RefusedError } from '../io/refused.js';
 import { ConfigError } from '../workflow/config.js';
 import { UsageError } from './parse.js';
 import type { Streams } from './progress.js';
@@ -63,7 +64,7 @@ export async function runCli(argv: string[], io: Streams = { stdout: process.std
     }
     const cmd = argv.find((a) => !a.startsWith('-')) ?? '';
     const prefix = `mobilezoo${cmd ? ` ${cmd}` : ''}: `;
-    if (e instanceof UsageError || e instanceof ConfigError) {
+    if (e instanceof UsageError || e instanceof ConfigError || e instanceof RefusedError) {
       io.stderr.write(`${prefix}${(e as Error).message}\n(add --help for usage)\n`);
       return EXIT.usage;
     }

@@ -15,6 +15,8 @@ import { join, resolve } from 'node:path';
 import { DataLoader, type TransformSpec, resolveTransform } from '../data/index.js';
 import { type Preprocessing, recordPreprocessing } from '../data/preprocessing.js';
 import { loadStateDictFile } from '../io/checkpoint.js';
+import type { OutputFolder } from '../io/output-folder.js';
+import { refuseOutputsOverInputs } from '../io/output-guard.js';
 import type { Network } from '../models/network.js';
 import { createModel } from '../models/registry.js';
 import { summary } from '../nn/summary.js';
@@ -29,14 +31,16 @@ import {
   type PretrainedRecord,
   CHECKPOINT_FORMAT,
   CHECKPOINT_VERSION,
-  readCheckpointRecord,
+  checkpointFileNames,
+  readResumableCheckpoint,
   writeCheckpoint,
 } from './checkpoints.js';
 import { type TrainConfig, describeOptimization } from './config.js';
 import { type TrainingData, openTrainingData, planModel, sourcePreprocessing, trainTransforms } from './data.js';
 import { type EvalResult, evaluateLoader } from './evaluate.js';
 import { loadPretrained, summarizeTensorNames } from './pretrained.js';
-import { runEnvironment, writeRunReport } from './report.js';
+import { RUN_REPORT_FILES, runEnvironment, writeRunReport } from './report.js';
+import { isRunFile, openRunFolder } from './run-folder.js';
 
 export interface StepEvent {
   epoch: number;
@@ -157,6 +161,8 @@ class TrainingRun {
   private readonly budget?: number;
   private clockStart = performance.now();
   private readonly log: (m: string) => void;
+  /** The locked output folder and its manifest (set by open). */
+  private folder!: OutputFolder;
 
   private constructor(
     private readonly config: TrainConfig,
@@ -192,6 +198,20 @@ class TrainingRun {
     const outDir = resolve(run.outDir);
     const saveEvery = run.saveEvery ?? 5;
     if (!Number.isInteger(saveEvery) || saveEvery < 1) throw new Error(`saveEvery must be a positive integer, got ${saveEvery}`);
+    refuseOutputsOverInputs([{ path: outDir, what: 'the run folder', folder: true, writes: isRunFile }], trainInputs(config));
+    const folder = await openRunFolder(outDir, { command: run.command ?? 'mobilezoo train', log });
+    try {
+      const r = await TrainingRun.openIn(outDir, config, run);
+      r.folder = folder;
+      return r;
+    } catch (e) {
+      await folder.close();
+      throw e;
+    }
+  }
+
+  private static async openIn(outDir: string, config: TrainConfig, run: TrainRunOptions): Promise<TrainingRun> {
+    const log = (m: string) => run.events?.log?.(m);
     const resumed = await checkResume(config, run, outDir);
 
     const data = await openTrainingData(config);
@@ -265,10 +285,10 @@ class TrainingRun {
       this.partial = record.progress.partial ? { ...record.progress.partial } : zeroAccumulator();
       this.history = record.history.filter((r) => r.epoch <= record.epoch);
       this.seconds = record.seconds ?? 0;
-      await this.csv.rewrite(this.history);
+      await this.folder.track(['metrics.csv'], () => this.csv.rewrite(this.history));
       this.log(`resumed from ${path}: epoch ${record.epoch}${this.startStep ? ` + ${this.startStep}/${this.steps} steps` : ''} of ${config.epochs}`);
     } else {
-      await this.csv.rewrite([]);
+      await this.folder.track(['metrics.csv'], () => this.csv.rewrite([]));
     }
     const c = this.counts;
     this.log(`model: ${config.model} ${JSON.stringify(this.modelOptions)}, input ${this.inputSize.join('x')}, ${c.totalParams.toLocaleString('en-US')} params, ${(c.totalMacs / 1e6).toFixed(1)}M MACs`);
@@ -397,7 +417,7 @@ class TrainingRun {
       seconds: sums.stepSeconds + this.evalSeconds,
     };
     this.history.push(row);
-    await this.csv.append(row);
+    await this.folder.track(['metrics.csv'], () => this.csv.append(row));
     this.run.events?.epochEnd?.(row, evaluation, this.shownEpochs(e));
     if ((e + 1) % this.saveEvery === 0) await this.save(`epoch-${e + 1}`, e + 1, 0);
   }
@@ -446,7 +466,8 @@ class TrainingRun {
   private async save(tag: string, epoch: number, stepInEpoch: number, sums?: EpochAccumulator): Promise<string> {
     const t = this.trainer!;
     const last = this.lastEval;
-    const path = await writeCheckpoint(
+    const ema = t.emaStateDict();
+    const path = await this.folder.track(checkpointFileNames(tag, ema !== undefined), () => writeCheckpoint(
       this.outDir,
       {
         ...this.recordBase(),
@@ -458,28 +479,32 @@ class TrainingRun {
         history: this.history,
         seconds: this.seconds,
       },
-      { weights: this.model.stateDict(), optimizer: t.optimizerStateDict(), ema: t.emaStateDict() },
-    );
+      { weights: this.model.stateDict(), optimizer: t.optimizerStateDict(), ema },
+    ));
     this.run.events?.checkpoint?.(path, tag);
     return path;
   }
 
   private async report(): Promise<string | undefined> {
-    const { config, data, counts } = this;
-    if (!this.lastEval || this.history.length === 0) return undefined;
-    return writeRunReport(this.outDir, {
-      history: this.history, evaluation: this.lastEval, classNames: data.train.classNames, command: this.commands.join('\n'),
+    const { config, data, counts, lastEval } = this;
+    if (!lastEval || this.history.length === 0) return undefined;
+    return this.folder.track(RUN_REPORT_FILES, () => writeRunReport(this.outDir, {
+      history: this.history, evaluation: lastEval, classNames: data.train.classNames, command: this.commands.join('\n'),
       model: { name: config.model, options: this.modelOptions, params: counts.totalParams, macs: counts.totalMacs },
       dataset: { name: data.title, trainSize: data.train.length, testSize: data.test.length },
       environment: { ...runEnvironment(this.run.threads), seed: config.seed, optimizer: describeOptimization(config), input: this.inputSize.join('x') },
       seconds: this.seconds,
-    });
+    }));
   }
 
   async close(): Promise<void> {
-    await closeLoaders(this.loaders);
-    await this.evalSession?.dispose();
-    await this.trainer?.dispose();
+    try {
+      await closeLoaders(this.loaders);
+      await this.evalSession?.dispose();
+      await this.trainer?.dispose();
+    } finally {
+      await this.folder.close();
+    }
   }
 }
 
@@ -493,11 +518,20 @@ async function checkResume(config: TrainConfig, run: TrainRunOptions, outDir: st
   if (run.resume && config.minutes !== undefined) {
     throw new Error(`${run.resume}: a run with --minutes cannot be resumed: its schedule follows the clock of the run that started it`);
   }
-  if (run.resume) return readCheckpointRecord(run.resume);
+  if (run.resume) return readResumableCheckpoint(run.resume);
   if (existsSync(outDir) && readdirSync(outDir).some((f) => /^checkpoint-.*\.json$/.test(f))) {
     throw new Error(`${outDir} already holds a training run (checkpoint-*.json); choose another --out, or continue it with --resume`);
   }
   return undefined;
+}
+
+/** The files a run reads that its folder must not replace: the pretrained weights, an image folder. */
+function trainInputs(config: TrainConfig): { path: string; what: string; folder?: boolean }[] {
+  const p = config.pretrained;
+  return [
+    ...(p ? [{ path: p.file, what: 'the pretrained file' }, ...(p.weights !== p.file ? [{ path: p.weights, what: `the weights of ${p.file}` }] : [])] : []),
+    ...(config.dataset === 'folder' && config.dataDir ? [{ path: config.dataDir, what: 'the image folder', folder: true }] : []),
+  ];
 }
 
 /** Loads the pretrained source's matching tensors, logging what was loaded and what kept its initialization. */

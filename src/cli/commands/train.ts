@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { DATASET_NAMES } from '../../data/index.js';
 import { OPTIMIZER_TYPES, RECIPES, type TrainSettings, resolveTrainConfig } from '../../workflow/config.js';
-import { readCheckpointRecord } from '../../workflow/checkpoints.js';
+import { readResumableCheckpoint } from '../../workflow/checkpoints.js';
 import { SCHEDULE_TYPES } from '../../train/schedules.js';
 import { inspectPretrained, resumeConfig } from '../../workflow/index.js';
 import { UsageError, addModelFlags, explicit, integer, modelName, modelOptionsFrom, nonNegativeInt, nonNegativeNumber, numberIn, oneOf, positiveInt, positiveNumber } from '../parse.js';
@@ -54,7 +54,7 @@ export function addTrainCommand(program: Command, { ctx }: CommandEnv): void {
       if (given.resume) {
         const bad = Object.keys(given).filter((k) => !RESUMABLE.has(k));
         if (bad.length) throw new UsageError(`${flagOf(bad[0]!)}: cannot be changed when resuming (a resumed run keeps its checkpoint's settings; only --epochs, --out, --threads, --workers, --save-every, --data, --download may be given)`);
-        const { record, dir } = await readCheckpointRecord(given.resume as string);
+        const { record, dir } = await readResumableCheckpoint(given.resume as string);
         const config = resumeConfig(record, { epochs: given.epochs as number | undefined });
         if (given.data) config.dataDir = given.data as string;
         if (given.download) config.download = true;
