@@ -217,7 +217,7 @@ class TrainingRun {
     const data = await openTrainingData(config);
     log(`dataset: ${data.title}, ${data.train.length} train / ${data.test.length} test images, ${data.train.numClasses} classes`);
     const plan = planModel(config, { height: data.train.height, width: data.train.width, numClasses: data.train.numClasses, title: data.title });
-    for (const n of plan.notes) log(`note: ${n}`);
+    for (const n of [...data.notes, ...plan.notes]) log(n.startsWith('warning: ') ? n : `note: ${n}`);
     if (resumed && JSON.stringify(resumed.record.model.inputSize) !== JSON.stringify(plan.inputSize)) {
       throw new Error(`${resumed.path}: was trained at input ${resumed.record.model.inputSize.join('x')}, this run would use ${plan.inputSize.join('x')}`);
     }
