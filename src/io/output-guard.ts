@@ -70,7 +70,7 @@ export function refuseOutputsOverInputs(outputs: GuardedPath[], inputs: GuardedP
       else if (o.folder && heldBy(i.id, oid, o.writes)) how = 'is a folder that holds';
       else if (i.folder && inside(oid, i.id) !== undefined) how = 'lies inside';
       if (how) {
-        throw new RefusedError(`${o.what} ${o.path} ${how} ${i.what} ${i.path}: an output never replaces an input; choose another ${o.folder ? 'folder' : 'file'} for ${o.what}`);
+        throw new RefusedError(`${o.what} ${o.path} ${how} ${i.what} ${i.path}; an output never replaces an input: choose another ${o.folder ? 'folder' : 'file'}`);
       }
     }
   }

@@ -17,6 +17,7 @@ import { type Preprocessing, recordPreprocessing } from '../data/preprocessing.j
 import { loadStateDictFile } from '../io/checkpoint.js';
 import type { OutputFolder } from '../io/output-folder.js';
 import { refuseOutputsOverInputs } from '../io/output-guard.js';
+import { RefusedError } from '../io/refused.js';
 import type { Network } from '../models/network.js';
 import { createModel } from '../models/registry.js';
 import { summary } from '../nn/summary.js';
@@ -520,7 +521,7 @@ async function checkResume(config: TrainConfig, run: TrainRunOptions, outDir: st
   }
   if (run.resume) return readResumableCheckpoint(run.resume);
   if (existsSync(outDir) && readdirSync(outDir).some((f) => /^checkpoint-.*\.json$/.test(f))) {
-    throw new Error(`${outDir} already holds a training run (checkpoint-*.json); choose another --out, or continue it with --resume`);
+    throw new RefusedError(`${outDir} already holds a training run (checkpoint-*.json); choose another --out, or continue it with --resume`);
   }
   return undefined;
 }
