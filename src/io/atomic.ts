@@ -113,30 +113,17 @@ async function syncFolder(dir: string): Promise<void> {
 }
 
 /**
- * Removes the temporary files (and folders) under `dir` whose writer is no longer running, or was
- * `deadPid`: what a killed run left behind. Returns their paths relative to `dir`.
+ * Removes the temporary files (and folders) in `dir` whose writer is no longer running, or was
+ * `deadPid`: what a killed run left behind. Returns their names.
  */
-export async function removeDeadTemps(dir: string, o: { recursive?: boolean; deadPid?: number } = {}): Promise<string[]> {
+export async function removeDeadTemps(dir: string, o: { deadPid?: number } = {}): Promise<string[]> {
   const removed: string[] = [];
-  const walk = async (rel: string): Promise<void> => {
-    let entries;
-    try {
-      entries = await readdir(join(dir, rel), { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      const path = rel ? `${rel}/${e.name}` : e.name;
-      const pid = tempWriterPid(e.name);
-      if (pid !== undefined && (pid === o.deadPid || !processAlive(pid))) {
-        await rm(join(dir, path), { recursive: true, force: true });
-        removed.push(path);
-      } else if (o.recursive && e.isDirectory() && !e.isSymbolicLink()) {
-        await walk(path);
-      }
-    }
-  };
-  await walk('');
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    const pid = tempWriterPid(name);
+    if (pid === undefined || (pid !== o.deadPid && processAlive(pid))) continue;
+    await rm(join(dir, name), { recursive: true, force: true });
+    removed.push(name);
+  }
   return removed;
 }
 

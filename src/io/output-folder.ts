@@ -26,8 +26,12 @@ interface Manifest {
 export interface OutputFolderOptions {
   /** The command line, kept in the lock file. */
   command: string;
-  /** The files (relative paths, '/'-separated) the command may write: existing ones must be ours and unchanged. */
-  writes: (relPath: string) => boolean;
+  /**
+   * The files the command may write: existing ones must be ours and unchanged. A list of relative
+   * paths ('/'-separated), or a test of names directly in the folder (a command that writes no subfolder).
+   * Only the folders these lie in are looked at.
+   */
+  writes: readonly string[] | ((name: string) => boolean);
   log?: (message: string) => void;
 }
 
@@ -37,21 +41,16 @@ export async function sha256File(path: string): Promise<string> {
   return h.digest('hex');
 }
 
-/** Every file under dir (not following folder links), relative, '/'-separated. */
-async function listFiles(dir: string, rel = ''): Promise<string[]> {
-  const out: string[] = [];
-  let entries;
-  try {
-    entries = await readdir(join(dir, rel), { withFileTypes: true });
-  } catch {
-    return out;
-  }
-  for (const e of entries) {
-    const path = rel ? `${rel}/${e.name}` : e.name;
-    if (e.isDirectory()) out.push(...(await listFiles(dir, path)));
-    else out.push(path);
-  }
-  return out.sort();
+/** The files in dir/rel (no subfolders), as paths relative to dir. */
+async function filesIn(dir: string, rel: string): Promise<string[]> {
+  const entries = await readdir(join(dir, rel), { withFileTypes: true }).catch(() => []);
+  return entries.filter((e) => !e.isDirectory()).map((e) => (rel ? `${rel}/${e.name}` : e.name));
+}
+
+/** The folders (relative; '' for dir itself) that the files a command writes lie in. */
+function foldersOf(writes: OutputFolderOptions['writes']): string[] {
+  if (typeof writes === 'function') return [''];
+  return [...new Set(['', ...writes.map((f) => f.split('/').slice(0, -1).join('/'))])].sort();
 }
 
 async function readManifest(dir: string): Promise<Manifest> {
@@ -96,7 +95,10 @@ export class OutputFolder {
     try {
       const takeOver = describeTakeOver(lock);
       if (takeOver) o.log?.(takeOver);
-      const removed = await removeDeadTemps(dir, { recursive: true, deadPid: lock.tookOver?.pid });
+      const removed: string[] = [];
+      for (const sub of foldersOf(o.writes)) {
+        removed.push(...(await removeDeadTemps(join(dir, sub), { deadPid: lock.tookOver?.pid })).map((f) => (sub ? `${sub}/${f}` : f)));
+      }
       if (removed.length) o.log?.(`${dir}: removed ${removed.length} temporary file${removed.length === 1 ? '' : 's'} left by a run that did not finish: ${list(removed)}`);
       const folder = new OutputFolder(dir, lock, await readManifest(dir), created);
       await folder.refuseOthersFiles(o.writes);
@@ -107,11 +109,13 @@ export class OutputFolder {
     }
   }
 
-  private async refuseOthersFiles(writes: (rel: string) => boolean): Promise<void> {
+  private async refuseOthersFiles(writes: OutputFolderOptions['writes']): Promise<void> {
     const foreign: string[] = [];
     const changed: string[] = [];
-    for (const rel of await listFiles(this.dir)) {
-      if (rel === LOCK_FILE || rel === MANIFEST_FILE || !writes(rel)) continue;
+    const written = typeof writes === 'function' ? writes : (f: string) => writes.includes(f);
+    const existing = (await Promise.all(foldersOf(writes).map((sub) => filesIn(this.dir, sub)))).flat().sort();
+    for (const rel of existing) {
+      if (rel === LOCK_FILE || rel === MANIFEST_FILE || !written(rel)) continue;
       const entry = this.manifest.files[rel];
       if (!entry) foreign.push(rel);
       else if (entry.sha256 !== null && (await sha256File(join(this.dir, rel))) !== entry.sha256) changed.push(rel);

@@ -14,7 +14,7 @@ import { copyFile, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 
 import { createRequire } from 'node:module';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { removeDeadTempSiblings, tempPathFor } from '../io/atomic.js';
+import { WriteError, removeDeadTempSiblings, tempPathFor } from '../io/atomic.js';
 import { LOCK_FILE } from '../io/folder-lock.js';
 import { MANIFEST_FILE, OutputFolder } from '../io/output-folder.js';
 import { refuseOutputsOverInputs } from '../io/output-guard.js';
@@ -157,7 +157,7 @@ export async function exportWeb(o: ExportWebOptions): Promise<ExportWebResult> {
   await checkTarget(dir);
   const names = siteFiles(modules);
   const writes = new Set(names);
-  const folder = await OutputFolder.open(dir, { command: o.command ?? 'mobilezoo export --web', writes: (f) => writes.has(f), log: o.log });
+  const folder = await OutputFolder.open(dir, { command: o.command ?? 'mobilezoo export --web', writes: names, log: o.log });
   try {
     const left = await removeDeadTempSiblings(dir);
     if (left.length) o.log?.(`removed ${left.join(', ')}: left by an export that did not finish`);
@@ -166,14 +166,22 @@ export async function exportWeb(o: ExportWebOptions): Promise<ExportWebResult> {
       await mkdir(tmp);
       const { source, onnx } = await writeModel(o, join(tmp, MODEL));
       const sidecar = await sidecarOf(join(tmp, MODEL), source, o.threads);
-      await copyPage(tmp, modules);
-      await writeFile(join(tmp, SIDECAR), JSON.stringify(sidecar, null, 2) + '\n');
+      try {
+        await copyPage(tmp, modules);
+        await writeFile(join(tmp, SIDECAR), JSON.stringify(sidecar, null, 2) + '\n');
+      } catch (e) {
+        throw new WriteError(tmp, e);
+      }
       // Everything is written and checked: now into the site, the sidecar last.
       const order = [...names.filter((n) => n !== SIDECAR), SIDECAR];
       await folder.track(order, async () => {
         for (const n of order) {
-          await mkdir(dirname(join(dir, n)), { recursive: true });
-          await rename(join(tmp, n), join(dir, n));
+          try {
+            await mkdir(dirname(join(dir, n)), { recursive: true });
+            await rename(join(tmp, n), join(dir, n));
+          } catch (e) {
+            throw new WriteError(join(dir, n), e);
+          }
         }
       });
       for (const f of folder.files.filter((f) => !writes.has(f))) {

@@ -80,7 +80,7 @@ export async function testModel(o: TestOptions): Promise<TestResult> {
   if (!o.out) return evaluateSplit(o);
   const dir = resolve(o.out);
   refuseOutputsOverInputs([{ path: dir, what: 'the output folder', folder: true, writes: (f) => TEST_OUTPUT_FILES.includes(f) }], await classifierInputs(o));
-  const folder = await OutputFolder.open(dir, { command: o.command ?? 'mobilezoo test', writes: (f) => TEST_OUTPUT_FILES.includes(f), log: o.log });
+  const folder = await OutputFolder.open(dir, { command: o.command ?? 'mobilezoo test', writes: TEST_OUTPUT_FILES, log: o.log });
   try {
     const r = await evaluateSplit(o);
     const svg = await confusionMatrixSvg({ classNames: r.classNames, matrix: r.confusion, title: `Confusion matrix: ${r.model} on ${r.dataset} (test)` });

@@ -9,7 +9,7 @@
  * sums of a partly trained epoch are stored, so a resumed run computes the same losses as an
  * uninterrupted one.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, realpathSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DataLoader, type TransformSpec, resolveTransform } from '../data/index.js';
@@ -519,11 +519,13 @@ async function checkResume(config: TrainConfig, run: TrainRunOptions, outDir: st
   if (run.resume && config.minutes !== undefined) {
     throw new Error(`${run.resume}: a run with --minutes cannot be resumed: its schedule follows the clock of the run that started it`);
   }
-  if (run.resume) return readResumableCheckpoint(run.resume);
+  const resumed = run.resume ? await readResumableCheckpoint(run.resume) : undefined;
+  // A run continues in its own folder; any other folder must not hold a run already (their files would mix).
+  if (resumed && realpathSync(resumed.dir) === realpathSync(outDir)) return resumed;
   if (existsSync(outDir) && readdirSync(outDir).some((f) => /^checkpoint-.*\.json$/.test(f))) {
     throw new RefusedError(`${outDir} already holds a training run (checkpoint-*.json); choose another --out, or continue it with --resume`);
   }
-  return undefined;
+  return resumed;
 }
 
 /** The files a run reads that its folder must not replace: the pretrained weights, an image folder. */
