@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { lstat, readFile, readdir, rm, rmdir } from 'node:fs/promises';
+import { lstat, readFile, readdir, rm, rmdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { removeDeadTemps, saveFileAtomic } from './atomic.js';
 import { LOCK_FILE, type FolderLock, describeTakeOver, lockFolder } from './folder-lock.js';
@@ -19,8 +19,14 @@ const MANIFEST_FORMAT = 'mobilezoo-files';
 interface Manifest {
   format: typeof MANIFEST_FORMAT;
   version: 1;
-  /** Relative path ('/'-separated) → sha256 of what was written; null while being written. */
-  files: Record<string, { sha256: string | null }>;
+  /** Relative path ('/'-separated) → sha256 of what was written (null while being written), its size and mtime. */
+  files: Record<string, Entry>;
+}
+
+interface Entry {
+  sha256: string | null;
+  bytes?: number;
+  mtimeMs?: number;
 }
 
 export interface OutputFolderOptions {
@@ -33,6 +39,20 @@ export interface OutputFolderOptions {
    */
   writes: readonly string[] | ((name: string) => boolean);
   log?: (message: string) => void;
+}
+
+/** An entry for the file as it is now. */
+async function entryOf(path: string): Promise<Entry> {
+  const s = await stat(path);
+  return { sha256: await sha256File(path), bytes: s.size, mtimeMs: s.mtimeMs };
+}
+
+/** True when the file is what the entry recorded: same size and mtime, or else the same hash. */
+async function unchanged(path: string, e: Entry): Promise<boolean> {
+  if (e.sha256 === null) return true;
+  const s = await stat(path);
+  if (s.size === e.bytes && s.mtimeMs === e.mtimeMs) return true;
+  return (await sha256File(path)) === e.sha256;
 }
 
 export async function sha256File(path: string): Promise<string> {
@@ -118,7 +138,7 @@ export class OutputFolder {
       if (rel === LOCK_FILE || rel === MANIFEST_FILE || !written(rel)) continue;
       const entry = this.manifest.files[rel];
       if (!entry) foreign.push(rel);
-      else if (entry.sha256 !== null && (await sha256File(join(this.dir, rel))) !== entry.sha256) changed.push(rel);
+      else if (!(await unchanged(join(this.dir, rel), entry))) changed.push(rel);
     }
     const problems = [
       ...(foreign.length ? [`${list(foreign)} ${foreign.length === 1 ? 'was' : 'were'} not written by mobilezoo`] : []),
@@ -157,7 +177,7 @@ export class OutputFolder {
     for (const r of rels) {
       const path = join(this.dir, r);
       const exists = await lstat(path).then(() => true, () => false);
-      if (exists) this.manifest.files[r] = { sha256: await sha256File(path) };
+      if (exists) this.manifest.files[r] = await entryOf(path);
       else delete this.manifest.files[r];
     }
     await this.saveManifest();
@@ -170,7 +190,7 @@ export class OutputFolder {
     if (!entry) return false;
     const path = join(this.dir, rel);
     const exists = await lstat(path).then(() => true, () => false);
-    if (exists && entry.sha256 !== null && (await sha256File(path)) !== entry.sha256) {
+    if (exists && !(await unchanged(path, entry))) {
       delete this.manifest.files[rel];
       await this.saveManifest();
       return false;
