@@ -13,7 +13,7 @@ import sharp from 'sharp';
 import { loadStateDictFile } from '../../src/io/checkpoint.js';
 import { readSafetensors } from '../../src/io/safetensors.js';
 import { MetricsCsv } from '../../src/report/csv.js';
-import { loadModel, readResumableCheckpoint } from '../../src/workflow/checkpoints.js';
+import { loadModel, readCheckpointRecord, readResumableCheckpoint } from '../../src/workflow/checkpoints.js';
 import { ROOT, rmrf, tempDir } from './helpers.js';
 
 const BIN = join(ROOT, 'bin', 'mobilezoo.js');
@@ -210,6 +210,27 @@ describe('kill -9 during training (finding 12)', () => {
     assert.match(next.stderr, /took over the lock of a run that is no longer running/);
     assert.match(next.stderr, new RegExp(`removed \\d+ temporary files? left by a run that did not finish: .*${stale.replace(/\./g, '\\.')}`));
     assert.deepEqual(readdirSync(dir).filter((n) => TEMP.test(n) || n === '.mobilezoo.lock'), []);
+    await checkLoadable(dir);
+  });
+});
+
+describe('a checkpoint is its JSON (finding 12)', () => {
+  test('tensor files without their JSON are not resumed from, load as bare weights, and are removed by the next run in the folder', async () => {
+    const dir = join(work, 'orphan');
+    cpSync(run, dir, { recursive: true });
+    rmrf(join(dir, 'checkpoint-last.json'));
+    const weights = join(dir, 'checkpoint-last.safetensors');
+    await assert.rejects(readResumableCheckpoint(weights), /checkpoint-last\.safetensors: not a complete checkpoint \(no checkpoint-last\.json beside it/);
+    const lone = await readCheckpointRecord(weights);
+    assert.equal(lone.committed, false);
+    assert.deepEqual(lone.record.files, { weights: 'checkpoint-last.safetensors', optimizer: '' });
+    const resumed = await mz('train', '--resume', weights);
+    assert.equal(resumed.code, 1, resumed.stderr);
+    assert.match(resumed.stderr, /not a complete checkpoint/);
+
+    const next = await mz(...TINY, '--epochs', '1', '--limit', '40', '--save-every', '5', '--out', 'orphan');
+    assert.equal(next.code, 0, next.stderr);
+    assert.match(next.stderr, /removed checkpoint-last\.safetensors, checkpoint-last\.optim\.safetensors: the tensor files of a checkpoint whose save did not finish/);
     await checkLoadable(dir);
   });
 });
