@@ -81,10 +81,10 @@ describe('an output never replaces an input (finding 5)', () => {
       [['quantize', '--out', 'hard.onnx', '--checkpoint', 'run/checkpoint-last.json', '--calibration', '8'], /the int8 output hard\.onnx is the same file as the weights file/],
       [['export', '--pth', 'run/checkpoint-last.safetensors', '--weights', 'run/checkpoint-last.safetensors'], /is the same file as the weights/],
     ];
-    for (const [args, message] of cases) {
-      const r = await mz(...args);
-      assert.equal(r.code, 2, `${args.join(' ')}\n${r.stderr}`);
-      assert.match(r.stderr, message);
+    const results = await Promise.all(cases.map(([args]) => mz(...args)));
+    for (const [i, [args, message]] of cases.entries()) {
+      assert.equal(results[i]!.code, 2, `${args.join(' ')}\n${results[i]!.stderr}`);
+      assert.match(results[i]!.stderr, message);
     }
     assert.deepEqual(snapshot(run), before);
   });
@@ -193,7 +193,7 @@ describe('kill -9 during training (finding 12)', () => {
     let dir = '';
     for (const [i, point] of points.entries()) {
       dir = join(work, `killed-${i}`);
-      const r = start([...TINY, '--epochs', '2', '--limit', '48', '--save-every', '1', '--out', dir]);
+      const r = start([...TINY, '--epochs', '2', '--limit', '24', '--save-every', '1', '--out', dir]);
       let seen = false;
       await until(() => (seen = existsSync(dir) && readdirSync(dir).some((n) => point.test(n))) || r.child.exitCode !== null);
       r.child.kill('SIGKILL');
@@ -205,7 +205,7 @@ describe('kill -9 during training (finding 12)', () => {
     const stale = `metrics.csv.tmp-${deadPid()}-0123456789ab`;
     writeFileSync(join(dir, stale), 'half a csv');
     const jsons = await checkLoadable(dir);
-    const next = await mz(...(jsons.length ? ['train', '--resume', jsons[jsons.length - 1]!] : [...TINY, '--epochs', '2', '--limit', '48', '--save-every', '1', '--out', dir]));
+    const next = await mz(...(jsons.length ? ['train', '--resume', jsons[jsons.length - 1]!] : [...TINY, '--epochs', '2', '--limit', '24', '--save-every', '1', '--out', dir]));
     assert.equal(next.code, 0, next.stderr);
     assert.match(next.stderr, /took over the lock of a run that is no longer running/);
     assert.match(next.stderr, new RegExp(`removed \\d+ temporary files? left by a run that did not finish: .*${stale.replace(/\./g, '\\.')}`));
