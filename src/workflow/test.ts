@@ -102,7 +102,7 @@ async function evaluateSplit(o: TestOptions): Promise<TestResult> {
     if (!datasetName) throw new Error('--dataset is required with --weights or --onnx (which test split to evaluate on?)');
     let ds = await openModelSplit(datasetName, 'test', {
       dataDir: o.dataDir, download: o.download, record: c.record,
-      source: c.recorded ? c.preprocessing.source : undefined, size: o.input ?? c.preprocessing.inputSize[1],
+      source: c.recorded ? c.preprocessing.source : undefined, size: o.input ?? c.preprocessing.inputSize[1], onNote: o.log,
     });
     if (o.limit !== undefined && ds.length > o.limit) ds = takeSubset(ds, o.limit);
     if (!c.recorded) {
