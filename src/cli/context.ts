@@ -80,7 +80,7 @@ const FLAG_OF: Record<string, string> = { augment: '--no-augment', dataDir: '--d
 export const flagOf = (setting: string): string =>
   setting.startsWith('-') ? setting : FLAG_OF[setting] ?? `--${setting.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
-/** Setting names written in backticks (`batchSize`) as flags (--batch-size). */
+/** A message's backticked setting names as flags. */
 export const settingsAsFlags = (text: string): string => text.replace(/`([A-Za-z]+)`/g, (_m, s: string) => flagOf(s));
 
 /** A ConfigError's message with its setting names as flags. */

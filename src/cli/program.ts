@@ -5,7 +5,8 @@
  */
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config-error.js';
-import { ResourceLimitError } from '../workflow/resources.js';
+import { RefusedError } from '../io/refused.js';
+import { escapingStream } from './format.js';
 import { UsageError } from './parse.js';
 import type { Streams } from './progress.js';
 import { type CommandEnv, type Context, EXIT, configErrorText, packageVersion, settingsAsFlags } from './context.js';
@@ -51,7 +52,8 @@ export function buildProgram(ctx: Context): Command {
 
 /** Runs the CLI on `argv` (without node and script); resolves to the exit code. */
 export async function runCli(argv: string[], io: Streams = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
-  const ctx: Context = { io, argv, code: EXIT.ok };
+  // Names from files and folders reach the terminal through here: control characters escaped.
+  const ctx: Context = { io: { stdout: escapingStream(io.stdout), stderr: escapingStream(io.stderr) }, argv, code: EXIT.ok };
   const program = buildProgram(ctx);
   if (argv.length === 0) {
     program.outputHelp();
@@ -65,16 +67,20 @@ export async function runCli(argv: string[], io: Streams = { stdout: process.std
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT.ok;
       return EXIT.usage; // commander has printed the message (it names the flag)
     }
+    const stderr = ctx.io.stderr;
     const cmd = argv.find((a) => !a.startsWith('-')) ?? '';
     const prefix = `mobilezoo${cmd ? ` ${cmd}` : ''}: `;
-    if (e instanceof UsageError || e instanceof ConfigError || e instanceof ResourceLimitError) {
-      const text = e instanceof ConfigError ? configErrorText(e) : e instanceof ResourceLimitError ? settingsAsFlags(e.message) : e.message;
-      io.stderr.write(`${prefix}${text}\n(add --help for usage)\n`);
+    if (e instanceof UsageError || e instanceof ConfigError) {
+      stderr.write(`${prefix}${e instanceof ConfigError ? configErrorText(e) : e.message}\n(add --help for usage)\n`);
+      return EXIT.usage;
+    }
+    if (e instanceof RefusedError) {
+      stderr.write(`${prefix}${settingsAsFlags(e.message)}\n`);
       return EXIT.usage;
     }
     const err = e as Error;
-    io.stderr.write(`${prefix}error: ${err?.message ?? String(e)}\n`);
-    if (process.env.MOBILEZOO_DEBUG) io.stderr.write(`${err?.stack ?? ''}\n`);
+    stderr.write(`${prefix}error: ${err?.message ?? String(e)}\n`);
+    if (process.env.MOBILEZOO_DEBUG) stderr.write(`${err?.stack ?? ''}\n`);
     return EXIT.error;
   }
 }

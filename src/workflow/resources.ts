@@ -3,9 +3,10 @@
  * threads and data-loading workers.
  */
 import os from 'node:os';
+import { RefusedError } from '../io/refused.js';
 
-/** A value that asks for more than this machine can do (a model size, an input size, threads): exit code 2, like a bad flag. */
-export class ResourceLimitError extends Error {
+/** A value that asks for more than this machine can do (a model size, an input size, threads): refused, exit code 2, like a bad flag. */
+export class ResourceLimitError extends RefusedError {
   constructor(message: string) {
     super(message);
     this.name = 'ResourceLimitError';
