@@ -1,6 +1,7 @@
 /**
  * The `mobilezoo` command line (commander): parses flags, calls the library, prints. Exit codes: 0 ok,
- * 1 runtime error, 2 bad usage (unknown flag, bad value: the message names the flag), 130 interrupted.
+ * 1 runtime error, 2 bad usage (unknown flag, bad value: the message names the flag; a value, from a flag
+ * or a file, that asks for more than the machine has), 130 interrupted.
  */
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config-error.js';

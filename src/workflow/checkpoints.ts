@@ -6,19 +6,21 @@
  * all atomically, so a JSON that exists always describes complete files. File names in the record are
  * relative to the JSON's folder, so a run folder can be moved.
  */
-import { readFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { type StagedFile, saveFileAtomic, stageFile } from '../io/atomic.js';
-import { loadStateDictFile } from '../io/checkpoint.js';
-import { readSafetensorsMetadata, writeSafetensors } from '../io/safetensors.js';
-import { createModel } from '../models/registry.js';
+import { openStateDictFile, readSafetensorsFileMetadata } from '../io/checkpoint.js';
+import { type InputFile, readInputText, referencedFile } from '../io/input-file.js';
+import { ReadBudget } from '../io/limits.js';
+import { writeSafetensors } from '../io/safetensors.js';
 import type { Network } from '../models/network.js';
 import { publishedWeightsOf } from '../models/published-weights.js';
-import { type Preprocessing, recordPreprocessing } from '../data/preprocessing.js';
+import { type Preprocessing, parsePreprocessing, recordPreprocessing } from '../data/preprocessing.js';
 import type { TransformSpec } from '../data/transforms.js';
 import type { EpochMetrics } from '../report/csv.js';
 import type { StateDict } from '../tensor.js';
 import type { TrainConfig } from './config.js';
+import { buildModel } from './model-memory.js';
 
 export const CHECKPOINT_FORMAT = 'mobilezoo-checkpoint';
 /** 2: `preprocessing.transform` starts from an image of any size (version 1's applied to images already decoded to the source shape). */
@@ -165,13 +167,17 @@ function validateRecord(r: unknown, source: string): CheckpointRecord {
     // Version 1 decoded images straight to the source shape; that decode is now the transform's first steps.
     const old = rec.preprocessing!;
     rec.preprocessing = recordPreprocessing(old.source, old.transform);
+  } else {
+    // Checked now (sizes included), not when the first image is transformed.
+    rec.preprocessing = parsePreprocessing(rec.preprocessing, `${source}: preprocessing`);
   }
   return rec as CheckpointRecord;
 }
 
 /**
  * Reads a checkpoint record: a `checkpoint-*.json`, or a `.safetensors` written by mobilezoo (whose
- * metadata holds the record). Returns the record and the folder its file names are relative to.
+ * metadata holds the record; only its header is read). Returns the record and the folder its file
+ * names are relative to.
  *
  * The JSON is a checkpoint's commit point (writeCheckpoint writes it last): a `.safetensors` is taken
  * for its checkpoint only when the JSON beside it records the same save; otherwise (a save cut short,
@@ -180,26 +186,14 @@ function validateRecord(r: unknown, source: string): CheckpointRecord {
  */
 export async function readCheckpointRecord(path: string): Promise<{ record: CheckpointRecord; dir: string; path: string; committed: boolean }> {
   const abs = resolve(path);
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(abs);
-  } catch (e) {
-    throw new Error(`cannot read checkpoint ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
-  }
   if (!abs.endsWith('.safetensors')) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(bytes.toString('utf8'));
-    } catch (e) {
-      throw new Error(`${path}: not valid JSON (${(e as Error).message}); pass the checkpoint-*.json file`);
-    }
-    return { record: validateRecord(parsed, path), dir: dirname(abs), path: abs, committed: true };
+    return { record: validateRecord(parseRecordJson(await readInputText(abs), path), path), dir: dirname(abs), path: abs, committed: true };
   }
-  const meta = readSafetensorsMetadata(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), path);
+  const meta = await readSafetensorsFileMetadata(abs);
   if (!meta.mobilezoo) throw new Error(`${path}: safetensors without a mobilezoo record in its metadata; use --weights with --model instead`);
-  const record = validateRecord(JSON.parse(meta.mobilezoo), path);
+  const record = validateRecord(parseRecordJson(meta.mobilezoo, `${path}: metadata "mobilezoo"`), path);
   const json = checkpointPaths(dirname(abs), record.tag).json;
-  const committed = await readFile(json, 'utf8').then((t) => JSON.parse(t) as CheckpointRecord, () => undefined);
+  const committed = await readInputText(json).then((t) => JSON.parse(t) as CheckpointRecord, () => undefined);
   const name = basename(abs);
   if (committed && committed.createdAt === record.createdAt && (committed.files?.weights === name || committed.files?.ema === name)) {
     return { record: validateRecord(committed, json), dir: dirname(abs), path: json, committed: true };
@@ -216,16 +210,32 @@ export async function readResumableCheckpoint(path: string): Promise<{ record: C
   return r;
 }
 
-/** The safetensors metadata record of a weights file, if mobilezoo wrote it (else undefined). */
+function parseRecordJson(text: string, source: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new Error(`${source}: not valid JSON (${(e as Error).message}); pass the checkpoint-*.json file`);
+  }
+}
+
+/**
+ * One of the tensor files a checkpoint record names (`files.weights`, `files.optimizer`, `files.ema`):
+ * a plain file name in the record's folder (see referencedFile).
+ */
+export function checkpointFile(record: CheckpointRecord, path: string, field: keyof CheckpointRecord['files']): InputFile {
+  return referencedFile(path, `files.${field}`, record.files[field]);
+}
+
+/** The safetensors metadata record of a weights file, if mobilezoo wrote it (else undefined; only the header is read). */
 export async function weightsRecord(path: string): Promise<CheckpointRecord | undefined> {
   if (!path.endsWith('.safetensors')) return undefined;
+  let meta: Record<string, string>;
   try {
-    const bytes = await readFile(path);
-    const meta = readSafetensorsMetadata(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), path);
-    return meta.mobilezoo ? validateRecord(JSON.parse(meta.mobilezoo), path) : undefined;
+    meta = await readSafetensorsFileMetadata(path);
   } catch {
-    return undefined;
+    return undefined; // not readable as safetensors: loading it will say why
   }
+  return meta.mobilezoo ? validateRecord(parseRecordJson(meta.mobilezoo, `${path}: metadata "mobilezoo"`), path) : undefined;
 }
 
 export interface LoadedModel {
@@ -255,16 +265,15 @@ export interface ModelSource {
 export async function loadModel(src: ModelSource): Promise<LoadedModel> {
   if (src.checkpoint && src.weights) throw new Error('give either a checkpoint or weights, not both');
   if (src.checkpoint) {
-    const { record, dir, path } = await readCheckpointRecord(src.checkpoint);
+    const { record, path } = await readCheckpointRecord(src.checkpoint);
     const name = src.model ?? record.model.name;
     const options = src.model && src.model !== record.model.name
       ? { numClasses: record.model.numClasses, ...(src.modelOptions ?? {}) }
       : { ...record.model.options, ...(src.modelOptions ?? {}) };
-    const model = createModel(name, options);
+    const model = buildModel(name, options, src.model ? undefined : `${path}: model`);
     const useEma = (src.ema ?? true) && record.files.ema !== undefined;
-    const file = join(dir, useEma ? record.files.ema! : record.files.weights);
-    const sd = await loadStateDictFile(file);
-    model.loadStateDict(sd, { source: file });
+    const file = checkpointFile(record, path, useEma ? 'ema' : 'weights');
+    await loadWeights(model, file);
     return { model, source: `${path}${useEma ? ' (EMA weights)' : ''}`, record };
   }
   if (src.weights) {
@@ -274,15 +283,24 @@ export async function loadModel(src: ModelSource): Promise<LoadedModel> {
     // A mobilezoo safetensors knows its model: it fills in the name and, for that model, the options.
     const record = await weightsRecord(src.weights);
     if (!name && !record) throw new Error(`--model is required with --weights ${src.weights} (which model are these weights for?)`);
-    if (record && (!name || name === record.model.name)) {
+    const fromRecord = record !== undefined && (!name || name === record.model.name);
+    if (fromRecord) {
       name = record.model.name;
       options = { ...record.model.options, ...options };
     }
-    const model = createModel(name!, options);
-    const sd = await loadStateDictFile(src.weights);
-    model.loadStateDict(sd, { source: src.weights });
+    const model = buildModel(name!, options, fromRecord ? `${src.weights}: metadata model` : undefined);
+    await loadWeights(model, src.weights);
     return { model, source: resolve(src.weights), record: record && name === record.model.name ? record : undefined };
   }
   if (!src.model) throw new Error('give a checkpoint, weights with a model, or a model');
-  return { model: createModel(src.model, src.modelOptions ?? {}), source: 'random initialization' };
+  return { model: buildModel(src.model, src.modelOptions ?? {}), source: 'random initialization' };
+}
+
+/**
+ * Loads a weights file into `model` exactly: names and shapes are checked before any tensor is read,
+ * and reading may take no more than the model's own tensors need (ReadBudget.forShapes).
+ */
+export async function loadWeights(model: Network, file: string | InputFile): Promise<void> {
+  const sd = await openStateDictFile(file, { budget: ReadBudget.forShapes(model.stateDict().values()) });
+  model.loadStateDict(sd, { source: typeof file === 'string' ? file : file.path });
 }

@@ -3,8 +3,8 @@
  * weights file, a bare model, or an exported ONNX file (float or int8, its metadata holding the
  * preprocessing and class names), so every kind of model is measured by the same commands.
  */
-import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { readInputFile } from '../io/input-file.js';
 import { IMAGENET_CLASSES } from '../data/imagenet.js';
 import { type Preprocessing, IMAGENET_MEAN, atInputSize, IMAGENET_STD, imagenetPreprocessing, parsePreprocessing, recordPreprocessing } from '../data/preprocessing.js';
 import type { Network } from '../models/network.js';
@@ -14,6 +14,7 @@ import { InferenceSession } from '../runtime/inference.js';
 import { createSession, ort } from '../runtime/session.js';
 import type { GuardedPath } from '../io/output-guard.js';
 import { type CheckpointRecord, type ModelSource, loadModel, readCheckpointRecord } from './checkpoints.js';
+import { checkRunMemory } from './model-memory.js';
 
 export interface ClassifierSource extends ModelSource {
   /** An ONNX file written by `mobilezoo export` or `quantize` (or any image classifier [N, 3, H, W] → [N, K]). */
@@ -88,7 +89,7 @@ function genericNames(numClasses: number): string[] {
 }
 
 /** Opens a classifier; `input` sets a square input size other than the recorded one. */
-export async function openClassifier(src: ClassifierSource, o: { threads?: number; input?: number } = {}): Promise<Classifier> {
+export async function openClassifier(src: ClassifierSource, o: { threads?: number; input?: number; batch?: number } = {}): Promise<Classifier> {
   if (src.onnx) {
     if (src.checkpoint || src.weights) throw new Error('give one of --onnx, --checkpoint, --weights');
     return openOnnxClassifier(src.onnx, o);
@@ -96,6 +97,7 @@ export async function openClassifier(src: ClassifierSource, o: { threads?: numbe
   const { model, source, record } = await loadModel(src);
   if (record) checkClassNames(record.dataset.classNames, model.numClasses, src.checkpoint ?? src.weights ?? source, 'the record\'s dataset.classNames');
   const size = o.input ?? record?.model.inputSize[1] ?? (model.numClasses === 1000 ? 224 : model.inputSize[1]);
+  checkRunMemory(model, { inputSize: [model.inputSize[0], size, size], batch: o.batch ?? 1, training: false }, o.input !== undefined ? `\`input\` ${o.input}` : o.batch !== undefined ? `\`batch\` ${o.batch}` : source);
   let session: InferenceSession | undefined;
   let sessionFor: Preprocessing | undefined;
   const c: Classifier = {
@@ -128,15 +130,13 @@ export function onnxMetadata(bytes: Uint8Array): Map<string, string> {
   return new Map(decodeModel(bytes).metadataProps.map((p) => [p.key ?? '', p.value ?? '']));
 }
 
+/** Protocol buffers cannot hold more: ONNX Runtime refuses larger model files. */
+const MAX_ONNX_BYTES = 2 * 1024 ** 3;
+
 /** An ONNX file's bytes and metadata_props, with errors naming the file. */
 export async function readOnnxFile(file: string): Promise<{ path: string; bytes: Uint8Array; meta: Map<string, string> }> {
   const path = resolve(file);
-  let bytes: Uint8Array;
-  try {
-    bytes = new Uint8Array(await readFile(path));
-  } catch (e) {
-    throw new Error(`cannot read ONNX model ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
-  }
+  const bytes = await readInputFile(file, MAX_ONNX_BYTES, 'an ONNX model');
   try {
     return { path, bytes, meta: onnxMetadata(bytes) };
   } catch (e) {
@@ -146,7 +146,13 @@ export async function readOnnxFile(file: string): Promise<{ path: string; bytes:
 
 async function openOnnxClassifier(file: string, o: { threads?: number; input?: number }): Promise<Classifier> {
   const { path, bytes, meta } = await readOnnxFile(file);
-  const session = await createSession(bytes, { threads: o.threads });
+  let session: ort.InferenceSession;
+  try {
+    // External data files resolve against the model's folder (and must stay in it), not the working directory.
+    session = await createSession(bytes, { threads: o.threads, modelFolder: dirname(path) });
+  } catch (e) {
+    throw new Error(`${file}: ONNX Runtime cannot load it: ${(e as Error).message}`);
+  }
   const inputName = session.inputNames[0]!;
   const outputName = session.outputNames[0]!;
   const json = <T>(key: string): T | undefined => {

@@ -53,9 +53,9 @@ export function modelMetadata(c: Classifier): { key: string; value: string }[] {
 }
 
 /** The network of a classifier source (export and quantize need one: an ONNX file is already exported). */
-export async function openNetworkClassifier(o: ClassifierSource & { input?: number; threads?: number }): Promise<Classifier & { network: Network }> {
+export async function openNetworkClassifier(o: ClassifierSource & { input?: number; threads?: number; batch?: number }): Promise<Classifier & { network: Network }> {
   if (o.onnx) throw new Error('--onnx: give the checkpoint, weights or model to export, not an ONNX file');
-  const c = await openClassifier(o, { input: o.input, threads: o.threads });
+  const c = await openClassifier(o, { input: o.input, threads: o.threads, batch: o.batch });
   return c as Classifier & { network: Network };
 }
 

@@ -96,7 +96,7 @@ export async function testModel(o: TestOptions): Promise<TestResult> {
 
 /** Evaluates a model on a test split: loss, top-1, top-5, per-class accuracy, confusion matrix. */
 async function evaluateSplit(o: TestOptions): Promise<TestResult> {
-  const c = await openClassifier(o, { threads: o.threads, input: o.input });
+  const c = await openClassifier(o, { threads: o.threads, input: o.input, batch: o.batchSize });
   try {
     const datasetName = o.dataset ?? c.record?.dataset.name;
     if (!datasetName) throw new Error('--dataset is required with --weights or --onnx (which test split to evaluate on?)');

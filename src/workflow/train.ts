@@ -28,6 +28,8 @@ import type { TrainEvents } from './training/events.js';
 import { RunRecord } from './training/record.js';
 import { type ResumePoint, type RunProgress, checkStart, freshProgress, openResume, restoreTrainer, zeroAccumulator } from './training/resume.js';
 import { type RunSetup, closeLoaders, openRunSetup } from './training/setup.js';
+import { checkModelFits } from './model-memory.js';
+import { checkConcurrency } from './resources.js';
 import { isRunFile, openRunFolder } from './run-folder.js';
 
 export type { StepEvent, TrainEvents } from './training/events.js';
@@ -70,6 +72,14 @@ export async function train(config: TrainConfig, run: TrainRunOptions): Promise<
   if (!Number.isInteger(saveEvery) || saveEvery < 1) throw new Error(`saveEvery must be a positive integer, got ${saveEvery}`);
   const resume = typeof run.resume === 'string' ? await openResume(run.resume) : run.resume;
   checkStart(config, outDir, resume);
+  checkConcurrency('threads', run.threads, resume ? `${resume.path}: threads` : '`threads`');
+  checkConcurrency('workers', run.workers, '`workers`');
+  if (config.input !== undefined) {
+    // Before the data is opened (or generated at that size): the model at the asked input size and batch,
+    // with the stem planModel gives an input of that size.
+    const stem = config.modelOptions.stem ?? (config.input <= 64 ? 'cifar' : 'imagenet');
+    checkModelFits(config.model, { ...config.modelOptions, stem }, 'training', { inputSize: [3, config.input, config.input], batch: config.batchSize, training: true });
+  }
   refuseOutputsOverInputs([{ path: outDir, what: 'the run folder', folder: true, writes: isRunFile }], trainInputs(config));
   const folder = await openRunFolder(outDir, { command: run.command ?? 'mobilezoo train', log });
   try {

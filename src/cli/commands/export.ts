@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { exportOnnx, exportPth, exportWeb } from '../../workflow/index.js';
 import { exportPthText, exportText, exportWebText } from '../format.js';
-import { UsageError, addModelFlags, modelName, positiveInt, shellQuote } from '../parse.js';
+import { UsageError, addModelFlags, modelName, positiveInt, shellQuote, threadCount, threadsCap } from '../parse.js';
 import { type CommandEnv, modelSource } from '../context.js';
 
 export function addExportCommand(program: Command, { ctx, io, out }: CommandEnv): void {
@@ -22,7 +22,7 @@ export function addExportCommand(program: Command, { ctx, io, out }: CommandEnv)
     .option('--ema-off', 'with a checkpoint trained with --ema: export the raw weights')
     .option('--batch <n>', 'fixed batch size of --onnx (default: symbolic N)', positiveInt('--batch'))
     .option('--input <size>', 'input size (default: the checkpoint\'s or the model\'s)', positiveInt('--input'))
-    .option('--threads <n>', 'ONNX Runtime threads for the check', positiveInt('--threads'))
+    .option('--threads <n>', `ONNX Runtime threads for the check (${threadsCap()})`, threadCount('--threads'))
     .option('--json', 'print JSON')
     .addHelpText('after', '\n--onnx, --pth and --web are the outputs (one per run). The model comes from --checkpoint, --weights with --model, --model alone (random weights), or, for --web, an ONNX file given with --from-onnx.')
     .action(async (o: Record<string, unknown>) => {

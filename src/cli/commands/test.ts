@@ -4,7 +4,7 @@ import { DATASET_NAMES } from '../../data/index.js';
 import { testModel } from '../../workflow/index.js';
 import { TTA_MODES, type TtaMode } from '../../workflow/tta.js';
 import { testJson, testText } from '../format.js';
-import { UsageError, addModelFlags, modelName, nonNegativeInt, oneOf, positiveInt, shellQuote } from '../parse.js';
+import { UsageError, addModelFlags, modelName, nonNegativeInt, oneOf, positiveInt, shellQuote, threadCount, threadsCap, workerCount, workersCap } from '../parse.js';
 import { type CommandEnv, modelSource } from '../context.js';
 
 export function addTestCommand(program: Command, { ctx, io, out }: CommandEnv): void {
@@ -27,8 +27,8 @@ export function addTestCommand(program: Command, { ctx, io, out }: CommandEnv): 
     .option('--limit <n>', 'evaluate only the first N test images', positiveInt('--limit'))
     .option('--tta <mode>', `test-time augmentation: ${TTA_MODES.join(' | ')} (default none; flip averages the softmax of each image and its mirror image, flip-shift also of both shifted by one pixel in 4 directions: 10 views)`, oneOf('--tta', TTA_MODES))
     .option('--batch-size <n>', 'batch size (default 100)', positiveInt('--batch-size'))
-    .option('--threads <n>', 'ONNX Runtime threads', positiveInt('--threads'))
-    .option('--workers <n>', 'data-loading worker threads (default 1)', nonNegativeInt('--workers'))
+    .option('--threads <n>', `ONNX Runtime threads (${threadsCap()})`, threadCount('--threads'))
+    .option('--workers <n>', `data-loading worker threads (default 1) (${workersCap()})`, workerCount('--workers'))
     .option('--out <dir>', 'also write confusion.png / confusion.svg / test.json there')
     .option('--json', 'print JSON')
     .action(async (o: Record<string, unknown>) => {

@@ -5,13 +5,13 @@
  * run computes.
  */
 import { existsSync, readdirSync, realpathSync } from 'node:fs';
-import { join } from 'node:path';
-import { loadStateDictFile } from '../../io/checkpoint.js';
+import { openStateDictFile, readExpected } from '../../io/checkpoint.js';
+import { ReadBudget } from '../../io/limits.js';
 import type { Network } from '../../models/network.js';
 import type { EpochMetrics } from '../../report/csv.js';
 import type { Trainer } from '../../train/trainer.js';
 import { RefusedError } from '../../io/refused.js';
-import { type CheckpointRecord, type EpochAccumulator, readResumableCheckpoint } from '../checkpoints.js';
+import { type CheckpointRecord, type EpochAccumulator, checkpointFile, loadWeights, readResumableCheckpoint } from '../checkpoints.js';
 import type { TrainConfig } from '../config.js';
 
 /** A checkpoint to continue from: its record, the folder its file names are relative to, its path. */
@@ -50,8 +50,7 @@ export function checkStart(config: TrainConfig, outDir: string, resume: ResumePo
 
 /** Loads a resumed run's weights into the model. */
 export async function loadResumedWeights(model: Network, resume: ResumePoint): Promise<void> {
-  const weights = join(resume.dir, resume.record.files.weights);
-  model.loadStateDict(await loadStateDictFile(weights), { source: weights });
+  await loadWeights(model, checkpointFile(resume.record, resume.path, 'weights'));
 }
 
 export function zeroAccumulator(): EpochAccumulator {
@@ -73,11 +72,15 @@ export function freshProgress(): RunProgress {
 
 /** Restores the optimizer state of a resumed run into the trainer, after checking it fits; returns its progress. */
 export async function restoreTrainer(trainer: Trainer, resume: ResumePoint, stepsPerEpoch: number): Promise<RunProgress> {
-  const { record, dir, path } = resume;
+  const { record, path } = resume;
   if (record.progress.stepsPerEpoch !== stepsPerEpoch) {
     throw new Error(`${path}: ${record.progress.stepsPerEpoch} steps per epoch when saved, ${stepsPerEpoch} now (has the dataset or the batch size changed?)`);
   }
-  trainer.loadOptimizerStateDict(await loadStateDictFile(join(dir, record.files.optimizer)));
+  // Checked against the trainer's own state (names, shapes) before any tensor is read.
+  const expected = trainer.optimizerStateDict();
+  const file = checkpointFile(record, path, 'optimizer');
+  const state = await openStateDictFile(file, { budget: ReadBudget.forShapes(expected.values()) });
+  trainer.loadOptimizerStateDict(readExpected(state, expected, file.path));
   if (trainer.step !== record.progress.step) throw new Error(`${path}: optimizer state is at step ${trainer.step}, record says ${record.progress.step}`);
   return {
     epoch: record.epoch,

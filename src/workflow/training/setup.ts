@@ -6,11 +6,11 @@
 import { DataLoader, type TransformSpec, resolveTransform } from '../../data/index.js';
 import { type Preprocessing, recordPreprocessing } from '../../data/preprocessing.js';
 import type { Network } from '../../models/network.js';
-import { createModel } from '../../models/registry.js';
 import { summary } from '../../nn/summary.js';
 import type { PretrainedRecord } from '../checkpoints.js';
 import type { TrainConfig } from '../config.js';
 import { type TrainingData, openTrainingData, planModel, sourcePreprocessing, trainTransforms } from '../data.js';
+import { buildModel } from '../model-memory.js';
 import { loadPretrained, summarizeTensorNames } from '../pretrained.js';
 import { type ResumePoint, loadResumedWeights } from './resume.js';
 
@@ -43,7 +43,8 @@ export async function openRunSetup(config: TrainConfig, o: { workers: number; lo
     throw new Error(`${resume.path}: was trained at input ${resume.record.model.inputSize.join('x')}, this run would use ${plan.inputSize.join('x')}`);
   }
   const modelOptions = resume ? { ...resume.record.model.options } : plan.options;
-  const model = createModel(config.model, modelOptions);
+  // Sized before it is built: a model, input size or batch that cannot fit in memory is refused here.
+  const model = buildModel(config.model, modelOptions, resume ? `${resume.path}: model` : 'training', { inputSize: plan.inputSize, batch: config.batchSize, training: true });
   // Weights first: frozen layers are compiled into the train step as constants.
   const pretrained = resume ? resume.record.pretrained : await startFromPretrained(model, config, log);
   if (resume) await loadResumedWeights(model, resume);
