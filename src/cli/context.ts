@@ -59,7 +59,10 @@ export async function runTraining(ctx: Context, config: TrainConfig, run: Pick<T
     }
     if (result.nothingToDo) return { code: EXIT.ok, result };
     const ev = result.evaluation;
-    if (ev) io.stdout.write(`final test accuracy ${(ev.top1 * 100).toFixed(2)}%${Number.isFinite(ev.top5) ? ` (top-5 ${(ev.top5 * 100).toFixed(2)}%)` : ''}, loss ${ev.loss.toFixed(4)}\n`);
+    if (result.stopped) io.stdout.write(`stopped early at epoch ${result.stopped.epoch}: ${result.stopped.reason}\n`);
+    const of = result.best && result.tested ? ` (checkpoint-best, epoch ${result.tested.epoch})` : '';
+    if (ev) io.stdout.write(`final test accuracy${of} ${(ev.top1 * 100).toFixed(2)}%${Number.isFinite(ev.top5) ? ` (top-5 ${(ev.top5 * 100).toFixed(2)}%)` : ''}, loss ${ev.loss.toFixed(4)}\n`);
+    if (result.best) io.stdout.write(`best checkpoint: ${result.best.checkpoint}\n`);
     io.stdout.write(`checkpoint: ${result.checkpoint}\n`);
     if (result.reportPath) io.stdout.write(`report: ${result.reportPath}\n`);
     return { code: EXIT.ok, result };

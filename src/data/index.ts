@@ -46,7 +46,8 @@ export {
   type IdxOptions,
   type IdxVariant,
 } from './mnist.js';
-export { loadFolder, indexFolder, sampleImageSize, decodeImage, clearFolderCache, folderFiles, IMAGE_EXTENSIONS, type FolderOptions, type FolderIndex } from './folder.js';
+export { loadFolder, loadFolderValidation, indexFolder, sampleImageSize, decodeImage, clearFolderCache, folderFiles, IMAGE_EXTENSIONS, type FolderOptions, type FolderIndex } from './folder.js';
+export { splitValidation, stratifiedValidationIndices, subsetOf } from './validation-split.js';
 export { makeSynthetic, type SyntheticOptions } from './synthetic.js';
 export { downloadFile, extractTarGz, md5File, verifyMd5, safeEntryPath, type DownloadOptions, type ExtractOptions } from './download.js';
 

@@ -6,6 +6,7 @@
  * all atomically, so a JSON that exists always describes complete files. File names in the record are
  * relative to the JSON's folder, so a run folder can be moved.
  */
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { loadStateDictFile, saveFileAtomic, saveSafetensorsFile } from '../io/checkpoint.js';
@@ -16,7 +17,8 @@ import { publishedWeightsOf } from '../models/published-weights.js';
 import { type Preprocessing, recordPreprocessing } from '../data/preprocessing.js';
 import type { EpochMetrics } from '../report/csv.js';
 import type { StateDict } from '../tensor.js';
-import type { TrainConfig } from './config.js';
+import type { Monitor, TrainConfig } from './config.js';
+import type { ValidationSource } from './data.js';
 
 export const CHECKPOINT_FORMAT = 'mobilezoo-checkpoint';
 /** 2: `preprocessing.transform` starts from an image of any size (version 1's applied to images already decoded to the source shape). */
@@ -67,6 +69,8 @@ export interface CheckpointRecord {
     testSize: number;
     /** openDataset options used (so `test` can reopen it). */
     options: Record<string, unknown>;
+    /** Where the validation images came from (trainSize excludes them). */
+    validation?: ValidationSource;
   };
   preprocessing: Preprocessing;
   /** Completed epochs. */
@@ -84,8 +88,16 @@ export interface CheckpointRecord {
   };
   /** Metrics of the last completed epoch. */
   metrics?: EpochMetrics;
-  /** Test-set evaluation of the last completed epoch. */
+  /** Test-set evaluation of these weights, when the run made one (per epoch only with evalTestEvery). */
   evaluation?: EvalSummary;
+  /** Validation-set evaluation of the last completed epoch. */
+  validation?: EvalSummary;
+  /** The best epoch so far by the monitored validation value (its weights are checkpoint-best). */
+  best?: { epoch: number; monitor: Monitor; value: number };
+  /** Set when early stopping ended the run. */
+  stopped?: { epoch: number; reason: string };
+  /** The run's final test evaluation (in checkpoint-last): of checkpoint-best, or of the last weights without validation. */
+  test?: EvalSummary & { checkpoint: string; epoch: number };
   /** Every completed epoch's metrics.csv row. */
   history: EpochMetrics[];
   optimizer: Pick<TrainConfig, 'optimizer' | 'lr' | 'schedule' | 'warmupEpochs' | 'labelSmoothing' | 'emaDecay'>;
@@ -100,6 +112,26 @@ export interface CheckpointRecord {
   threads?: number;
   /** The run's checkpoint interval in epochs (a resumed run keeps it). */
   saveEvery?: number;
+}
+
+/**
+ * A checkpoint given by its JSON, or by its run folder: the folder's checkpoint-best.json (the epoch the
+ * validation split chose), else its checkpoint-last.json.
+ */
+export function resolveCheckpoint(path: string): string {
+  let isDir = false;
+  try {
+    isDir = statSync(path).isDirectory();
+  } catch {
+    return path; // readCheckpointRecord names what is missing
+  }
+  if (!isDir) return path;
+  for (const tag of ['best', 'last']) {
+    const json = checkpointPaths(path, tag).json;
+    if (existsSync(json)) return json;
+  }
+  const found = readdirSync(path).filter((f) => /^checkpoint-.*\.json$/.test(f)).sort();
+  throw new Error(`${path}: a folder without checkpoint-best.json or checkpoint-last.json${found.length ? `; it has ${found.join(', ')}: give one of them` : ' (not a training run folder)'}`);
 }
 
 export function checkpointPaths(dir: string, tag: string): { json: string; weights: string; optimizer: string; ema: string } {
@@ -126,6 +158,12 @@ export async function writeCheckpoint(
   return p.json;
 }
 
+function numericRow(row: EpochMetrics): EpochMetrics {
+  const out = { ...row } as Record<string, unknown>;
+  for (const [k, v] of Object.entries(out)) if (v === null) out[k] = Number.NaN;
+  return out as unknown as EpochMetrics;
+}
+
 function validateRecord(r: unknown, source: string): CheckpointRecord {
   const rec = r as Partial<CheckpointRecord> | null;
   if (!rec || typeof rec !== 'object' || rec.format !== CHECKPOINT_FORMAT) {
@@ -137,6 +175,9 @@ function validateRecord(r: unknown, source: string): CheckpointRecord {
   for (const k of ['model', 'dataset', 'preprocessing', 'progress', 'config', 'files'] as const) {
     if (!rec[k] || typeof rec[k] !== 'object') throw new Error(`${source}: checkpoint record lacks "${k}"`);
   }
+  // JSON writes NaN (a split not evaluated that epoch) as null.
+  if (Array.isArray(rec.history)) rec.history = rec.history.map(numericRow);
+  if (rec.metrics) rec.metrics = numericRow(rec.metrics);
   if (rec.version < 2) {
     // Version 1 decoded images straight to the source shape; that decode is now the transform's first steps.
     const old = rec.preprocessing!;
@@ -192,7 +233,7 @@ export interface LoadedModel {
 }
 
 export interface ModelSource {
-  /** A checkpoint-*.json (or a mobilezoo .safetensors). */
+  /** A checkpoint-*.json (or a mobilezoo .safetensors), or a run folder (its best checkpoint, else its last). */
   checkpoint?: string;
   /** A state dict file (.pth/.pt/.bin from torch.save, or .safetensors). */
   weights?: string;
@@ -211,7 +252,7 @@ export interface ModelSource {
 export async function loadModel(src: ModelSource): Promise<LoadedModel> {
   if (src.checkpoint && src.weights) throw new Error('give either a checkpoint or weights, not both');
   if (src.checkpoint) {
-    const { record, dir, path } = await readCheckpointRecord(src.checkpoint);
+    const { record, dir, path } = await readCheckpointRecord(resolveCheckpoint(src.checkpoint));
     const name = src.model ?? record.model.name;
     const options = src.model && src.model !== record.model.name
       ? { numClasses: record.model.numClasses, ...(src.modelOptions ?? {}) }

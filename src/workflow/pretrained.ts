@@ -15,7 +15,7 @@ import { checkHubHash } from '../io/hub-hash.js';
 import { publishedWeightsOf } from '../models/published-weights.js';
 import type { Module } from '../nn/module.js';
 import type { StateDict } from '../tensor.js';
-import { readCheckpointRecord } from './checkpoints.js';
+import { readCheckpointRecord, resolveCheckpoint } from './checkpoints.js';
 
 /** What a pretrained file is, recorded in the run's config (so a resumed run needs nothing else). */
 export interface PretrainedSource {
@@ -35,9 +35,9 @@ export interface PretrainedSource {
   weights: string;
 }
 
-/** Reads what is needed to plan a run from a pretrained file: a checkpoint-*.json, or a state dict (.pth, .pth.tar, .safetensors). */
+/** Reads what is needed to plan a run from a pretrained file: a checkpoint-*.json (or its run folder), or a state dict (.pth, .pth.tar, .safetensors). */
 export async function inspectPretrained(file: string): Promise<PretrainedSource> {
-  const abs = resolve(file);
+  const abs = resolve(resolveCheckpoint(file));
   let bytes: Buffer;
   try {
     bytes = await readFile(abs);

@@ -12,21 +12,23 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import type { DataLoader } from '../data/index.js';
 import type { EpochMetrics } from '../report/index.js';
 import { backboneParameters, resolveFreeze } from '../train/freeze.js';
 import { Trainer } from '../train/trainer.js';
-import type { EpochAccumulator } from './checkpoints.js';
-import { type TrainConfig, describeOptimization } from './config.js';
+import { type EpochAccumulator, checkpointPaths } from './checkpoints.js';
+import { type Monitor, type TrainConfig, describeOptimization } from './config.js';
 import type { EvalResult } from './evaluate.js';
+import type { RunStatus } from './report.js';
 import { RunClock } from './training/clock.js';
 import { type EpochOutcome, EpochLoop } from './training/epoch-loop.js';
-import { RunEvaluator } from './training/evaluation.js';
+import { type Predict, RunEvaluator } from './training/evaluation.js';
 import type { TrainEvents } from './training/events.js';
 import { RunRecord } from './training/record.js';
 import { type ResumePoint, type RunProgress, checkStart, freshProgress, openResume, restoreTrainer, zeroAccumulator } from './training/resume.js';
 import { type RunSetup, closeLoaders, openRunSetup } from './training/setup.js';
 
-export type { StepEvent, TrainEvents } from './training/events.js';
+export type { EpochEvent, StepEvent, TrainEvents } from './training/events.js';
 export { EMA_BATCHNORM_BATCHES } from './training/evaluation.js';
 export { type ResumePoint, openResume, resumeConfig } from './training/resume.js';
 
@@ -53,7 +55,14 @@ export interface TrainResult {
   checkpoint?: string;
   reportPath?: string;
   history: EpochMetrics[];
+  /** The final test evaluation: of checkpoint-best, or of the last weights without a validation split. */
   evaluation?: EvalResult;
+  /** The checkpoint that evaluation measured, and its epoch. */
+  tested?: { checkpoint: string; epoch: number };
+  /** The best epoch by the monitored validation value; its weights are `checkpoint`. */
+  best?: { epoch: number; monitor: Monitor; value: number; checkpoint: string };
+  /** Set when early stopping ended the run. */
+  stopped?: { epoch: number; reason: string };
   /** Epochs already done when nothing was left to train. */
   nothingToDo?: boolean;
 }
@@ -79,8 +88,11 @@ export async function train(config: TrainConfig, run: TrainRunOptions): Promise<
 class TrainingSession {
   private trainer?: Trainer;
   private evaluator?: RunEvaluator;
+  private record?: RunRecord;
   private readonly clock: RunClock;
   private readonly log: (m: string) => void;
+  /** Seconds of each epoch of this session, training and evaluation (for the report's ETA). */
+  private readonly epochSeconds: number[] = [];
 
   constructor(
     private readonly config: TrainConfig,
@@ -97,6 +109,10 @@ class TrainingSession {
     return this.setup.loaders.train.length;
   }
 
+  private get events(): TrainEvents {
+    return this.options.events ?? {};
+  }
+
   /** The frozen modules during epoch e (0-based). */
   private frozenAt(e: number): Set<string> {
     const unfrozen = this.config.unfreezeAt !== undefined && e + 1 >= this.config.unfreezeAt;
@@ -108,6 +124,12 @@ class TrainingSession {
     return Math.max(this.config.epochs, e + 1);
   }
 
+  /** Whether the test split is evaluated after epoch e (0-based): every evalTestEvery epochs, or every epoch without validation. */
+  private testDue(e: number): boolean {
+    const every = this.config.evalTestEvery ?? (this.setup.loaders.val ? undefined : 1);
+    return every !== undefined && (e + 1) % every === 0;
+  }
+
   async run(resume: ResumePoint | undefined): Promise<TrainResult> {
     const { config, options, setup } = this;
     const trainer = await this.startTrainer(resume?.record.epoch ?? 0);
@@ -115,44 +137,122 @@ class TrainingSession {
     const progress: RunProgress = resume ? await restoreTrainer(trainer, resume, this.steps) : freshProgress();
     const commands = [...(resume?.record.commands ?? []), ...(options.command ? [options.command] : [])];
     const record = await RunRecord.start({ outDir: this.outDir, config, setup, commands, threads: options.threads, saveEvery: this.saveEvery }, progress);
+    this.record = record;
     if (resume) this.log(`resumed from ${resume.path}: epoch ${progress.epoch}${progress.stepInEpoch ? ` + ${progress.stepInEpoch}/${this.steps} steps` : ''} of ${config.epochs}`);
     this.logPlan();
-    if (progress.epoch >= config.epochs) {
-      this.log(`nothing to train: the checkpoint has completed ${progress.epoch} of ${config.epochs} epochs (give more epochs to continue)`);
+    const trained = progress.epoch >= config.epochs || record.monitor.stoppedAt !== undefined;
+    if (trained && resume?.record.tag !== 'interrupted') {
+      const why = record.monitor.stoppedAt !== undefined ? `the run stopped early at epoch ${record.monitor.stoppedAt}` : `the checkpoint has completed ${progress.epoch} of ${config.epochs} epochs (give more epochs to continue)`;
+      this.log(`nothing to train: ${why}`);
       return { outDir: this.outDir, interrupted: false, history: record.history, nothingToDo: true };
     }
 
     const loop = new EpochLoop(trainer, setup.loaders.train, { config, numClasses: setup.model.numClasses, clock: this.clock, signal: options.signal, events: options.events });
-    const save = async (tag: string, epoch: number, stepInEpoch: number, sums?: EpochAccumulator) => {
-      const path = await record.save(trainer, tag, epoch, stepInEpoch, this.steps, sums);
-      options.events?.checkpoint?.(path, tag);
-      return path;
-    };
-    const interrupt = async (e: number, steps: number, sums: EpochAccumulator): Promise<TrainResult> => {
-      const path = await save('interrupted', e, steps, sums);
-      return { outDir: this.outDir, interrupted: true, checkpoint: path, history: record.history, evaluation: record.lastEval, reportPath: await record.report() };
-    };
-
     this.clock.start();
-    for (let e = progress.epoch; this.clock.limited ? e === progress.epoch || !this.clock.timeUp() : e < config.epochs; e++) {
+    for (let e = progress.epoch; !trained && (this.clock.limited ? e === progress.epoch || !this.clock.timeUp() : e < config.epochs); e++) {
       const frozen = this.frozenAt(e);
       if (e > progress.epoch && frozen.size < trainer.frozen.size) this.log(`epoch ${e + 1}: unfreezing ${frozen.size ? `all but ${frozen.size} modules` : 'every layer'}`);
       await trainer.setFrozen(frozen);
       const first = e === progress.epoch;
       const epoch = await loop.run(e, first ? progress.stepInEpoch : 0, first ? progress.partial : zeroAccumulator(), this.shownEpochs(e));
       record.seconds += epoch.seconds;
-      if (epoch.aborted) return interrupt(e, epoch.steps, epoch.sums);
+      await record.addSteps(epoch.points);
+      if (epoch.aborted) return this.interrupt(e, epoch.steps, epoch.sums);
       if (epoch.outOfTime) break;
-      const evaluation = await this.evaluateTest(e, record);
-      if (!evaluation) return interrupt(e, this.steps, epoch.sums);
-      const row = epochRow(e, epoch, evaluation.result, evaluation.seconds);
-      await record.addEpoch(row, evaluation.result);
-      options.events?.epochEnd?.(row, evaluation.result, this.shownEpochs(e));
-      if ((e + 1) % this.saveEvery === 0) await save(`epoch-${e + 1}`, e + 1, 0);
+      const t0 = performance.now();
+      const predict = await this.evaluator!.current();
+      const validation = setup.loaders.val ? await this.evaluate(predict, setup.loaders.val, e + 1, 'validation') : undefined;
+      if (validation === null) return this.interrupt(e, this.steps, epoch.sums);
+      const test = this.testDue(e) ? await this.evaluate(predict, setup.loaders.test, e + 1, 'test') : undefined;
+      if (test === null) return this.interrupt(e, this.steps, epoch.sums);
+      const evalSeconds = (performance.now() - t0) / 1000;
+      record.seconds += evalSeconds;
+      this.epochSeconds.push(epoch.seconds + evalSeconds);
+      const row = epochRow(e, epoch, validation, test, evalSeconds);
+      const { improved, stop } = await record.addEpoch(row, validation, test);
+      if (improved) await this.save('best', e + 1);
+      this.events.epochEnd?.({
+        epoch: e + 1, epochs: this.shownEpochs(e), metrics: row, ...(validation ? { validation } : {}), ...(test ? { test } : {}),
+        best: improved, bestEpoch: record.monitor.best?.epoch, ...(stop ? { stopping: record.monitor.stopReason() } : {}),
+      });
+      if ((e + 1) % this.saveEvery === 0) await this.save(`epoch-${e + 1}`, e + 1);
+      if (stop) {
+        this.log(`early stopping after epoch ${e + 1}: ${record.monitor.stopReason()}`);
+        break;
+      }
+      await record.report(this.status('running', e));
     }
-    const last = await save('last', this.clock.limited ? record.history.length : config.epochs, 0);
-    const reportPath = await record.report();
-    return { outDir: this.outDir, interrupted: false, checkpoint: last, reportPath, history: record.history, evaluation: record.lastEval };
+    return this.finish();
+  }
+
+  private async save(tag: string, epoch: number, stepInEpoch = 0, sums?: EpochAccumulator): Promise<string> {
+    const path = await this.record!.save(this.trainer!, tag, epoch, stepInEpoch, this.steps, sums);
+    this.events.checkpoint?.(path, tag);
+    return path;
+  }
+
+  /** Saves a resumable `interrupted` checkpoint at step `steps` of epoch e (0-based). */
+  private async interrupt(e: number, steps: number, sums?: EpochAccumulator): Promise<TrainResult> {
+    const record = this.record!;
+    const path = await this.save('interrupted', e, steps, sums);
+    const reportPath = await record.report({ ...this.status('interrupted', e - 1), note: 'resumable from checkpoint-interrupted' });
+    return { ...this.result(), interrupted: true, checkpoint: path, reportPath };
+  }
+
+  /** The final test (of checkpoint-best when there is one), checkpoint-last and the report. */
+  private async finish(): Promise<TrainResult> {
+    const { config, setup } = this;
+    const record = this.record!;
+    const done = this.clock.limited || record.monitor.stoppedAt !== undefined ? record.history.length : config.epochs;
+    const best = record.monitor.best;
+    const lastPath = checkpointPaths(this.outDir, 'last').json;
+    if (best) {
+      const path = checkpointPaths(this.outDir, 'best').json;
+      const result = await this.evaluate(await this.evaluator!.ofCheckpoint(path), setup.loaders.test, best.epoch, 'test', true);
+      if (!result) return this.interrupt(done, 0);
+      record.final = { epoch: best.epoch, result, checkpoint: path };
+    } else if (record.test?.epoch === done && record.history.length) {
+      record.final = { ...record.test, checkpoint: lastPath };
+    } else {
+      const result = await this.evaluate(await this.evaluator!.current(), setup.loaders.test, done, 'test', true);
+      if (!result) return this.interrupt(done, 0);
+      record.final = { epoch: done, result, checkpoint: lastPath };
+    }
+    const last = await this.save('last', done);
+    const stopped = record.monitor.stoppedAt !== undefined;
+    const reportPath = await record.report(stopped ? { ...this.status('stopped early', done - 1), note: record.monitor.stopReason() } : this.status('finished', done - 1));
+    return { ...this.result(), interrupted: false, checkpoint: last, reportPath };
+  }
+
+  private result(): Omit<TrainResult, 'interrupted'> {
+    const record = this.record!;
+    const best = record.monitor.best;
+    return {
+      outDir: this.outDir,
+      history: record.history,
+      ...(record.final ? { evaluation: record.final.result, tested: { checkpoint: record.final.checkpoint, epoch: record.final.epoch } } : {}),
+      ...(best ? { best: { ...best, checkpoint: checkpointPaths(this.outDir, 'best').json } } : {}),
+      ...(record.monitor.stoppedAt !== undefined ? { stopped: { epoch: record.monitor.stoppedAt, reason: record.monitor.stopReason() } } : {}),
+    };
+  }
+
+  /** Where the run stands after epoch e (0-based), for the report. */
+  private status(state: RunStatus['state'], e: number): RunStatus {
+    const epochs = this.shownEpochs(e);
+    const recent = this.epochSeconds.slice(-3);
+    const perEpoch = recent.length ? recent.reduce((a, b) => a + b, 0) / recent.length : undefined;
+    const left = this.clock.budget !== undefined ? Math.max(0, this.clock.budget - this.clock.elapsed()) : perEpoch !== undefined ? perEpoch * (epochs - e - 1) : undefined;
+    return {
+      state, epoch: e + 1, epochs,
+      ...(left !== undefined ? { etaSeconds: left } : {}),
+      ...(state === 'running' && perEpoch !== undefined ? { refreshSeconds: Math.min(60, Math.max(5, perEpoch / 2)) } : {}),
+    };
+  }
+
+  /** Evaluates a split with progress events; null when aborted. */
+  private evaluate(predict: Predict, loader: DataLoader, epoch: number, split: 'validation' | 'test', final = false): Promise<EvalResult | null> {
+    this.events.evalStart?.({ epoch, batches: loader.length, split, ...(final ? { final } : {}) });
+    return this.evaluator!.evaluate(predict, loader, { signal: this.options.signal, onBatch: (done, total) => this.events.evalProgress?.(done, total) });
   }
 
   /** Compiles the train step, with the frozen modules of the starting epoch. */
@@ -191,18 +291,10 @@ class TrainingSession {
       ? `${Number(config.minutes.toFixed(1))} min in epochs of ${this.steps} steps`
       : `${config.epochs} epoch${config.epochs === 1 ? '' : 's'} x ${this.steps} steps`;
     this.log(`training: ${length} of ${config.batchSize}; ${describeOptimization(config)}; out ${this.outDir}`);
-  }
-
-  /** Evaluates on the test split after epoch e; null when aborted. */
-  private async evaluateTest(e: number, record: RunRecord): Promise<{ result: EvalResult; seconds: number } | null> {
-    const events = this.options.events ?? {};
-    const loader = this.setup.loaders.test;
-    events.evalStart?.({ epoch: e + 1, batches: loader.length });
-    const t1 = performance.now();
-    const result = await this.evaluator!.evaluate(loader, { signal: this.options.signal, onBatch: (done, total) => events.evalProgress?.(done, total) });
-    const seconds = (performance.now() - t1) / 1000;
-    record.seconds += seconds;
-    return result ? { result, seconds } : null;
+    if (setup.loaders.val) {
+      const every = config.evalTestEvery ? `every ${config.evalTestEvery} epoch${config.evalTestEvery === 1 ? '' : 's'} and ` : '';
+      this.log(`validation: checkpoint-best by ${config.monitor}${config.earlyStopping ? `, early stopping after ${config.earlyStopping} epochs without improvement` : ''}; the test split is evaluated ${every}at the end, on checkpoint-best`);
+    }
   }
 
   async close(): Promise<void> {
@@ -212,15 +304,17 @@ class TrainingSession {
   }
 }
 
-function epochRow(e: number, epoch: EpochOutcome, evaluation: EvalResult, evalSeconds: number): EpochMetrics {
+function epochRow(e: number, epoch: EpochOutcome, validation: EvalResult | undefined, test: EvalResult | undefined, evalSeconds: number): EpochMetrics {
   const { sums } = epoch;
   return {
     epoch: e + 1,
     lr: epoch.lastLr,
     trainLoss: sums.lossSum / sums.seen,
     trainAcc: sums.correct / sums.seen,
-    testLoss: evaluation.loss,
-    testAcc: evaluation.top1,
+    valLoss: validation?.loss ?? Number.NaN,
+    valAcc: validation?.top1 ?? Number.NaN,
+    testLoss: test?.loss ?? Number.NaN,
+    testAcc: test?.top1 ?? Number.NaN,
     imagesPerSec: sums.seen / sums.stepSeconds,
     seconds: sums.stepSeconds + evalSeconds,
   };

@@ -14,7 +14,7 @@ export function addTestCommand(program: Command, { io, out }: CommandEnv): void 
     program
       .command('test')
       .description('evaluate a checkpoint (or weights) on a test split: loss, top-1/5, per-class accuracy, confusion matrix')
-      .option('--checkpoint <file>', 'a checkpoint-*.json written by train')
+      .option('--checkpoint <file>', 'a checkpoint-*.json written by train, or its run folder (its checkpoint-best.json, else checkpoint-last.json)')
       .option('--weights <file>', 'a state dict (.pth / .safetensors); needs --model')
       .option('--onnx <file>', 'an ONNX model written by export or quantize (its metadata gives preprocessing and class names); needs --dataset')
       .option('--model <name>', 'model for --weights (or to override the checkpoint\'s)', modelName('--model')),

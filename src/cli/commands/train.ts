@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { DATASET_NAMES } from '../../data/index.js';
-import { OPTIMIZER_TYPES, RECIPES, type TrainSettings, resolveTrainConfig } from '../../workflow/config.js';
+import { MONITORS, OPTIMIZER_TYPES, RECIPES, type TrainSettings, resolveTrainConfig } from '../../workflow/config.js';
 import { SCHEDULE_TYPES } from '../../train/schedules.js';
 import { inspectPretrained, openResume, resumeConfig } from '../../workflow/index.js';
 import { UsageError, addModelFlags, explicit, integer, modelName, modelOptionsFrom, nonNegativeInt, nonNegativeNumber, numberIn, oneOf, positiveInt, positiveNumber } from '../parse.js';
@@ -47,6 +47,11 @@ export function addTrainCommand(program: Command, { ctx }: CommandEnv): void {
     .option('--freeze <what>', 'none | backbone (everything but the classifier) | a module path such as features.12 (it and everything before it): frozen layers run in inference mode, BatchNorm statistics kept, and get no gradient (default none)')
     .option('--unfreeze-at <epoch>', 'from this epoch (1-based) on, nothing is frozen', positiveInt('--unfreeze-at'))
     .option('--backbone-lr-mult <m>', 'learning-rate factor for everything but the classifier (default 1)', positiveNumber('--backbone-lr-mult'))
+    .option('--val-split <f>', 'fraction of the training split held out for validation, seeded and stratified by class (default 0.1; 0: none, the test split is then evaluated every epoch); a folder with train/, val/ and test/ validates on val/', numberIn('--val-split', 0, 1))
+    .option('--monitor <what>', `${MONITORS.join(' | ')}: chooses checkpoint-best and drives early stopping (default val_loss)`, oneOf('--monitor', MONITORS))
+    .option('--early-stopping <patience>', 'stop when the monitored value has not improved for this many epochs', positiveInt('--early-stopping'))
+    .option('--min-delta <x>', 'with --early-stopping: the smallest change that counts as an improvement (default 0)', nonNegativeNumber('--min-delta'))
+    .option('--eval-test-every <n>', 'also evaluate the test split every N epochs (default: at the end only, on checkpoint-best; never used to choose)', positiveInt('--eval-test-every'))
     .addOption(new Option('--recipe <name>', `preset: ${Object.entries(RECIPES).map(([k, r]) => `${k} (${r.description})`).join('; ')}`).argParser(oneOf('--recipe', Object.keys(RECIPES))))
     .action(async (o: Record<string, unknown>, cmd: Command) => {
       const given = explicit(cmd);
@@ -99,6 +104,11 @@ export function addTrainCommand(program: Command, { ctx }: CommandEnv): void {
         ema: o.ema as number | undefined,
         minutes: o.minutes as number | undefined,
         recipe: o.recipe as string | undefined,
+        valSplit: o.valSplit as number | undefined,
+        monitor: o.monitor as string | undefined,
+        earlyStopping: o.earlyStopping as number | undefined,
+        minDelta: o.minDelta as number | undefined,
+        evalTestEvery: o.evalTestEvery as number | undefined,
       };
       if (settings.modelOptions!.numClasses !== undefined) throw new UsageError('--classes: not used by train (the dataset sets the classes)');
       const config = resolveTrainConfig(settings);
