@@ -165,20 +165,28 @@ test('every model traces with a symbolic batch at its natural input size', () =>
   }
 });
 
-test('createModel: unknown model names and options, and bad option values, fail clearly', () => {
+test('createModel: unknown model names and options, and bad option values, fail clearly (and do not compile)', () => {
+  // @ts-expect-error: also refused at compile time
   assert.throws(() => createModel('resnet50'), /unknown model 'resnet50'; available: mobilenet_v1, mobilenet_v2, .*shufflenet_v2_x2_0/);
+  // @ts-expect-error: also refused at compile time
   assert.throws(() => createModel('mobilenet_v2', { width: 1 }), /mobilenet_v2: unknown option 'width'; accepted: .*widthMult/);
+  // @ts-expect-error: also refused at compile time
   assert.throws(() => createModel('shufflenet_v2_x1_0', { widthMult: 0.5 }), /shufflenet_v2_x1_0: unknown option 'widthMult'/);
+  // @ts-expect-error: also refused at compile time
   assert.throws(() => createModel('mobilenet_v2', { widthMult: 'wide' }), /option 'widthMult' must be a number, got "wide"/);
   assert.throws(() => createModel('mobilenet_v2', { numClasses: 2.5 }), /option 'numClasses' must be a positive integer, got 2.5/);
   assert.throws(() => createModel('mobilenet_v1', { numClasses: 0 }), /option 'numClasses' must be a positive integer, got 0/);
+  // @ts-expect-error: also refused at compile time
   assert.throws(() => createModel('mobilenet_v2', { stem: 'tiny' }), /option 'stem' must be 'imagenet' or 'cifar', got "tiny"/);
+  // @ts-expect-error: also refused at compile time
   assert.throws(() => createModel('shufflenet_v1', { groups: 5 }), /option 'groups' must be one of 1, 2, 3, 4, 8, got 5/);
+  // @ts-expect-error: also refused at compile time
   assert.throws(() => createModel('shufflenet_v1', { size: '3.0x' }), /option 'size' must be one of 0.25x, .*, got "3.0x"/);
+  // @ts-expect-error: also refused at compile time
   assert.throws(() => createModel('mobilenet_v3_large', { reducedTail: 'yes' }), /option 'reducedTail' must be true or false/);
   assert.throws(() => createModel('mobilenet_v2', { dropout: 1.5 }), /Dropout: p must be in \[0, 1\), got 1.5/);
   assert.throws(() => createModel('mobilenet_v2', { roundNearest: 0 }), /mobilenet_v2: roundNearest must be a positive integer, got 0/);
-  for (const name of ['mobilenet_v1', 'mobilenet_v2', 'mobilenet_v3_large', 'mobilenet_v3_small']) {
+  for (const name of ['mobilenet_v1', 'mobilenet_v2', 'mobilenet_v3_large', 'mobilenet_v3_small'] as const) {
     for (const widthMult of [0, -1]) {
       assert.throws(() => createModel(name, { widthMult }), new RegExp(`${name}: widthMult must be > 0, got ${widthMult}`));
     }
@@ -188,7 +196,8 @@ test('createModel: unknown model names and options, and bad option values, fail 
 });
 
 test('createModel: invalid invertedResidualSetting fails clearly', () => {
-  const build = (rows: unknown) => () => createModel('mobilenet_v2', { invertedResidualSetting: rows });
+  // A table that comes as data (JSON) is checked at run time.
+  const build = (rows: unknown) => () => createModel('mobilenet_v2' as string, { invertedResidualSetting: rows });
   assert.throws(build('abc'), /option 'invertedResidualSetting' must be a list of \[t, c, n, s\] rows, got "abc"/);
   assert.throws(build([]), /invertedResidualSetting should be non-empty or a 4-element list, got \[\]/);
   assert.throws(build([[1, 16, 1]]), /invertedResidualSetting should be non-empty or a 4-element list, got \[\[1,16,1\]\]/);
