@@ -24,7 +24,7 @@ import { createModel } from '../src/models/registry.js';
 import { resolveTrainConfig, type TrainSettings } from '../src/workflow/config.js';
 import { Trainer } from '../src/train/trainer.js';
 import { testModel } from '../src/workflow/index.js';
-import { openTrainingData, planModel, train, trainTransforms } from '../src/workflow/index.js';
+import { openTrainingData, planModel, trainFromConfig, trainTransforms } from '../src/workflow/index.js';
 import { epochLine } from '../src/cli/progress.js';
 
 const t0 = performance.now();
@@ -127,7 +127,7 @@ const deadline = new AbortController();
 const timer = setTimeout(() => deadline.abort(), Math.max(0, budget * 1.05 - elapsed()) * 1000);
 timer.unref();
 process.on('SIGINT', () => deadline.abort());
-const r = await train(config, {
+const r = await trainFromConfig(config, {
   outDir, threads, workers, saveEvery: 5, command: `node --import tsx bench/fashion-mnist.ts ${args.join(' ')}`.trim(), signal: deadline.signal,
   events: {
     log: (m) => console.error(m),

@@ -1,8 +1,7 @@
 /** What the command modules share: the run's context, exit codes, the model-source flags, training with its progress UI. */
 import { readFileSync } from 'node:fs';
 import type { ConfigError } from '../config-error.js';
-import type { TrainConfig } from '../workflow/config.js';
-import { type ClassifierSource, type TrainResult, type TrainRunOptions, train } from '../workflow/index.js';
+import { type ClassifierSource, type TrainOptions, type TrainResult, defaultRunFolder, train } from '../workflow/index.js';
 import { MODEL_FLAGS, UsageError, modelOptionsFrom, shellQuote } from './parse.js';
 import { type Streams, trainProgress } from './progress.js';
 
@@ -19,10 +18,7 @@ export function packageVersion(): string {
   return '0.0.0';
 }
 
-export function timestamp(d = new Date()): string {
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
-}
+export { defaultRunFolder };
 
 export interface Context {
   io: Streams;
@@ -31,7 +27,7 @@ export interface Context {
 }
 
 /** Runs training with the progress UI and Ctrl-C handling; returns the exit code. */
-export async function runTraining(ctx: Context, config: TrainConfig, run: Pick<TrainRunOptions, 'outDir' | 'saveEvery' | 'threads' | 'workers' | 'resume'>): Promise<{ code: number; result?: TrainResult }> {
+export async function runTraining(ctx: Context, options: TrainOptions): Promise<{ code: number; result?: TrainResult }> {
   const { io } = ctx;
   const progress = trainProgress(io);
   const ac = new AbortController();
@@ -50,7 +46,7 @@ export async function runTraining(ctx: Context, config: TrainConfig, run: Pick<T
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    const result = await train(config, { ...run, command: shellQuote(['mobilezoo', ...ctx.argv]), signal: ac.signal, events: progress.events });
+    const result = await train({ ...options, command: shellQuote(['mobilezoo', ...ctx.argv]), signal: ac.signal, events: progress.events });
     progress.stop();
     if (result.interrupted) {
       io.stderr.write(`interrupted: saved ${result.checkpoint}\ncontinue with: mobilezoo train --resume ${shellQuote([result.checkpoint!])}\n`);

@@ -11,21 +11,21 @@
  * uninterrupted one.
  */
 import { mkdir } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { DataLoader } from '../data/index.js';
 import type { EpochMetrics } from '../report/index.js';
 import { backboneParameters, resolveFreeze } from '../train/freeze.js';
 import { Trainer } from '../train/trainer.js';
 import { type EpochAccumulator, checkpointPaths } from './checkpoints.js';
-import { type Monitor, type TrainConfig, describeOptimization } from './config.js';
+import { ConfigError, type Monitor, type TrainConfig, type TrainSettings, describeOptimization, resolveTrainConfig } from './config.js';
 import type { EvalResult } from './evaluate.js';
 import type { RunStatus } from './report.js';
 import { RunClock } from './training/clock.js';
 import { type EpochOutcome, EpochLoop } from './training/epoch-loop.js';
 import { type Predict, RunEvaluator } from './training/evaluation.js';
-import type { TrainEvents } from './training/events.js';
+import type { EpochEvent, StepEvent, TrainEvents } from './training/events.js';
 import { RunRecord } from './training/record.js';
-import { type ResumePoint, type RunProgress, checkStart, freshProgress, openResume, restoreTrainer, zeroAccumulator } from './training/resume.js';
+import { type ResumePoint, type RunProgress, checkStart, freshProgress, openResume, restoreTrainer, resumeConfig, zeroAccumulator } from './training/resume.js';
 import { type RunSetup, closeLoaders, openRunSetup } from './training/setup.js';
 
 export type { EpochEvent, StepEvent, TrainEvents } from './training/events.js';
@@ -67,8 +67,77 @@ export interface TrainResult {
   nothingToDo?: boolean;
 }
 
-/** Runs (or resumes) a training run; see the module comment. */
-export async function train(config: TrainConfig, run: TrainRunOptions): Promise<TrainResult> {
+/**
+ * What `train` takes: the command line's training settings (defaults and a recipe merged in, as
+ * `mobilezoo train` does), where to write, progress callbacks and an AbortSignal.
+ */
+export interface TrainOptions extends TrainSettings {
+  /** The output folder (default runs/<model>-<dataset>-<timestamp>; resuming, the checkpoint's folder). */
+  outDir?: string;
+  /** Keep a checkpoint every N epochs (default 5); checkpoint-best and checkpoint-last are always written. */
+  saveEvery?: number;
+  /** ONNX Runtime threads (default: all cores; resuming, the run's own). */
+  threads?: number;
+  /** Data-loading worker threads (default 1; 0: the main thread). */
+  workers?: number;
+  /**
+   * Continue a run from its checkpoint (a path, or what openResume read): the run keeps its settings;
+   * only `epochs` (to extend it), `dataDir` and `download` may be given besides.
+   */
+  resume?: string | ResumePoint;
+  /** Recorded in checkpoints and the report as the command that made the run. */
+  command?: string;
+  /** Abort: the current step finishes, `checkpoint-interrupted` is saved, the result has `interrupted: true`. */
+  signal?: AbortSignal;
+  /** After every epoch: its metrics row, validation (and test) evaluation, whether it is the best so far. */
+  onEpoch?(e: EpochEvent): void;
+  /** After every training step: running loss and accuracy of the epoch, images/s, learning rate. */
+  onStep?(s: StepEvent): void;
+  /** What the command line prints as progress lines (dataset, model, plan, checkpoints saved). */
+  onLog?(message: string): void;
+  /** Every event, for finer progress (evaluation batches, checkpoints). */
+  events?: TrainEvents;
+}
+
+/** Settings that a resumed run may change. */
+const RESUMABLE_SETTINGS = new Set(['epochs', 'dataDir', 'download']);
+
+/** `runs/<name>-<yyyymmdd-hhmmss>`: a new run's default folder. */
+export function defaultRunFolder(name: string, d = new Date()): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  return join('runs', `${name}-${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`);
+}
+
+/**
+ * Trains a model, or continues a run: `await train({ model: 'mobilenet_v2', modelOptions: { widthMult: 0.5 },
+ * dataset: 'fashion-mnist', recipe: 'fashion-mnist', epochs: 10, onEpoch: (e) => console.log(e.metrics) })`.
+ * Bad settings throw a ConfigError naming the setting. See the module comment for what a run writes.
+ */
+export async function train(options: TrainOptions = {}): Promise<TrainResult> {
+  const { outDir, saveEvery, threads, workers, resume, command, signal, onEpoch, onStep, onLog, events, ...settings } = options;
+  const run = { saveEvery, threads, workers, command, signal, events: withCallbacks(events, { onEpoch, onStep, onLog }) };
+  if (resume === undefined) {
+    const config = resolveTrainConfig(settings);
+    return trainFromConfig(config, { ...run, outDir: outDir ?? defaultRunFolder(`${config.model}-${config.dataset}`) });
+  }
+  const point = typeof resume === 'string' ? await openResume(resume) : resume;
+  const fixed = Object.entries(settings).find(([k, v]) => v !== undefined && !RESUMABLE_SETTINGS.has(k));
+  if (fixed) throw new ConfigError(fixed[0], 'cannot be changed when resuming: the run keeps its checkpoint\'s settings (only `epochs`, `dataDir` and `download` may be given)');
+  const config = resumeConfig(point.record, { epochs: settings.epochs });
+  if (settings.dataDir !== undefined) config.dataDir = settings.dataDir;
+  if (settings.download) config.download = true;
+  return trainFromConfig(config, {
+    ...run, outDir: outDir ?? point.dir, saveEvery: saveEvery ?? point.record.saveEvery, threads: threads ?? point.record.threads, resume: point,
+  });
+}
+
+function withCallbacks(events: TrainEvents | undefined, c: Pick<TrainOptions, 'onEpoch' | 'onStep' | 'onLog'>): TrainEvents {
+  const both = <A extends unknown[]>(f?: (...a: A) => void, g?: (...a: A) => void) => (f && g ? (...a: A) => (f(...a), g(...a)) : f ?? g);
+  return { ...events, epochEnd: both(events?.epochEnd, c.onEpoch), step: both(events?.step, c.onStep), log: both(events?.log, c.onLog) };
+}
+
+/** Runs (or resumes) a training run from a resolved config (resolveTrainConfig, or resumeConfig of a checkpoint). */
+export async function trainFromConfig(config: TrainConfig, run: TrainRunOptions): Promise<TrainResult> {
   const log = (m: string) => run.events?.log?.(m);
   const outDir = resolve(run.outDir);
   const saveEvery = run.saveEvery ?? 5;

@@ -11,7 +11,7 @@ import { after, describe, test } from 'node:test';
 import { MetricsCsv } from '../../src/report/csv.js';
 import { readCheckpointRecord } from '../../src/workflow/checkpoints.js';
 import { resolveTrainConfig } from '../../src/workflow/config.js';
-import { resumeConfig, testModel, train } from '../../src/workflow/index.js';
+import { resumeConfig, testModel, trainFromConfig as train } from '../../src/workflow/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mobilezoo-val-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,12 +1,11 @@
 /** `mobilezoo train`. */
-import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { DATASET_NAMES } from '../../data/index.js';
-import { MONITORS, OPTIMIZER_TYPES, RECIPES, type TrainSettings, resolveTrainConfig } from '../../workflow/config.js';
+import { MONITORS, OPTIMIZER_TYPES, RECIPES, type TrainSettings } from '../../workflow/config.js';
 import { SCHEDULE_TYPES } from '../../train/schedules.js';
-import { inspectPretrained, openResume, resumeConfig } from '../../workflow/index.js';
+import { inspectPretrained } from '../../workflow/index.js';
 import { UsageError, addModelFlags, explicit, integer, modelName, modelOptionsFrom, nonNegativeInt, nonNegativeNumber, numberIn, oneOf, positiveInt, positiveNumber } from '../parse.js';
-import { type CommandEnv, runTraining, timestamp, flagOf, RESUMABLE } from '../context.js';
+import { type CommandEnv, runTraining, flagOf, RESUMABLE } from '../context.js';
 
 export function addTrainCommand(program: Command, { ctx }: CommandEnv): void {
   const trainCmd = addModelFlags(
@@ -58,13 +57,10 @@ export function addTrainCommand(program: Command, { ctx }: CommandEnv): void {
       if (given.resume) {
         const bad = Object.keys(given).filter((k) => !RESUMABLE.has(k));
         if (bad.length) throw new UsageError(`${flagOf(bad[0]!)}: cannot be changed when resuming (a resumed run keeps its checkpoint's settings; only --epochs, --out, --threads, --workers, --save-every, --data, --download may be given)`);
-        const resume = await openResume(given.resume as string);
-        const { record, dir } = resume;
-        const config = resumeConfig(record, { epochs: given.epochs as number | undefined });
-        if (given.data) config.dataDir = given.data as string;
-        if (given.download) config.download = true;
-        const threads = (o.threads as number | undefined) ?? record.threads;
-        const r = await runTraining(ctx, config, { outDir: (given.out as string | undefined) ?? dir, saveEvery: (o.saveEvery as number | undefined) ?? record.saveEvery, threads, workers: o.workers as number | undefined, resume });
+        const r = await runTraining(ctx, {
+          resume: given.resume as string, epochs: given.epochs as number | undefined, dataDir: given.data as string | undefined, download: given.download ? true : undefined,
+          outDir: given.out as string | undefined, saveEvery: o.saveEvery as number | undefined, threads: o.threads as number | undefined, workers: o.workers as number | undefined,
+        });
         ctx.code = r.code;
         return;
       }
@@ -111,9 +107,7 @@ export function addTrainCommand(program: Command, { ctx }: CommandEnv): void {
         evalTestEvery: o.evalTestEvery as number | undefined,
       };
       if (settings.modelOptions!.numClasses !== undefined) throw new UsageError('--classes: not used by train (the dataset sets the classes)');
-      const config = resolveTrainConfig(settings);
-      const outDir = (o.out as string | undefined) ?? join('runs', `${model}-${config.dataset}-${timestamp()}`);
-      const r = await runTraining(ctx, config, { outDir, saveEvery: o.saveEvery as number | undefined, threads: o.threads as number | undefined, workers: o.workers as number | undefined });
+      const r = await runTraining(ctx, { ...settings, outDir: o.out as string | undefined, saveEvery: o.saveEvery as number | undefined, threads: o.threads as number | undefined, workers: o.workers as number | undefined });
       ctx.code = r.code;
     });
   trainCmd.addHelpText('after', '\nRecipes set defaults that explicit flags override (cifar and fashion-mnist also default --dataset to cifar10 / fashion-mnist). Grayscale datasets are replicated to 3 channels and padded to 32x32; small datasets use --stem cifar unless another stem is given (then images are resized to --input, default 224).');
