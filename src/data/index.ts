@@ -6,6 +6,8 @@
  *     transform: standardTransform(train, { train: true }) });
  *   for (let e = 0; e < epochs; e++) { loader.setEpoch(e); for await (const b of loader) { ... } }
  *   await loader.close();
+ *
+ * @module mobilezoo/data
  */
 
 import { loadCifar, describeCifarSearch, type CifarOptions } from './cifar.js';
