@@ -14,11 +14,11 @@ import { decodeModel, serializeModel } from '../../src/onnx/serialize.js';
 import { InferenceSession, traceInference } from '../../src/runtime/inference.js';
 import { createSession, ort, ortSessionOptions } from '../../src/runtime/session.js';
 import { Tensor } from '../../src/tensor.js';
-import { REFERENCE, REFERENCE_BENCH_ONNX, maxAbs, maxAbsDiff, modelOptions, readCounts } from './fixtures.js';
+import { NO_FIXTURES, REFERENCE, REFERENCE_BENCH_ONNX, maxAbs, maxAbsDiff, modelOptions, readCounts } from './fixtures.js';
 
 const CIFAR: [number, number, number] = [3, 32, 32];
 
-test('counts.json: params and MACs of every configuration equal the reference implementations', () => {
+test('counts.json: params and MACs of every configuration equal the reference implementations', { skip: NO_FIXTURES }, () => {
   const rows = readCounts();
   assert.equal(rows.length, 30);
   for (const r of rows) {
@@ -67,7 +67,7 @@ function onnxWeights(bytes: Uint8Array): { convs: [Tensor, Tensor][]; gemm: [Ten
   return { convs, gemm: [get(gemms[0]!.input![1]!), get(gemms[0]!.input![2]!)] };
 }
 
-test('CIFAR-stem MobileNetV2 matches torch.onnx.export of the reference network in ORT', async (t) => {
+test('CIFAR-stem MobileNetV2 matches torch.onnx.export of the reference network in ORT', { skip: NO_FIXTURES }, async (t) => {
   const model = createModel('mobilenet_v2', { numClasses: 10, stem: 'cifar', dropout: 0 });
   const bytes = new Uint8Array(readFileSync(REFERENCE_BENCH_ONNX));
   const ref = onnxWeights(bytes);
@@ -132,7 +132,7 @@ async function optimizedOps(bytes: Uint8Array): Promise<Record<string, number>> 
   }
 }
 
-test('ORT fuses our CIFAR MobileNetV2 exactly as it fuses torch.onnx.export of it (BatchNorm folded, Clip fused)', async () => {
+test('ORT fuses our CIFAR MobileNetV2 exactly as it fuses torch.onnx.export of it (BatchNorm folded, Clip fused)', { skip: NO_FIXTURES }, async () => {
   const ours = serializeModel(traceInference(createModel('mobilenet_v2', { numClasses: 10, stem: 'cifar' }), { inputSize: CIFAR }));
   const a = await optimizedOps(ours);
   const b = await optimizedOps(new Uint8Array(readFileSync(REFERENCE_BENCH_ONNX)));
@@ -210,7 +210,7 @@ test('createModel: invalid invertedResidualSetting fails clearly', () => {
   assert.deepEqual(summary(m, [3, 64, 64]).outputShape, [1, 10]);
 });
 
-test('loadStateDict: strict lists missing, unexpected and mismatched keys; non-strict loads what matches', async () => {
+test('loadStateDict: strict lists missing, unexpected and mismatched keys; non-strict loads what matches', { skip: NO_FIXTURES }, async () => {
   const sd = await loadStateDictFile(`${REFERENCE}mobilenet_v2_0.5_cifar/weights.pth`);
 
   // A different family: keys that exist on one side only.
