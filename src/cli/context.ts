@@ -73,15 +73,20 @@ export async function runTraining(ctx: Context, options: TrainOptions): Promise<
 export const RESUMABLE = new Set(['resume', 'epochs', 'out', 'threads', 'workers', 'saveEvery', 'data', 'download']);
 
 /** Settings whose flag is not their name in kebab case. */
-const FLAG_OF: Record<string, string> = { augment: '--no-augment', dataDir: '--data', widthMult: '--width', numClasses: '--classes' };
+const FLAG_OF: Record<string, string> = { augment: '--no-augment', dataDir: '--data', widthMult: '--width', numClasses: '--classes', classNames: '--labels' };
 
 /** The flag of a setting (or commander attribute): `batchSize` → `--batch-size`. */
 export const flagOf = (setting: string): string =>
   setting.startsWith('-') ? setting : FLAG_OF[setting] ?? `--${setting.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
+/** Settings a lower layer writes in backticks (`batchSize`, `checkHash: false`), as flags (--batch-size, --no-check-hash). */
+export function withFlags(text: string): string {
+  return text.replace(/`([A-Za-z]+)(: false)?`/g, (_m, s: string, off?: string) => (off ? `--no-${flagOf(s).slice(2)}` : flagOf(s)));
+}
+
 /** A ConfigError's message with its setting names as flags. */
 export function configErrorText(e: ConfigError): string {
-  return `${flagOf(e.setting)}: ${e.detail.replace(/`([A-Za-z]+)`/g, (_m, s: string) => flagOf(s))}`;
+  return `${flagOf(e.setting)}: ${withFlags(e.detail)}`;
 }
 
 export function modelSource(o: Record<string, unknown>, onnxFlag = true): ClassifierSource {
@@ -96,7 +101,7 @@ export function modelSource(o: Record<string, unknown>, onnxFlag = true): Classi
     if (stray) throw new UsageError(`${stray.flag}: model options need --model${checkpoint ? ' (a checkpoint records its own)' : ''}`);
   }
   const modelOptions = model ? modelOptionsFrom(model, o) : {};
-  return { checkpoint, weights, onnx, model, modelOptions };
+  return { checkpoint, weights, onnx, model, modelOptions, ...(o.checkHash === false ? { checkHash: false } : {}) };
 }
 
 

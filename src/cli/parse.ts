@@ -63,6 +63,16 @@ export function integer(flag: string) {
   };
 }
 
+/** Comma-separated numbers, e.g. 0.485,0.456,0.406. */
+export function numberList(flag: string) {
+  return (v: string): number[] => {
+    const parts = v.split(',').map((p) => p.trim());
+    const ns = parts.map(Number);
+    if (parts.some((p) => p === '') || ns.some((n) => !Number.isFinite(n))) throw new UsageError(`${flag}: expected comma-separated numbers such as 0.5,0.5,0.5, ${got(v)}`);
+    return ns;
+  };
+}
+
 export function oneOf<T extends string>(flag: string, values: readonly T[]) {
   return (v: string): T => {
     if (!(values as readonly string[]).includes(v)) throw new UsageError(`${flag}: expected one of ${values.join(', ')}, ${got(v)}`);

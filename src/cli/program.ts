@@ -6,7 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config-error.js';
 import { UsageError } from './parse.js';
 import type { Streams } from './progress.js';
-import { type CommandEnv, type Context, EXIT, configErrorText, packageVersion } from './context.js';
+import { type CommandEnv, type Context, EXIT, configErrorText, packageVersion, withFlags } from './context.js';
 import { addListCommand } from './commands/list.js';
 import { addSummaryCommand } from './commands/summary.js';
 import { addTrainCommand } from './commands/train.js';
@@ -68,7 +68,7 @@ export async function runCli(argv: string[], io: Streams = { stdout: process.std
       return EXIT.usage;
     }
     const err = e as Error;
-    io.stderr.write(`${prefix}error: ${err?.message ?? String(e)}\n`);
+    io.stderr.write(`${prefix}error: ${withFlags(err?.message ?? String(e))}\n`);
     if (process.env.MOBILEZOO_DEBUG) io.stderr.write(`${err?.stack ?? ''}\n`);
     return EXIT.error;
   }

@@ -225,6 +225,14 @@ export async function weightsRecord(path: string): Promise<CheckpointRecord | un
   }
 }
 
+/** The output rows of the weights' tensor for the model's last Linear layer, if the weights hold it. */
+function classifierRows(model: Network, sd: StateDict): number | undefined {
+  const linears = [...model.modules()].filter(([, m]) => m.typeName === 'Linear');
+  const last = linears[linears.length - 1];
+  const w = last ? sd.get(`${last[0]}.weight`) : undefined;
+  return w && w.shape.length === 2 ? w.shape[0] : undefined;
+}
+
 export interface LoadedModel {
   model: Network;
   /** Where its weights came from ('random initialization' when none). */
@@ -243,6 +251,8 @@ export interface ModelSource {
   modelOptions?: Record<string, unknown>;
   /** With a checkpoint trained with EMA: load the EMA weights (default true; they are what was evaluated). */
   ema?: boolean;
+  /** Check a torchvision-style file name's sha256 prefix against the weights file (default true). */
+  checkHash?: boolean;
 }
 
 /**
@@ -275,8 +285,11 @@ export async function loadModel(src: ModelSource): Promise<LoadedModel> {
       name = record.model.name;
       options = { ...record.model.options, ...options };
     }
-    const model = createModel(name!, options);
-    const sd = await loadStateDictFile(src.weights);
+    const sd = await loadStateDictFile(src.weights, { checkHash: src.checkHash });
+    let model = createModel(name!, options);
+    // Without a class count, the classifier's weight says it (a model fine-tuned elsewhere, brought back).
+    const classes = options.numClasses === undefined ? classifierRows(model, sd) : undefined;
+    if (classes !== undefined && classes !== model.numClasses) model = createModel(name!, { ...options, numClasses: classes });
     model.loadStateDict(sd, { source: src.weights });
     return { model, source: resolve(src.weights), record: record && name === record.model.name ? record : undefined };
   }

@@ -20,6 +20,8 @@ export interface ExportWebOptions extends ClassifierSource {
   /** Square input size when exporting a network (default: the checkpoint's or the model's). */
   input?: number;
   threads?: number;
+  /** The page's title (default: the model's name). */
+  title?: string;
 }
 
 export interface ExportWebResult {
@@ -101,8 +103,20 @@ async function writeModel(o: ExportWebOptions, path: string): Promise<{ source: 
   return { source: onnx.weights, onnx };
 }
 
+/** What quantize recorded in the metadata, in words. */
+function quantization(meta: ReadonlyMap<string, string>): string | undefined {
+  const v = meta.get('mobilezoo.quantization');
+  if (!v) return undefined;
+  try {
+    const q = JSON.parse(v) as { format?: string; method?: string; calibrationImages?: number };
+    return `int8 (${[q.format, q.method && `${q.method} calibration${q.calibrationImages ? ` on ${q.calibrationImages} images` : ''}`].filter(Boolean).join(', ')})`;
+  } catch {
+    return 'int8';
+  }
+}
+
 /** The sidecar of model.onnx, read back from the file (so it says what its metadata says) and checked by opening it in onnxruntime. */
-async function sidecarOf(path: string, source: string, threads?: number): Promise<WebSidecar> {
+async function sidecarOf(path: string, source: string, threads?: number, title?: string): Promise<WebSidecar> {
   const c = await openClassifier({ onnx: path }, { threads });
   await c.dispose();
   const options = c.metadata!.get('mobilezoo.options');
@@ -119,6 +133,8 @@ async function sidecarOf(path: string, source: string, threads?: number): Promis
     // Only the file name: the site is meant to be published, the folders are the exporter's.
     source: basename(source),
     exporter: `mobilezoo ${pkg.version}`,
+    ...(title ? { title } : {}),
+    ...(quantization(c.metadata!) ? { quantization: quantization(c.metadata!) } : {}),
   };
 }
 
@@ -146,7 +162,7 @@ export async function exportWeb(o: ExportWebOptions): Promise<ExportWebResult> {
   for (const name of OUTPUTS.filter((n) => n !== SIDECAR)) await rm(join(dir, name), { recursive: true, force: true });
 
   const { source, onnx } = await writeModel(o, join(dir, MODEL));
-  const sidecar = await sidecarOf(join(dir, MODEL), source, o.threads);
+  const sidecar = await sidecarOf(join(dir, MODEL), source, o.threads, o.title);
   await copyPage(dir, modules);
   await writeFile(join(dir, SIDECAR), JSON.stringify(sidecar, null, 2) + '\n');
 

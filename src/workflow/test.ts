@@ -1,7 +1,8 @@
 /** `mobilezoo test`: evaluate a checkpoint, weights or an ONNX model on a dataset's test split. */
 import { DataLoader, resolveTransform, standardTransform, takeSubset } from '../data/index.js';
 import { atInputSize, recordPreprocessing, transformForChannels } from '../data/preprocessing.js';
-import { type ClassifierSource, openClassifier } from './classifier.js';
+import { ConfigError } from '../config-error.js';
+import { type ClassifierSource, openClassifier, trainedOn } from './classifier.js';
 import { mapClasses } from './class-map.js';
 import { openModelSplit } from './model-split.js';
 import { type EvalResult, evaluateLoader } from './evaluate.js';
@@ -44,10 +45,11 @@ export interface TestResult extends EvalResult {
 export async function testModel(o: TestOptions): Promise<TestResult> {
   const c = await openClassifier(o, { threads: o.threads, input: o.input });
   try {
-    const datasetName = o.dataset ?? c.record?.dataset.name;
-    if (!datasetName) throw new Error('--dataset is required with --weights or --onnx (which test split to evaluate on?)');
+    const trained = trainedOn(c);
+    const datasetName = o.dataset ?? trained?.dataset.name;
+    if (!datasetName) throw new ConfigError('dataset', `needed with ${c.recorded ? 'this model' : 'weights without a record'}: which test split to evaluate on? (${c.weights} does not record the dataset it was trained on)`);
     let ds = await openModelSplit(datasetName, 'test', {
-      dataDir: o.dataDir, download: o.download, record: c.record,
+      dataDir: o.dataDir, download: o.download, record: trained,
       source: c.recorded ? c.preprocessing.source : undefined, size: o.input ?? c.preprocessing.inputSize[1],
     });
     if (o.limit !== undefined && ds.length > o.limit) ds = takeSubset(ds, o.limit);

@@ -11,9 +11,10 @@ export function addEmbedCommand(program: Command, { out }: CommandEnv): void {
     program
       .command('embed')
       .description('the embedding of each image (the pooled features before the classifier), with the model\'s preprocessing')
-      .argument('<images...>', 'image files (png, jpeg, webp, ...)')
+      .argument('<images...>', 'image files (png, jpeg, webp, ...) or folders of them')
       .option('--checkpoint <file>', 'a checkpoint-*.json written by train')
       .option('--weights <file>', 'a state dict (.pth / .safetensors); needs --model')
+      .option('--no-check-hash', 'load --weights whose file name\'s sha256 prefix does not match its content (torch.hub\'s check_hash, on by default)')
       .option('--model <name>', 'model for --weights', modelName('--model')),
     { classes: true },
   )

@@ -16,6 +16,7 @@ export function addTestCommand(program: Command, { io, out }: CommandEnv): void 
       .description('evaluate a checkpoint (or weights) on a test split: loss, top-1/5, per-class accuracy, confusion matrix')
       .option('--checkpoint <file>', 'a checkpoint-*.json written by train, or its run folder (its checkpoint-best.json, else checkpoint-last.json)')
       .option('--weights <file>', 'a state dict (.pth / .safetensors); needs --model')
+      .option('--no-check-hash', 'load --weights whose file name\'s sha256 prefix does not match its content (torch.hub\'s check_hash, on by default)')
       .option('--onnx <file>', 'an ONNX model written by export or quantize (its metadata gives preprocessing and class names); needs --dataset')
       .option('--model <name>', 'model for --weights (or to override the checkpoint\'s)', modelName('--model')),
     { classes: true },

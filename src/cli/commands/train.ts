@@ -43,6 +43,7 @@ export function addTrainCommand(program: Command, { ctx }: CommandEnv): void {
     .option('--minutes <m>', 'wall-clock budget: the schedule follows the clock (its --epochs shape, decay ending when time is up) and training stops there', positiveNumber('--minutes'))
     .option('--ema <decay>', 'evaluate and save an exponential moving average of the weights, e.g. 0.999 (warmed up: min(decay, (1+k)/(10+k)) after k steps)', numberIn('--ema', 0, 1, true))
     .option('--pretrained <file>', 'fine-tune from these weights: a checkpoint-*.json, or a state dict (.pth, .pth.tar, .safetensors) for --model; tensors that match by name and shape load, the rest (a new classifier) is initialized; input size and normalization default to the source\'s')
+    .option('--no-check-hash', 'use --pretrained weights whose file name\'s sha256 prefix does not match their content (torch.hub\'s check_hash, on by default)')
     .option('--freeze <what>', 'none | backbone (everything but the classifier) | a module path such as features.12 (it and everything before it): frozen layers run in inference mode, BatchNorm statistics kept, and get no gradient (default none)')
     .option('--unfreeze-at <epoch>', 'from this epoch (1-based) on, nothing is frozen', positiveInt('--unfreeze-at'))
     .option('--backbone-lr-mult <m>', 'learning-rate factor for everything but the classifier (default 1)', positiveNumber('--backbone-lr-mult'))
@@ -64,7 +65,7 @@ export function addTrainCommand(program: Command, { ctx }: CommandEnv): void {
         ctx.code = r.code;
         return;
       }
-      const pretrained = o.pretrained ? await inspectPretrained(o.pretrained as string) : undefined;
+      const pretrained = o.pretrained ? await inspectPretrained(o.pretrained as string, { checkHash: o.checkHash !== false }) : undefined;
       if (pretrained && !o.model && !pretrained.model) throw new UsageError(`--model: needed with --pretrained ${o.pretrained as string} (a state dict does not say which model it is for)`);
       const model = (o.model as string | undefined) ?? pretrained?.model ?? 'mobilenet_v2';
       // A checkpoint's model options are the defaults of its fine-tuning run; flags override them.
