@@ -63,13 +63,13 @@ export function integer(flag: string) {
   };
 }
 
-/** Comma-separated numbers, e.g. 0.485,0.456,0.406. */
+/** Comma-separated numbers, e.g. '0.4' or '0.4,0.4,0.4,0.1' (the count and ranges are checked by the settings). */
 export function numberList(flag: string) {
   return (v: string): number[] => {
     const parts = v.split(',').map((p) => p.trim());
-    const ns = parts.map(Number);
-    if (parts.some((p) => p === '') || ns.some((n) => !Number.isFinite(n))) throw new UsageError(`${flag}: expected comma-separated numbers such as 0.5,0.5,0.5, ${got(v)}`);
-    return ns;
+    const nums = parts.map(Number);
+    if (parts.some((p) => p === '') || nums.some((n) => !Number.isFinite(n))) throw new UsageError(`${flag}: expected comma-separated numbers, ${got(v)}`);
+    return nums;
   };
 }
 

@@ -19,6 +19,8 @@ import { makeSynthetic, type SyntheticOptions } from './synthetic.js';
 export * from './dataset.js';
 export * from './random.js';
 export * from './transforms.js';
+export * from './transforms-augment.js';
+export * from './transforms-mix.js';
 export { DataLoader, batchTensors, workerEntry, type Batch, type DataLoaderOptions } from './loader.js';
 export {
   loadCifar,

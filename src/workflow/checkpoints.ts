@@ -15,6 +15,7 @@ import { createModel } from '../models/registry.js';
 import type { Network } from '../models/network.js';
 import { publishedWeightsOf } from '../models/published-weights.js';
 import { type Preprocessing, recordPreprocessing } from '../data/preprocessing.js';
+import type { TransformSpec } from '../data/transforms.js';
 import type { EpochMetrics } from '../report/csv.js';
 import type { StateDict } from '../tensor.js';
 import type { Monitor, TrainConfig } from './config.js';
@@ -73,6 +74,8 @@ export interface CheckpointRecord {
     validation?: ValidationSource;
   };
   preprocessing: Preprocessing;
+  /** The training transform, resolved (its augmentation steps included), for images of the dataset's shape. */
+  trainTransform?: TransformSpec;
   /** Completed epochs. */
   epoch: number;
   /** Planned epochs. */

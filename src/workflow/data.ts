@@ -5,6 +5,7 @@
  */
 import { resolve } from 'node:path';
 import {
+  type AugmentSettings,
   DATASET_INFO,
   type Dataset,
   type OpenDatasetOptions,
@@ -16,6 +17,7 @@ import {
   sampleImageSize,
   standardTransform,
   takeSubset,
+  withAugmentation,
 } from '../data/index.js';
 import { createModel, modelOptionNames } from '../models/registry.js';
 import { type Preprocessing, atInputSize, augmentedTransform, transformForChannels } from '../data/preprocessing.js';
@@ -148,14 +150,16 @@ export function sourcePreprocessing(config: Pick<TrainConfig, 'input'> & Partial
 /**
  * Train and evaluation transforms for the model input (grayscale → RGB, pad/resize, augmentation):
  * the dataset's usual recipe, or with `source` (a pretrained model's preprocessing) that one, its
- * normalization included, with augmentedTransform for training.
+ * normalization included, with augmentedTransform for training; `augmentation` adds torchvision's
+ * augmentations to the training transform (withAugmentation).
  */
-export function trainTransforms(ds: Dataset, inputSize: [number, number, number], augment: boolean, randomErasing = 0, source?: Preprocessing): { train: TransformSpec; eval: TransformSpec } {
+export function trainTransforms(ds: Dataset, inputSize: [number, number, number], augment: boolean, randomErasing = 0, source?: Preprocessing, augmentation?: AugmentSettings): { train: TransformSpec; eval: TransformSpec } {
+  const augmented = (spec: TransformSpec) => (augmentation ? withAugmentation(spec, augmentation, ds) : spec);
   if (source) {
     const evalSpec = transformForChannels(source, ds.channels);
-    return { eval: evalSpec, train: augment ? transformForChannels(source, ds.channels, augmentedTransform(source, { flip: true, randomErasing })) : evalSpec };
+    return { eval: evalSpec, train: augment ? transformForChannels(source, ds.channels, augmented(augmentedTransform(source, { flip: true, randomErasing }))) : evalSpec };
   }
   const size = inputSize[1];
   const evalSpec = standardTransform(ds, { train: false, size, channels: 3 });
-  return { train: augment ? standardTransform(ds, { train: true, size, channels: 3, randomErasing }) : evalSpec, eval: evalSpec };
+  return { train: augment ? augmented(standardTransform(ds, { train: true, size, channels: 3, randomErasing })) : evalSpec, eval: evalSpec };
 }

@@ -12,7 +12,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { DataLoader } from '../data/index.js';
+import { type DataLoader, mixes } from '../data/index.js';
 import type { EpochMetrics } from '../report/index.js';
 import { backboneParameters, resolveFreeze } from '../train/freeze.js';
 import { Trainer } from '../train/trainer.js';
@@ -344,6 +344,7 @@ class TrainingSession {
       batchSize: config.batchSize,
       frozen: this.frozenAt(startEpoch),
       lrMultiplier: backbone ? (p) => (backbone.has(p) ? config.backboneLrMult : 1) : undefined,
+      softTargets: mixes(config.mix),
     });
     this.evaluator = new RunEvaluator(this.trainer, {
       model: config.model, modelOptions: setup.modelOptions, inputSize: setup.inputSize, numClasses: setup.model.numClasses,

@@ -5,7 +5,7 @@ import { exportPthText, exportText, exportWebText } from '../format.js';
 import { UsageError, addModelFlags, modelName, positiveInt } from '../parse.js';
 import { type CommandEnv, modelSource } from '../context.js';
 
-export function addExportCommand(program: Command, { out }: CommandEnv): void {
+export function addExportCommand(program: Command, { io, out }: CommandEnv): void {
   addModelFlags(
     program
       .command('export')
@@ -16,7 +16,7 @@ export function addExportCommand(program: Command, { out }: CommandEnv): void {
       .option('--title <text>', 'with --web: the page\'s title (default: the model\'s name)')
       .option('--from-onnx <file>', 'with --web: put this ONNX file (from export or quantize: its metadata gives the preprocessing and class names) on the page instead of exporting --checkpoint / --weights / --model')
       .option('--checkpoint <file>', 'a checkpoint-*.json written by train')
-      .option('--weights <file>', 'a state dict (.pth / .safetensors); needs --model')
+      .option('--weights <file|name>', 'a state dict (.pth / .safetensors), or published weights by name (mobilezoo weights); needs --model unless it is a name')
       .option('--no-check-hash', 'load --weights whose file name\'s sha256 prefix does not match its content (torch.hub\'s check_hash, on by default)')
       .option('--model <name>', 'model (alone: randomly initialized)', modelName('--model')),
     { classes: true },
@@ -33,7 +33,7 @@ export function addExportCommand(program: Command, { out }: CommandEnv): void {
       if (o.fromOnnx && !o.web) throw new UsageError('--from-onnx: an input of --web (to write an .onnx file, export a checkpoint, weights or model)');
       if (o.title && !o.web) throw new UsageError('--title: the title of the --web page');
       if (o.web && o.batch) throw new UsageError('--batch: not used with --web (the page runs one image at a time)');
-      const src = modelSource(o, false);
+      const src = await modelSource(o, false, io);
       const common = { input: o.input as number | undefined, threads: o.threads as number | undefined, ema: o.emaOff ? false : undefined };
       if (o.web) {
         if (o.fromOnnx && (src.checkpoint || src.weights || src.model)) throw new UsageError('--from-onnx: give it or --checkpoint / --weights / --model, not both');

@@ -22,14 +22,14 @@ async function readLabels(file: string): Promise<string[]> {
   return text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '');
 }
 
-export function addPredictCommand(program: Command, { out }: CommandEnv): void {
+export function addPredictCommand(program: Command, { io, out }: CommandEnv): void {
   addModelFlags(
     program
       .command('predict')
       .description('classify image files: top-k labels with probabilities')
       .argument('<images...>', 'image files (png, jpeg, webp, ...) or folders of them')
       .option('--checkpoint <file>', 'a checkpoint-*.json written by train (its preprocessing and class names are used)')
-      .option('--weights <file>', 'a state dict (.pth / .safetensors); needs --model (1000 classes: ImageNet preprocessing and names)')
+      .option('--weights <file|name>', 'a state dict (.pth / .safetensors), or published weights by name (mobilezoo weights); needs --model unless it is a name (1000 classes: ImageNet preprocessing and names)')
       .option('--no-check-hash', 'load --weights whose file name\'s sha256 prefix does not match its content (torch.hub\'s check_hash, on by default)')
       .option('--onnx <file>', 'an ONNX model written by export or quantize (its metadata gives preprocessing and class names)')
       .option('--model <name>', 'model for --weights', modelName('--model')),
@@ -44,7 +44,7 @@ export function addPredictCommand(program: Command, { out }: CommandEnv): void {
     .option('--threads <n>', 'ONNX Runtime threads', positiveInt('--threads'))
     .option('--json', 'print JSON')
     .action(async (images: string[], o: Record<string, unknown>) => {
-      const src = modelSource(o);
+      const src = await modelSource(o, true, io);
       if (!src.checkpoint && !src.weights && !src.onnx) throw new UsageError('--checkpoint, --weights or --onnx: predict needs trained weights');
       const classNames = o.labels ? await readLabels(o.labels as string) : undefined;
       const r = await predictImages(images, {

@@ -108,6 +108,7 @@ export class RunRecord {
         ...(data.validation ? { validation: data.validation } : {}),
       },
       preprocessing: setup.preprocessing,
+      trainTransform: setup.loaders.train.transform,
       epochs: config.epochs,
       optimizer: {
         optimizer: config.optimizer, lr: config.lr, schedule: config.schedule, warmupEpochs: config.warmupEpochs,
