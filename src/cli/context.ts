@@ -80,13 +80,12 @@ export const flagOf = (setting: string): string =>
   setting.startsWith('-') ? setting : FLAG_OF[setting] ?? `--${setting.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
 /** Settings a lower layer writes in backticks (`batchSize`, `checkHash: false`), as flags (--batch-size, --no-check-hash). */
-export function withFlags(text: string): string {
-  return text.replace(/`([A-Za-z]+)(: false)?`/g, (_m, s: string, off?: string) => (off ? `--no-${flagOf(s).slice(2)}` : flagOf(s)));
-}
+export const settingsAsFlags = (text: string): string =>
+  text.replace(/`([A-Za-z]+)(: false)?`/g, (_m, s: string, off?: string) => (off ? `--no-${flagOf(s).slice(2)}` : flagOf(s)));
 
 /** A ConfigError's message with its setting names as flags. */
 export function configErrorText(e: ConfigError): string {
-  return `${flagOf(e.setting)}: ${withFlags(e.detail)}`;
+  return `${flagOf(e.setting)}: ${settingsAsFlags(e.detail)}`;
 }
 
 /** A `--weights` / `--pretrained` value as a file: itself, or published weights by name, downloaded once into the cache (progress on stderr). */

@@ -1,13 +1,13 @@
-/** Loading state dicts from either checkpoint format, and writing files atomically. */
-
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
-import { dirname } from 'node:path';
+/** Loading state dicts from either checkpoint format, and writing them (atomically: src/io/atomic.ts). */
+import { readFile } from 'node:fs/promises';
 import type { StateDict } from '../tensor.js';
+import { saveFileAtomic } from './atomic.js';
 import { checkHubHash } from './hub-hash.js';
 import { isTorchSave, readPth } from './pth.js';
 import { writePth } from './pth-writer.js';
 import { readSafetensors, writeSafetensors } from './safetensors.js';
+
+export { saveFileAtomic };
 
 /** The prefix nn.DataParallel (and megvii's training scripts) put on every key. */
 const DATA_PARALLEL_PREFIX = 'module.';
@@ -49,42 +49,6 @@ export function stripPrefix(sd: StateDict, prefix: string): StateDict {
     out.set(name, t);
   }
   return out;
-}
-
-/**
- * Writes `bytes` to a temporary file beside `path` (creating its folder), fsyncs it and renames it
- * over `path`, so readers see either the old file or the complete new one.
- */
-export async function saveFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
-  let fh: FileHandle | undefined;
-  let done = false;
-  try {
-    fh = await open(tmp, 'wx');
-    await fh.writeFile(bytes);
-    await fh.sync();
-    await fh.close();
-    fh = undefined;
-    await rename(tmp, path);
-    done = true;
-  } finally {
-    if (!done) {
-      await fh?.close().catch(() => {});
-      await rm(tmp, { force: true });
-    }
-  }
-  // Persist the rename itself; directories cannot be fsynced on every platform.
-  try {
-    const dir = await open(dirname(path), 'r');
-    try {
-      await dir.sync();
-    } finally {
-      await dir.close();
-    }
-  } catch {
-    /* best effort */
-  }
 }
 
 /** Writes `sd` as a torch.save zip checkpoint to `path` atomically. */

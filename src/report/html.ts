@@ -5,8 +5,8 @@
  * While a run goes, the report is rewritten after every epoch and reloads
  * itself (a meta refresh, still no script); it stops once the run is over.
  */
-import { saveFileAtomic } from '../io/checkpoint.js';
 import { join } from 'node:path';
+import { saveFileAtomic } from '../io/atomic.js';
 import type { EpochMetrics } from './csv.js';
 import { accuracyFromConfusion, classSupport } from './metrics.js';
 
@@ -456,6 +456,6 @@ ${pretrainedPanel}</div>
 export async function writeReport(outDir: string, data: ReportData): Promise<string> {
   const path = join(outDir, 'report.html');
   // Atomic: a reader (the page reloading itself while the run goes) never sees half a file.
-  await saveFileAtomic(path, new TextEncoder().encode(renderReportHtml(data)));
+  await saveFileAtomic(path, renderReportHtml(data));
   return path;
 }

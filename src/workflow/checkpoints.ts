@@ -7,10 +7,11 @@
  * relative to the JSON's folder, so a run folder can be moved.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { loadStateDictFile, saveFileAtomic, saveSafetensorsFile } from '../io/checkpoint.js';
-import { readSafetensorsMetadata } from '../io/safetensors.js';
+import { type StagedFile, saveFileAtomic, stageFile } from '../io/atomic.js';
+import { loadStateDictFile } from '../io/checkpoint.js';
+import { readSafetensorsMetadata, writeSafetensors } from '../io/safetensors.js';
 import { createModel } from '../models/registry.js';
 import type { Network } from '../models/network.js';
 import { publishedWeightsOf } from '../models/published-weights.js';
@@ -142,7 +143,13 @@ export function checkpointPaths(dir: string, tag: string): { json: string; weigh
   return { json: `${base}.json`, weights: `${base}.safetensors`, optimizer: `${base}.optim.safetensors`, ema: `${base}.ema.safetensors` };
 }
 
-/** Writes one checkpoint; returns the JSON's path. */
+/**
+ * Writes one checkpoint; returns the JSON's path. The tensor files are written in full under temporary
+ * names first; then a previous checkpoint of the same tag loses its JSON, the tensor files are renamed
+ * into place and the new JSON is written last: a JSON always describes the files beside it, and a run
+ * killed at any moment leaves either the old checkpoint, the new one, or (in the moment of the renames)
+ * tensor files without a JSON, which are never taken for a checkpoint.
+ */
 export async function writeCheckpoint(
   dir: string,
   record: Omit<CheckpointRecord, 'files'>,
@@ -154,10 +161,18 @@ export async function writeCheckpoint(
     files: { weights: basename(p.weights), optimizer: basename(p.optimizer), ...(tensors.ema ? { ema: basename(p.ema) } : {}) },
   };
   const meta = { format: 'pt', mobilezoo: JSON.stringify(full) };
-  await saveSafetensorsFile(p.weights, tensors.weights, meta);
-  await saveSafetensorsFile(p.optimizer, tensors.optimizer, { format: 'pt', mobilezoo_optimizer: JSON.stringify(full.optimizer) });
-  if (tensors.ema) await saveSafetensorsFile(p.ema, tensors.ema, meta);
-  await saveFileAtomic(p.json, new TextEncoder().encode(JSON.stringify(full, null, 2) + '\n'));
+  const staged: StagedFile[] = [];
+  try {
+    staged.push(await stageFile(p.weights, writeSafetensors(tensors.weights, meta)));
+    staged.push(await stageFile(p.optimizer, writeSafetensors(tensors.optimizer, { format: 'pt', mobilezoo_optimizer: JSON.stringify(full.optimizer) })));
+    if (tensors.ema) staged.push(await stageFile(p.ema, writeSafetensors(tensors.ema, meta)));
+  } catch (e) {
+    for (const s of staged) await s.discard();
+    throw e;
+  }
+  await rm(p.json, { force: true });
+  for (const s of staged) await s.commit();
+  await saveFileAtomic(p.json, JSON.stringify(full, null, 2) + '\n');
   return p.json;
 }
 
@@ -165,6 +180,12 @@ function numericRow(row: EpochMetrics): EpochMetrics {
   const out = { ...row } as Record<string, unknown>;
   for (const [k, v] of Object.entries(out)) if (v === null) out[k] = Number.NaN;
   return out as unknown as EpochMetrics;
+}
+
+/** The files of checkpoint `tag` in dir, by their names (for the manifest of a run folder). */
+export function checkpointFileNames(tag: string, ema: boolean): string[] {
+  const p = checkpointPaths('', tag);
+  return [p.weights, p.optimizer, ...(ema ? [p.ema] : []), p.json];
 }
 
 function validateRecord(r: unknown, source: string): CheckpointRecord {
@@ -192,8 +213,13 @@ function validateRecord(r: unknown, source: string): CheckpointRecord {
 /**
  * Reads a checkpoint record: a `checkpoint-*.json`, or a `.safetensors` written by mobilezoo (whose
  * metadata holds the record). Returns the record and the folder its file names are relative to.
+ *
+ * The JSON is a checkpoint's commit point (writeCheckpoint writes it last): a `.safetensors` is taken
+ * for its checkpoint only when the JSON beside it records the same save; otherwise (a save cut short,
+ * or a file copied on its own) it is a weights file with its record, and its record names no other
+ * file (`committed: false`; such a file cannot be resumed from).
  */
-export async function readCheckpointRecord(path: string): Promise<{ record: CheckpointRecord; dir: string; path: string }> {
+export async function readCheckpointRecord(path: string): Promise<{ record: CheckpointRecord; dir: string; path: string; committed: boolean }> {
   const abs = resolve(path);
   let bytes: Buffer;
   try {
@@ -201,19 +227,34 @@ export async function readCheckpointRecord(path: string): Promise<{ record: Chec
   } catch (e) {
     throw new Error(`cannot read checkpoint ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
   }
-  let parsed: unknown;
-  if (abs.endsWith('.safetensors')) {
-    const meta = readSafetensorsMetadata(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), path);
-    if (!meta.mobilezoo) throw new Error(`${path}: safetensors without a mobilezoo record in its metadata; use --weights with --model instead`);
-    parsed = JSON.parse(meta.mobilezoo);
-  } else {
+  if (!abs.endsWith('.safetensors')) {
+    let parsed: unknown;
     try {
       parsed = JSON.parse(bytes.toString('utf8'));
     } catch (e) {
       throw new Error(`${path}: not valid JSON (${(e as Error).message}); pass the checkpoint-*.json file`);
     }
+    return { record: validateRecord(parsed, path), dir: dirname(abs), path: abs, committed: true };
   }
-  return { record: validateRecord(parsed, path), dir: dirname(abs), path: abs };
+  const meta = readSafetensorsMetadata(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), path);
+  if (!meta.mobilezoo) throw new Error(`${path}: safetensors without a mobilezoo record in its metadata; use --weights with --model instead`);
+  const record = validateRecord(JSON.parse(meta.mobilezoo), path);
+  const json = checkpointPaths(dirname(abs), record.tag).json;
+  const committed = await readFile(json, 'utf8').then((t) => JSON.parse(t) as CheckpointRecord, () => undefined);
+  const name = basename(abs);
+  if (committed && committed.createdAt === record.createdAt && (committed.files?.weights === name || committed.files?.ema === name)) {
+    return { record: validateRecord(committed, json), dir: dirname(abs), path: json, committed: true };
+  }
+  return { record: { ...record, files: { weights: name, optimizer: '' } }, dir: dirname(abs), path: abs, committed: false };
+}
+
+/** A checkpoint to resume from: its JSON, or a `.safetensors` whose JSON records the same save. */
+export async function readResumableCheckpoint(path: string): Promise<{ record: CheckpointRecord; dir: string; path: string }> {
+  const r = await readCheckpointRecord(path);
+  if (!r.committed) {
+    throw new Error(`${path}: not a complete checkpoint (no ${basename(checkpointPaths('', r.record.tag).json)} beside it records this save; it may have been cut short); resume from a checkpoint-*.json`);
+  }
+  return r;
 }
 
 /** The safetensors metadata record of a weights file, if mobilezoo wrote it (else undefined). */

@@ -4,7 +4,7 @@
  * preprocessing and class names), so every kind of model is measured by the same commands.
  */
 import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { IMAGENET_CLASSES } from '../data/imagenet.js';
 import { type Preprocessing, IMAGENET_MEAN, atInputSize, IMAGENET_STD, imagenetPreprocessing, parsePreprocessing, recordPreprocessing } from '../data/preprocessing.js';
 import type { Network } from '../models/network.js';
@@ -13,7 +13,8 @@ import { decodeModel } from '../onnx/serialize.js';
 import { InferenceSession } from '../runtime/inference.js';
 import { createSession, ort } from '../runtime/session.js';
 import { ConfigError } from '../config-error.js';
-import { type CheckpointRecord, type ModelSource, loadModel } from './checkpoints.js';
+import type { GuardedPath } from '../io/output-guard.js';
+import { type CheckpointRecord, type ModelSource, loadModel, readCheckpointRecord } from './checkpoints.js';
 import type { TrainedOn } from './model-split.js';
 
 export interface ClassifierSource extends ModelSource {
@@ -58,6 +59,25 @@ export interface Classifier {
   dispose(): Promise<void>;
 }
 
+/** The files a classifier source reads (a checkpoint's tensor files too), which no output may replace. */
+export async function classifierInputs(src: ClassifierSource): Promise<GuardedPath[]> {
+  const files: GuardedPath[] = [];
+  if (src.onnx) files.push({ path: src.onnx, what: 'the ONNX model' });
+  if (src.weights) files.push({ path: src.weights, what: 'the weights' });
+  if (src.checkpoint) {
+    files.push({ path: src.checkpoint, what: 'the checkpoint' });
+    try {
+      const { record, dir } = await readCheckpointRecord(src.checkpoint);
+      for (const [kind, name] of Object.entries(record.files)) {
+        if (name) files.push({ path: join(dir, name), what: `the ${kind} file of the checkpoint ${src.checkpoint}` });
+      }
+    } catch {
+      /* an unreadable checkpoint is reported when it is opened */
+    }
+  }
+  return files;
+}
+
 /**
  * Preprocessing for a model that came without one: ImageNet's for 1000 classes (with the resize its
  * published weights were measured with, when `weights` is one of PUBLISHED_WEIGHTS), else a fit to its
@@ -67,6 +87,14 @@ export function defaultPreprocessing(numClasses: number, size: number, weights?:
   const published = weights ? publishedWeightsOf(weights) : undefined;
   if (numClasses === 1000) return published && size === published.crop ? imagenetPreprocessing(published.crop, published.resize) : imagenetPreprocessing(size);
   return recordPreprocessing({ channels: 3, height: size, width: size }, [{ op: 'normalize', mean: [...IMAGENET_MEAN], std: [...IMAGENET_STD] }]);
+}
+
+/** Recorded class names must name every output: a record or metadata that disagrees is an error naming the file. */
+export function checkClassNames(names: readonly string[], numClasses: number, file: string, where: string): void {
+  if (!Array.isArray(names) || names.length !== numClasses || !names.every((n) => typeof n === 'string')) {
+    const count = Array.isArray(names) ? `${names.length} class names` : 'no list of class names';
+    throw new Error(`${file}: ${where} has ${count} for the model's ${numClasses} outputs`);
+  }
 }
 
 function genericNames(numClasses: number): string[] {
@@ -80,6 +108,7 @@ export async function openClassifier(src: ClassifierSource, o: { threads?: numbe
     return openOnnxClassifier(src.onnx, o);
   }
   const { model, source, record } = await loadModel(src);
+  if (record) checkClassNames(record.dataset.classNames, model.numClasses, src.checkpoint ?? src.weights ?? source, 'the record\'s dataset.classNames');
   const size = o.input ?? record?.model.inputSize[1] ?? (model.numClasses === 1000 ? 224 : model.inputSize[1]);
   if (record && (src.classNames || src.mean || src.std)) throw new ConfigError(src.classNames ? 'classNames' : 'mean', `${source} records its class names and preprocessing`);
   if (src.classNames && src.classNames.length !== model.numClasses) throw new ConfigError('classNames', `${src.classNames.length} names for the ${model.numClasses} outputs of ${model.modelName}`);
@@ -169,7 +198,7 @@ async function openOnnxClassifier(file: string, o: { threads?: number; input?: n
   }
   preprocessing ??= defaultPreprocessing(numClasses, dims.inputSize[1]);
   const names = json<string[]>('mobilezoo.class_names');
-  if (names && names.length !== numClasses) throw new Error(`${file}: metadata lists ${names.length} class names for ${numClasses} outputs`);
+  if (names) checkClassNames(names, numClasses, file, 'the metadata mobilezoo.class_names');
   const c: Classifier = {
     model: meta.get('mobilezoo.model') ?? 'onnx',
     weights: path,

@@ -26,6 +26,8 @@ export interface TrainConfig {
   dataDir?: string;
   /** Allow downloading a missing dataset (never by default). */
   download: boolean;
+  /** Train on a dataset of one class (otherwise an error). */
+  allowSingleClass?: boolean;
   /** Square training / evaluation resolution; default chosen from the dataset and stem (see planModel). */
   input?: number;
   epochs: number;
@@ -87,6 +89,7 @@ export interface TrainSettings {
   dataset?: string;
   dataDir?: string;
   download?: boolean;
+  allowSingleClass?: boolean;
   input?: number;
   epochs?: number;
   batchSize?: number;
@@ -315,6 +318,7 @@ export function resolveTrainConfig(s: TrainSettings): TrainConfig {
     dataset: m.dataset!,
     dataDir: m.dataDir,
     download: m.download ?? false,
+    ...(m.allowSingleClass ? { allowSingleClass: true } : {}),
     input: m.input,
     epochs,
     batchSize,

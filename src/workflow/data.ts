@@ -21,7 +21,7 @@ import {
 } from '../data/index.js';
 import { createModel, modelOptionNames } from '../models/registry.js';
 import { type Preprocessing, atInputSize, augmentedTransform, transformForChannels } from '../data/preprocessing.js';
-import type { TrainConfig } from './config.js';
+import { ConfigError, type TrainConfig } from './config.js';
 
 /** Datasets whose images are small (≤ 64 px): trained with the CIFAR stem at 32x32 by default. */
 function isSmall(shape: { height: number; width: number }): boolean {
@@ -81,6 +81,8 @@ export interface TrainingData {
   /** openDataset options (stored in checkpoints). */
   datasetOptions: OpenDatasetOptions & Record<string, unknown>;
   title: string;
+  /** What the log should say about the data (each once): symbolic links not followed, a single class allowed. */
+  notes: string[];
 }
 
 /** The test-sample count used with --limit N and no --test-limit. */
@@ -119,13 +121,22 @@ export async function openTrainingData(config: TrainConfig): Promise<TrainingDat
       o.channels = 3;
     }
   }
+  const notes = new Set<string>();
+  const onNote = (m: string) => notes.add(m);
   const open = (split: 'train' | 'test', length?: number) =>
-    openDataset(config.dataset, split, config.dataset === 'synthetic' && length !== undefined ? { ...o, length } : o);
+    openDataset(config.dataset, split, { ...o, ...(config.dataset === 'synthetic' && length !== undefined ? { length } : {}), onNote });
   let train = await open('train', config.limit);
   let test = await open('test', testLimit);
   if (config.limit !== undefined && train.length > config.limit) train = takeSubset(train, config.limit);
   if (testLimit !== undefined && test.length > testLimit) test = takeSubset(test, testLimit);
   const title = config.dataset === 'folder' ? train.name : DATASET_INFO[config.dataset].title;
+  if (train.numClasses < 2) {
+    const what = `${title} has ${train.numClasses} class${train.numClasses === 1 ? ` (${JSON.stringify(train.classNames[0])})` : 'es'}`;
+    if (!config.allowSingleClass || train.numClasses === 0) {
+      throw new ConfigError(config.dataset === 'folder' ? '--data' : '--dataset', `${what}: a classifier needs at least 2 (a folder of images per class); --allow-single-class trains anyway`);
+    }
+    notes.add(`warning: ${what}: every prediction will be that class (loss and accuracy say nothing)`);
+  }
   let val: Dataset | undefined;
   let validation: ValidationSource | undefined;
   const valSplit = config.valSplit ?? 0;
@@ -138,7 +149,7 @@ export async function openTrainingData(config: TrainConfig): Promise<TrainingDat
     ({ train, val } = splitValidation(train, valSplit, config.seed));
     validation = { source: 'split', fraction: valSplit, seed: config.seed, size: val.length };
   }
-  return { train, test, ...(val ? { val, validation } : {}), datasetOptions: o, title };
+  return { train, test, ...(val ? { val, validation } : {}), datasetOptions: o, title, notes: [...notes] };
 }
 
 /** The preprocessing a run inherits from its pretrained source (at --input when given), if any. */

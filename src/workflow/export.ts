@@ -2,13 +2,14 @@
 import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Rng } from '../data/index.js';
-import { saveFileAtomic } from '../io/checkpoint.js';
+import { saveFileAtomic } from '../io/atomic.js';
+import { refuseOutputsOverInputs } from '../io/output-guard.js';
 import type { Network } from '../models/network.js';
 import { encodeModel, toModelProto } from '../onnx/serialize.js';
 import { traceInference } from '../runtime/inference.js';
 import { createSession, ort } from '../runtime/session.js';
 import type { CheckpointRecord } from './checkpoints.js';
-import { type Classifier, type ClassifierSource, openClassifier } from './classifier.js';
+import { type Classifier, type ClassifierSource, classifierInputs, openClassifier } from './classifier.js';
 import type { TrainedOn } from './model-split.js';
 
 export interface ExportOptions extends ClassifierSource {
@@ -71,6 +72,7 @@ export async function openNetworkClassifier(o: ClassifierSource & { input?: numb
  * ONNX with modelMetadata, then loads the file into onnxruntime and runs one batch to verify it.
  */
 export async function exportOnnx(o: ExportOptions): Promise<ExportResult> {
+  refuseOutputsOverInputs([{ path: o.out, what: 'the ONNX output' }], await classifierInputs(o));
   const c = await openNetworkClassifier(o);
   const model = c.network;
   const source = c.weights;

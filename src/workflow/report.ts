@@ -21,6 +21,9 @@ export function runEnvironment(threads?: number): { node: string; onnxruntime: s
   };
 }
 
+/** The files writeRunReport writes into its folder (the charts once the run is over). */
+export const RUN_REPORT_FILES = ['loss', 'accuracy', 'confusion', 'lr', 'steps'].flatMap((c) => [`${c}.svg`, `${c}.png`]).concat('report.html');
+
 export interface RunReportInput {
   status: RunStatus;
   history: EpochMetrics[];

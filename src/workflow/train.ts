@@ -12,6 +12,8 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import type { OutputFolder } from '../io/output-folder.js';
+import { refuseOutputsOverInputs } from '../io/output-guard.js';
 import { type DataLoader, mixes } from '../data/index.js';
 import type { EpochMetrics } from '../report/index.js';
 import { backboneParameters, resolveFreeze } from '../train/freeze.js';
@@ -27,6 +29,7 @@ import type { EpochEvent, StepEvent, TrainEvents } from './training/events.js';
 import { RunRecord } from './training/record.js';
 import { type ResumePoint, type RunProgress, checkStart, freshProgress, openResume, restoreTrainer, resumeConfig, zeroAccumulator } from './training/resume.js';
 import { type RunSetup, closeLoaders, openRunSetup } from './training/setup.js';
+import { isRunFile, openRunFolder } from './run-folder.js';
 
 export type { EpochEvent, StepEvent, TrainEvents } from './training/events.js';
 export { EMA_BATCHNORM_BATCHES } from './training/evaluation.js';
@@ -144,13 +147,28 @@ export async function trainFromConfig(config: TrainConfig, run: TrainRunOptions)
   if (!Number.isInteger(saveEvery) || saveEvery < 1) throw new Error(`saveEvery must be a positive integer, got ${saveEvery}`);
   const resume = typeof run.resume === 'string' ? await openResume(run.resume) : run.resume;
   checkStart(config, outDir, resume);
-  const setup = await openRunSetup(config, { workers: run.workers ?? 1, log }, resume);
-  const session = new TrainingSession(config, run, outDir, saveEvery, setup);
+  refuseOutputsOverInputs([{ path: outDir, what: 'the run folder', folder: true, writes: isRunFile }], trainInputs(config));
+  const folder = await openRunFolder(outDir, { command: run.command ?? 'mobilezoo train', log });
   try {
-    return await session.run(resume);
+    const setup = await openRunSetup(config, { workers: run.workers ?? 1, log }, resume);
+    const session = new TrainingSession(config, run, outDir, saveEvery, setup, folder);
+    try {
+      return await session.run(resume);
+    } finally {
+      await session.close();
+    }
   } finally {
-    await session.close();
+    await folder.close();
   }
+}
+
+/** The files a run reads that its folder must not replace: the pretrained weights, an image folder. */
+function trainInputs(config: TrainConfig): { path: string; what: string; folder?: boolean }[] {
+  const p = config.pretrained;
+  return [
+    ...(p ? [{ path: p.file, what: 'the pretrained file' }, ...(p.weights !== p.file ? [{ path: p.weights, what: `the weights of ${p.file}` }] : [])] : []),
+    ...(config.dataset === 'folder' && config.dataDir ? [{ path: config.dataDir, what: 'the image folder', folder: true }] : []),
+  ];
 }
 
 /** One session of a run (a run interrupted and resumed has several): the trainer and the epoch loop over the setup. */
@@ -169,6 +187,7 @@ class TrainingSession {
     private readonly outDir: string,
     private readonly saveEvery: number,
     private readonly setup: RunSetup,
+    private readonly folder: OutputFolder,
   ) {
     this.log = (m) => options.events?.log?.(m);
     this.clock = new RunClock(config.minutes, config.epochs);
@@ -205,7 +224,7 @@ class TrainingSession {
     await mkdir(this.outDir, { recursive: true });
     const progress: RunProgress = resume ? await restoreTrainer(trainer, resume, this.steps) : freshProgress();
     const commands = [...(resume?.record.commands ?? []), ...(options.command ? [options.command] : [])];
-    const record = await RunRecord.start({ outDir: this.outDir, config, setup, commands, threads: options.threads, saveEvery: this.saveEvery }, progress);
+    const record = await RunRecord.start({ outDir: this.outDir, folder: this.folder, config, setup, commands, threads: options.threads, saveEvery: this.saveEvery }, progress);
     this.record = record;
     if (resume) this.log(`resumed from ${resume.path}: epoch ${progress.epoch}${progress.stepInEpoch ? ` + ${progress.stepInEpoch}/${this.steps} steps` : ''} of ${config.epochs}`);
     this.logPlan();

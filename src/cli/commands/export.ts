@@ -2,17 +2,17 @@
 import type { Command } from 'commander';
 import { exportOnnx, exportPth, exportWeb } from '../../workflow/index.js';
 import { exportPthText, exportText, exportWebText } from '../format.js';
-import { UsageError, addModelFlags, modelName, positiveInt } from '../parse.js';
+import { UsageError, addModelFlags, modelName, positiveInt, shellQuote } from '../parse.js';
 import { type CommandEnv, modelSource } from '../context.js';
 
-export function addExportCommand(program: Command, { io, out }: CommandEnv): void {
+export function addExportCommand(program: Command, { ctx, io, out }: CommandEnv): void {
   addModelFlags(
     program
       .command('export')
       .description('write an eval-mode ONNX model (verified in onnxruntime), the state dict as a .pth for PyTorch, or a static web page that classifies images in the browser')
       .option('--onnx <file>', 'output: the .onnx file')
       .option('--pth <file>', 'output: the state dict in torch.save format with torchvision\'s / megvii\'s key names (torch.load(file, weights_only=True) reads it)')
-      .option('--web <dir>', 'output: a static site in a new or empty folder (or a previous export --web): index.html, model.onnx, model.json, onnxruntime-web; serve it with any static server')
+      .option('--web <dir>', 'output: a static site in a new or empty folder (or a previous export --web, whose files it replaces; files you added are kept, files of it you changed make it refuse): index.html, model.onnx, model.json, onnxruntime-web; serve it with any static server')
       .option('--title <text>', 'with --web: the page\'s title (default: the model\'s name)')
       .option('--from-onnx <file>', 'with --web: put this ONNX file (from export or quantize: its metadata gives the preprocessing and class names) on the page instead of exporting --checkpoint / --weights / --model')
       .option('--checkpoint <file>', 'a checkpoint-*.json written by train')
@@ -37,7 +37,7 @@ export function addExportCommand(program: Command, { io, out }: CommandEnv): voi
       const common = { input: o.input as number | undefined, threads: o.threads as number | undefined, ema: o.emaOff ? false : undefined };
       if (o.web) {
         if (o.fromOnnx && (src.checkpoint || src.weights || src.model)) throw new UsageError('--from-onnx: give it or --checkpoint / --weights / --model, not both');
-        const r = await exportWeb({ ...src, onnx: o.fromOnnx as string | undefined, dir: o.web as string, ...(o.title ? { title: o.title as string } : {}), ...common });
+        const r = await exportWeb({ ...src, onnx: o.fromOnnx as string | undefined, dir: o.web as string, ...(o.title ? { title: o.title as string } : {}), ...common, command: shellQuote(['mobilezoo', ...ctx.argv]), log: (m) => io.stderr.write(`${m}\n`) });
         return out(o.json ? JSON.stringify(r, null, 2) : exportWebText(r));
       }
       if (o.pth) {

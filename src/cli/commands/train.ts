@@ -19,6 +19,7 @@ export function addTrainCommand(program: Command, { ctx, io }: CommandEnv): void
     .option('--dataset <name>', `${DATASET_NAMES.join(' | ')} (default cifar10)`, oneOf('--dataset', DATASET_NAMES))
     .option('--data <dir>', 'directory searched first for the dataset (the image root for folder)')
     .option('--download', 'download the dataset if it is not found (never done otherwise)')
+    .option('--allow-single-class', 'train on a dataset of one class (otherwise an error: every prediction would be that class)')
     .option('--epochs <n>', 'epochs (default 15; recipes set their own)', positiveInt('--epochs'))
     .option('--batch-size <n>', 'batch size (default 128)', positiveInt('--batch-size'))
     .option('--optimizer <name>', `${OPTIMIZER_TYPES.join(' | ')} (default adam)`, oneOf('--optimizer', OPTIMIZER_TYPES))
@@ -90,6 +91,7 @@ export function addTrainCommand(program: Command, { ctx, io }: CommandEnv): void
         dataset: o.dataset as string | undefined,
         dataDir: o.data as string | undefined,
         download: o.download as boolean | undefined,
+        allowSingleClass: o.allowSingleClass as boolean | undefined,
         input: o.input as number | undefined,
         epochs: o.epochs as number | undefined,
         batchSize: o.batchSize as number | undefined,

@@ -4,12 +4,13 @@
  * epoch, and what every checkpoint and the report are written from.
  */
 import { join } from 'node:path';
+import type { OutputFolder } from '../../io/output-folder.js';
 import { type EpochMetrics, MetricsCsv, type StepPoint, StepsCsv } from '../../report/index.js';
 import type { Trainer } from '../../train/trainer.js';
-import { type CheckpointRecord, type EpochAccumulator, type EvalSummary, CHECKPOINT_FORMAT, CHECKPOINT_VERSION, writeCheckpoint } from '../checkpoints.js';
+import { type CheckpointRecord, type EpochAccumulator, type EvalSummary, CHECKPOINT_FORMAT, CHECKPOINT_VERSION, checkpointFileNames, writeCheckpoint } from '../checkpoints.js';
 import { type TrainConfig, describeOptimization } from '../config.js';
 import type { EvalResult } from '../evaluate.js';
-import { type RunStatus, runEnvironment, writeRunReport } from '../report.js';
+import { RUN_REPORT_FILES, type RunStatus, runEnvironment, writeRunReport } from '../report.js';
 import { ValidationMonitor } from './monitor.js';
 import type { RunProgress } from './resume.js';
 import type { RunSetup } from './setup.js';
@@ -18,6 +19,8 @@ type RecordBase = Omit<CheckpointRecord, 'files' | 'tag' | 'epoch' | 'progress' 
 
 export interface RunRecordOptions {
   outDir: string;
+  /** The locked run folder: every file the record writes is tracked in its manifest. */
+  folder: OutputFolder;
   config: TrainConfig;
   setup: RunSetup;
   /** Command lines of the run so far (a resumed run's, then this one). */
@@ -62,9 +65,9 @@ export class RunRecord {
   /** A record continuing `progress`: metrics.csv and steps.csv are rewritten with its rows and steps. */
   static async start(o: RunRecordOptions, progress: RunProgress): Promise<RunRecord> {
     const r = new RunRecord(o, progress);
-    await r.csv.rewrite(r.history);
+    await o.folder.track(['metrics.csv'], () => r.csv.rewrite(r.history));
     r.steps = progress.step > 0 ? (await r.stepsCsv.read()).filter((p) => p.step <= progress.step) : [];
-    await r.stepsCsv.rewrite(r.steps);
+    await o.folder.track(['steps.csv'], () => r.stepsCsv.rewrite(r.steps));
     return r;
   }
 
@@ -78,7 +81,7 @@ export class RunRecord {
 
   async addSteps(points: readonly StepPoint[]): Promise<void> {
     this.steps.push(...points);
-    await this.stepsCsv.append(points);
+    await this.o.folder.track(['steps.csv'], () => this.stepsCsv.append(points));
   }
 
   /** Adds a completed epoch's row (metrics.csv too) and its evaluations; says whether it is the new best and whether to stop. */
@@ -86,7 +89,7 @@ export class RunRecord {
     if (validation) this.validation = { epoch: row.epoch, result: validation };
     if (test) this.test = { epoch: row.epoch, result: test };
     this.history.push(row);
-    await this.csv.append(row);
+    await this.o.folder.track(['metrics.csv'], () => this.csv.append(row));
     return validation ? this.monitor.update(row) : { improved: false, stop: false };
   }
 
@@ -129,7 +132,8 @@ export class RunRecord {
   async save(trainer: Trainer, tag: string, epoch: number, stepInEpoch: number, stepsPerEpoch: number, sums?: EpochAccumulator): Promise<string> {
     const at = (e?: EpochEvaluation) => (e && e.epoch === epoch && stepInEpoch === 0 ? summaryOf(e.result) : undefined);
     const tested = this.final && this.final.epoch === epoch && stepInEpoch === 0 ? this.final : this.test;
-    return writeCheckpoint(
+    const ema = trainer.emaStateDict();
+    return this.o.folder.track(checkpointFileNames(tag, ema !== undefined), () => writeCheckpoint(
       this.o.outDir,
       {
         ...this.base(),
@@ -142,8 +146,8 @@ export class RunRecord {
         history: this.history,
         seconds: this.seconds,
       },
-      { weights: this.o.setup.model.stateDict(), optimizer: trainer.optimizerStateDict(), ema: trainer.emaStateDict() },
-    );
+      { weights: this.o.setup.model.stateDict(), optimizer: trainer.optimizerStateDict(), ema },
+    ));
   }
 
   /** Writes report.html (and, when the run is over, the charts as .svg and .png); undefined before the first evaluation. */
@@ -153,7 +157,7 @@ export class RunRecord {
     const shown = this.final ?? this.validation ?? this.test;
     if (!shown || this.history.length === 0) return undefined;
     const shownSplit = this.final || (!this.validation && this.test) ? 'test' : 'validation';
-    return writeRunReport(outDir, {
+    return this.o.folder.track(RUN_REPORT_FILES, () => writeRunReport(outDir, {
       status,
       history: this.history,
       steps: this.steps,
@@ -169,6 +173,6 @@ export class RunRecord {
       pretrained: setup.pretrained,
       environment: { ...runEnvironment(this.o.threads), seed: config.seed, optimizer: describeOptimization(config), input: setup.inputSize.join('x') },
       seconds: this.seconds,
-    });
+    }));
   }
 }

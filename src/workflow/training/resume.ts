@@ -4,13 +4,14 @@
  * the step count and the running sums of a partly trained epoch, so it computes what an uninterrupted
  * run computes.
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadStateDictFile } from '../../io/checkpoint.js';
 import type { Network } from '../../models/network.js';
 import type { EpochMetrics } from '../../report/csv.js';
 import type { Trainer } from '../../train/trainer.js';
-import { type CheckpointRecord, type EpochAccumulator, readCheckpointRecord } from '../checkpoints.js';
+import { RefusedError } from '../../io/refused.js';
+import { type CheckpointRecord, type EpochAccumulator, readResumableCheckpoint } from '../checkpoints.js';
 import type { TrainConfig } from '../config.js';
 
 /** A checkpoint to continue from: its record, the folder its file names are relative to, its path. */
@@ -20,13 +21,13 @@ export interface ResumePoint {
   path: string;
 }
 
-/** Reads the checkpoint a run continues from. */
+/** Reads the checkpoint a run continues from (a complete one: its JSON records this save). */
 export function openResume(path: string): Promise<ResumePoint> {
   if (existsSync(path) && statSync(path).isDirectory()) {
     const found = readdirSync(path).filter((f) => /^checkpoint-.*\.json$/.test(f)).sort();
     throw new Error(`${path} is a folder: give the checkpoint to continue from${found.length ? ` (${found.join(', ')})` : ''}`);
   }
-  return readCheckpointRecord(path);
+  return readResumableCheckpoint(path);
 }
 
 /** The config to continue a checkpoint with: its own, with `epochs` optionally changed. */
@@ -40,13 +41,17 @@ export function resumeConfig(record: CheckpointRecord, overrides: { epochs?: num
   return c;
 }
 
-/** Refuses a resume of a clock-scheduled run, and a fresh run into a folder that already holds one. */
+/**
+ * Refuses a resume of a clock-scheduled run, and a run into a folder that already holds one unless it
+ * continues that run in its own folder (the files of two runs would mix).
+ */
 export function checkStart(config: TrainConfig, outDir: string, resume: ResumePoint | undefined): void {
   if (resume && config.minutes !== undefined) {
     throw new Error(`${resume.path}: a run with a minutes budget cannot be resumed: its schedule follows the clock of the run that started it`);
   }
-  if (!resume && existsSync(outDir) && readdirSync(outDir).some((f) => /^checkpoint-.*\.json$/.test(f))) {
-    throw new Error(`${outDir} already holds a training run (checkpoint-*.json); choose another output folder, or resume it`);
+  if (resume && existsSync(outDir) && realpathSync(resume.dir) === realpathSync(outDir)) return;
+  if (existsSync(outDir) && readdirSync(outDir).some((f) => /^checkpoint-.*\.json$/.test(f))) {
+    throw new RefusedError(`${outDir} already holds a training run (checkpoint-*.json); choose another \`out\`, or continue it with \`resume\``);
   }
 }
 

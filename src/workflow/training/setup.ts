@@ -42,7 +42,7 @@ export async function openRunSetup(config: TrainConfig, o: { workers: number; lo
   const held = v ? ` / ${v.size} validation (${v.source === 'folder' ? 'val/' : `${Number((v.fraction * 100).toFixed(2))}% of the training split, stratified, seed ${v.seed}`})` : '';
   log(`dataset: ${data.title}, ${data.train.length} train${held} / ${data.test.length} test images, ${data.train.numClasses} classes`);
   const plan = planModel(config, { height: data.train.height, width: data.train.width, numClasses: data.train.numClasses, title: data.title });
-  for (const n of plan.notes) log(`note: ${n}`);
+  for (const n of [...data.notes, ...plan.notes]) log(n.startsWith('warning: ') ? n : `note: ${n}`);
   if (resume && JSON.stringify(resume.record.model.inputSize) !== JSON.stringify(plan.inputSize)) {
     throw new Error(`${resume.path}: was trained at input ${resume.record.model.inputSize.join('x')}, this run would use ${plan.inputSize.join('x')}`);
   }
