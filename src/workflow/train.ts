@@ -10,6 +10,7 @@
  * sums of a partly trained epoch are stored, so a resumed run computes the same losses as an
  * uninterrupted one.
  */
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { OutputFolder } from '../io/output-folder.js';
@@ -18,7 +19,7 @@ import { type DataLoader, mixes } from '../data/index.js';
 import type { EpochMetrics } from '../report/index.js';
 import { backboneParameters, resolveFreeze } from '../train/freeze.js';
 import { Trainer } from '../train/trainer.js';
-import { type EpochAccumulator, checkpointPaths } from './checkpoints.js';
+import { type EpochAccumulator, checkpointPaths, readCheckpointRecord } from './checkpoints.js';
 import { ConfigError, type Monitor, type TrainConfig, type TrainSettings, describeOptimization, resolveTrainConfig } from './config.js';
 import type { EvalResult } from './evaluate.js';
 import type { RunStatus } from './report.js';
@@ -176,6 +177,7 @@ class TrainingSession {
   private trainer?: Trainer;
   private evaluator?: RunEvaluator;
   private record?: RunRecord;
+  private resume?: ResumePoint;
   private readonly clock: RunClock;
   private readonly log: (m: string) => void;
   /** Seconds of each epoch of this session, training and evaluation (for the report's ETA). */
@@ -226,6 +228,7 @@ class TrainingSession {
     const commands = [...(resume?.record.commands ?? []), ...(options.command ? [options.command] : [])];
     const record = await RunRecord.start({ outDir: this.outDir, folder: this.folder, config, setup, commands, threads: options.threads, saveEvery: this.saveEvery }, progress);
     this.record = record;
+    this.resume = resume;
     if (resume) this.log(`resumed from ${resume.path}: epoch ${progress.epoch}${progress.stepInEpoch ? ` + ${progress.stepInEpoch}/${this.steps} steps` : ''} of ${config.epochs}`);
     this.logPlan();
     const trained = progress.epoch >= config.epochs || record.monitor.stoppedAt !== undefined;
@@ -294,8 +297,9 @@ class TrainingSession {
     const done = this.clock.limited || record.monitor.stoppedAt !== undefined ? record.history.length : config.epochs;
     const best = record.monitor.best;
     const lastPath = checkpointPaths(this.outDir, 'last').json;
-    if (best) {
-      const path = checkpointPaths(this.outDir, 'best').json;
+    const path = best ? await this.bestCheckpoint(best.epoch) : undefined;
+    if (best && !path) this.log(`note: the weights of the best epoch (${best.epoch}) are in no checkpoint this run can reach; the final test measures the last weights`);
+    if (best && path) {
       const result = await this.evaluate(await this.evaluator!.ofCheckpoint(path), setup.loaders.test, best.epoch, 'test', true);
       if (!result) return this.interrupt(done, 0);
       record.final = { epoch: best.epoch, result, checkpoint: path };
@@ -312,6 +316,21 @@ class TrainingSession {
     return { ...this.result(), interrupted: false, checkpoint: last, reportPath };
   }
 
+  /**
+   * Where the best epoch's weights are: this folder's checkpoint-best, or, for a run resumed into another
+   * folder, the source folder's checkpoint-best or the resumed checkpoint itself, when it is of that epoch.
+   */
+  private async bestCheckpoint(epoch: number): Promise<string | undefined> {
+    const r = this.resume;
+    const candidates = [checkpointPaths(this.outDir, 'best').json, ...(r ? [checkpointPaths(r.dir, 'best').json, r.path] : [])];
+    for (const path of candidates) {
+      if (!existsSync(path)) continue;
+      const { record } = await readCheckpointRecord(path);
+      if (record.epoch === epoch && record.progress.stepInEpoch === 0) return path;
+    }
+    return undefined;
+  }
+
   private result(): Omit<TrainResult, 'interrupted'> {
     const record = this.record!;
     const best = record.monitor.best;
@@ -319,7 +338,7 @@ class TrainingSession {
       outDir: this.outDir,
       history: record.history,
       ...(record.final ? { evaluation: record.final.result, tested: { checkpoint: record.final.checkpoint, epoch: record.final.epoch } } : {}),
-      ...(best ? { best: { ...best, checkpoint: checkpointPaths(this.outDir, 'best').json } } : {}),
+      ...(best ? { best: { ...best, checkpoint: record.final && record.final.epoch === best.epoch ? record.final.checkpoint : checkpointPaths(this.outDir, 'best').json } } : {}),
       ...(record.monitor.stoppedAt !== undefined ? { stopped: { epoch: record.monitor.stoppedAt, reason: record.monitor.stopReason() } } : {}),
     };
   }
