@@ -6,6 +6,7 @@
  * all atomically, so a JSON that exists always describes complete files. File names in the record are
  * relative to the JSON's folder, so a run folder can be moved.
  */
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { type StagedFile, saveFileAtomic, stageFile } from '../io/atomic.js';
@@ -19,7 +20,8 @@ import { type Preprocessing, parsePreprocessing, recordPreprocessing } from '../
 import type { TransformSpec } from '../data/transforms.js';
 import type { EpochMetrics } from '../report/csv.js';
 import type { StateDict } from '../tensor.js';
-import type { TrainConfig } from './config.js';
+import type { Monitor, TrainConfig } from './config.js';
+import type { ValidationSource } from './data.js';
 import { buildModel } from './model-memory.js';
 
 export const CHECKPOINT_FORMAT = 'mobilezoo-checkpoint';
@@ -71,6 +73,8 @@ export interface CheckpointRecord {
     testSize: number;
     /** openDataset options used (so `test` can reopen it). */
     options: Record<string, unknown>;
+    /** Where the validation images came from (trainSize excludes them). */
+    validation?: ValidationSource;
   };
   preprocessing: Preprocessing;
   /** The training transform, resolved (its augmentation steps included), for images of the dataset's shape. */
@@ -90,8 +94,16 @@ export interface CheckpointRecord {
   };
   /** Metrics of the last completed epoch. */
   metrics?: EpochMetrics;
-  /** Test-set evaluation of the last completed epoch. */
+  /** Test-set evaluation of these weights, when the run made one (per epoch only with evalTestEvery). */
   evaluation?: EvalSummary;
+  /** Validation-set evaluation of the last completed epoch. */
+  validation?: EvalSummary;
+  /** The best epoch so far by the monitored validation value (its weights are checkpoint-best). */
+  best?: { epoch: number; monitor: Monitor; value: number };
+  /** Set when early stopping ended the run. */
+  stopped?: { epoch: number; reason: string };
+  /** The run's final test evaluation (in checkpoint-last): of checkpoint-best, or of the last weights without validation. */
+  test?: EvalSummary & { checkpoint: string; epoch: number };
   /** Every completed epoch's metrics.csv row. */
   history: EpochMetrics[];
   optimizer: Pick<TrainConfig, 'optimizer' | 'lr' | 'schedule' | 'warmupEpochs' | 'labelSmoothing' | 'emaDecay'>;
@@ -106,6 +118,26 @@ export interface CheckpointRecord {
   threads?: number;
   /** The run's checkpoint interval in epochs (a resumed run keeps it). */
   saveEvery?: number;
+}
+
+/**
+ * A checkpoint given by its JSON, or by its run folder: the folder's checkpoint-best.json (the epoch the
+ * validation split chose), else its checkpoint-last.json.
+ */
+export function resolveCheckpoint(path: string): string {
+  let isDir = false;
+  try {
+    isDir = statSync(path).isDirectory();
+  } catch {
+    return path; // readCheckpointRecord names what is missing
+  }
+  if (!isDir) return path;
+  for (const tag of ['best', 'last']) {
+    const json = checkpointPaths(path, tag).json;
+    if (existsSync(json)) return json;
+  }
+  const found = readdirSync(path).filter((f) => /^checkpoint-.*\.json$/.test(f)).sort();
+  throw new Error(`${path}: a folder without checkpoint-best.json or checkpoint-last.json${found.length ? `; it has ${found.join(', ')}: give one of them` : ' (not a training run folder)'}`);
 }
 
 export function checkpointPaths(dir: string, tag: string): { json: string; weights: string; optimizer: string; ema: string } {
@@ -146,6 +178,12 @@ export async function writeCheckpoint(
   return p.json;
 }
 
+function numericRow(row: EpochMetrics): EpochMetrics {
+  const out = { ...row } as Record<string, unknown>;
+  for (const [k, v] of Object.entries(out)) if (v === null) out[k] = Number.NaN;
+  return out as unknown as EpochMetrics;
+}
+
 /** The files of checkpoint `tag` in dir, by their names (for the manifest of a run folder). */
 export function checkpointFileNames(tag: string, ema: boolean): string[] {
   const p = checkpointPaths('', tag);
@@ -163,6 +201,9 @@ function validateRecord(r: unknown, source: string): CheckpointRecord {
   for (const k of ['model', 'dataset', 'preprocessing', 'progress', 'config', 'files'] as const) {
     if (!rec[k] || typeof rec[k] !== 'object') throw new Error(`${source}: checkpoint record lacks "${k}"`);
   }
+  // JSON writes NaN (a split not evaluated that epoch) as null.
+  if (Array.isArray(rec.history)) rec.history = rec.history.map(numericRow);
+  if (rec.metrics) rec.metrics = numericRow(rec.metrics);
   if (rec.version < 2) {
     // Version 1 decoded images straight to the source shape; that decode is now the transform's first steps.
     const old = rec.preprocessing!;
@@ -238,6 +279,14 @@ export async function weightsRecord(path: string): Promise<CheckpointRecord | un
   return meta.mobilezoo ? validateRecord(parseRecordJson(meta.mobilezoo, `${path}: metadata "mobilezoo"`), path) : undefined;
 }
 
+/** The output rows of the weights' tensor for the model's last Linear layer, if the weights hold it. */
+function classifierRows(model: Network, sd: ReadonlyMap<string, { shape: readonly number[] }>): number | undefined {
+  const linears = [...model.modules()].filter(([, m]) => m.typeName === 'Linear');
+  const last = linears[linears.length - 1];
+  const w = last ? sd.get(`${last[0]}.weight`) : undefined;
+  return w && w.shape.length === 2 ? w.shape[0] : undefined;
+}
+
 export interface LoadedModel {
   model: Network;
   /** Where its weights came from ('random initialization' when none). */
@@ -246,7 +295,7 @@ export interface LoadedModel {
 }
 
 export interface ModelSource {
-  /** A checkpoint-*.json (or a mobilezoo .safetensors). */
+  /** A checkpoint-*.json (or a mobilezoo .safetensors), or a run folder (its best checkpoint, else its last). */
   checkpoint?: string;
   /** A state dict file (.pth/.pt/.bin from torch.save, or .safetensors). */
   weights?: string;
@@ -256,6 +305,8 @@ export interface ModelSource {
   modelOptions?: Record<string, unknown>;
   /** With a checkpoint trained with EMA: load the EMA weights (default true; they are what was evaluated). */
   ema?: boolean;
+  /** Check a torchvision-style file name's sha256 prefix against the weights file (default true). */
+  checkHash?: boolean;
 }
 
 /**
@@ -265,7 +316,7 @@ export interface ModelSource {
 export async function loadModel(src: ModelSource): Promise<LoadedModel> {
   if (src.checkpoint && src.weights) throw new Error('give either a checkpoint or weights, not both');
   if (src.checkpoint) {
-    const { record, path } = await readCheckpointRecord(src.checkpoint);
+    const { record, path } = await readCheckpointRecord(resolveCheckpoint(src.checkpoint));
     const name = src.model ?? record.model.name;
     const options = src.model && src.model !== record.model.name
       ? { numClasses: record.model.numClasses, ...(src.modelOptions ?? {}) }
@@ -288,8 +339,12 @@ export async function loadModel(src: ModelSource): Promise<LoadedModel> {
       name = record.model.name;
       options = { ...record.model.options, ...options };
     }
-    const model = buildModel(name!, options, fromRecord ? `${src.weights}: metadata model` : undefined);
-    await loadWeights(model, src.weights);
+    const what = fromRecord ? `${src.weights}: metadata model` : undefined;
+    let model = buildModel(name!, options, what);
+    // Without a class count, the classifier's weight says it (a model fine-tuned elsewhere, brought back); only shapes are read.
+    const classes = options.numClasses === undefined ? classifierRows(model, await openStateDictFile(src.weights, { checkHash: src.checkHash })) : undefined;
+    if (classes !== undefined && classes !== model.numClasses) model = buildModel(name!, { ...options, numClasses: classes }, what);
+    await loadWeights(model, src.weights, { checkHash: src.checkHash });
     return { model, source: resolve(src.weights), record: record && name === record.model.name ? record : undefined };
   }
   if (!src.model) throw new Error('give a checkpoint, weights with a model, or a model');
@@ -300,7 +355,7 @@ export async function loadModel(src: ModelSource): Promise<LoadedModel> {
  * Loads a weights file into `model` exactly: names and shapes are checked before any tensor is read,
  * and reading may take no more than the model's own tensors need (ReadBudget.forShapes).
  */
-export async function loadWeights(model: Network, file: string | InputFile): Promise<void> {
-  const sd = await openStateDictFile(file, { budget: ReadBudget.forShapes(model.stateDict().values()) });
+export async function loadWeights(model: Network, file: string | InputFile, o: { checkHash?: boolean } = {}): Promise<void> {
+  const sd = await openStateDictFile(file, { budget: ReadBudget.forShapes(model.stateDict().values()), checkHash: o.checkHash });
   model.loadStateDict(sd, { source: typeof file === 'string' ? file : file.path });
 }

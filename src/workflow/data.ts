@@ -11,7 +11,9 @@ import {
   type OpenDatasetOptions,
   type TransformSpec,
   isDatasetName,
+  loadFolderValidation,
   openDataset,
+  splitValidation,
   sampleImageSize,
   standardTransform,
   takeSubset,
@@ -65,8 +67,16 @@ export function planModel(
   return { options, inputSize: [3, size, size], notes };
 }
 
+/** Where a run's validation images come from (recorded in checkpoints). */
+export type ValidationSource =
+  | { source: 'split'; fraction: number; seed: number; size: number }
+  | { source: 'folder'; size: number };
+
 export interface TrainingData {
   train: Dataset;
+  /** Validation images: held out of the training split, or a folder's val/. */
+  val?: Dataset;
+  validation?: ValidationSource;
   test: Dataset;
   /** openDataset options (stored in checkpoints). */
   datasetOptions: OpenDatasetOptions & Record<string, unknown>;
@@ -81,8 +91,9 @@ export function defaultTestLimit(limit: number): number {
 }
 
 /**
- * Opens both splits (never downloading unless config.download), then keeps the first `limit` train
- * and `testLimit` (default ceil(limit / 5)) test samples.
+ * Opens both splits (never downloading unless config.download), keeps the first `limit` train and
+ * `testLimit` (default ceil(limit / 5)) test samples, then holds out the validation images: a folder's
+ * val/ (beside test/), else a seeded, class-stratified `valSplit` of the training samples.
  */
 export async function openTrainingData(config: TrainConfig): Promise<TrainingData> {
   if (!isDatasetName(config.dataset)) {
@@ -126,7 +137,19 @@ export async function openTrainingData(config: TrainConfig): Promise<TrainingDat
     }
     notes.add(`warning: ${what}: every prediction will be that class (loss and accuracy say nothing)`);
   }
-  return { train, test, datasetOptions: o, title, notes: [...notes] };
+  let val: Dataset | undefined;
+  let validation: ValidationSource | undefined;
+  const valSplit = config.valSplit ?? 0;
+  if (valSplit > 0 && config.dataset === 'folder') {
+    val = await loadFolderValidation(o as OpenDatasetOptions & { root: string });
+    if (val) validation = { source: 'folder', size: val.length };
+  }
+  if (valSplit > 0 && !val) {
+    if (train.length < 2) throw new Error(`${title}: ${train.length} training image${train.length === 1 ? '' : 's'} cannot spare a validation split (set valSplit to 0)`);
+    ({ train, val } = splitValidation(train, valSplit, config.seed));
+    validation = { source: 'split', fraction: valSplit, seed: config.seed, size: val.length };
+  }
+  return { train, test, ...(val ? { val, validation } : {}), datasetOptions: o, title, notes: [...notes] };
 }
 
 /** The preprocessing a run inherits from its pretrained source (at --input when given), if any. */

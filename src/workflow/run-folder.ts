@@ -9,7 +9,7 @@ import { OutputFolder } from '../io/output-folder.js';
 import { checkpointPaths } from './checkpoints.js';
 
 /** What a training run writes into its folder. */
-const RUN_FILE = /^(metrics\.csv|report\.html|(loss|accuracy|confusion)\.(svg|png)|checkpoint-.+\.(json|safetensors))$/;
+const RUN_FILE = /^(metrics\.csv|steps\.csv|report\.html|(loss|accuracy|confusion|lr|steps)\.(svg|png)|checkpoint-.+\.(json|safetensors))$/;
 
 export function isRunFile(relPath: string): boolean {
   return RUN_FILE.test(relPath);

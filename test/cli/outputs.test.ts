@@ -13,6 +13,7 @@ import sharp from 'sharp';
 import { loadStateDictFile } from '../../src/io/checkpoint.js';
 import { readSafetensors } from '../../src/io/safetensors.js';
 import { MetricsCsv } from '../../src/report/csv.js';
+import { StepsCsv } from '../../src/report/steps.js';
 import { loadModel, readCheckpointRecord, readResumableCheckpoint } from '../../src/workflow/checkpoints.js';
 import { ROOT, rmrf, tempDir } from './helpers.js';
 
@@ -173,6 +174,7 @@ async function checkLoadable(dir: string): Promise<string[]> {
       jsons.push(path);
     } else if (name.endsWith('.safetensors')) readSafetensors(new Uint8Array(readFileSync(path)), path);
     else if (name === 'metrics.csv') await new MetricsCsv(path).read();
+    else if (name === 'steps.csv') await new StepsCsv(path).read();
     else if (name.endsWith('.png')) assert.ok((await sharp(path).metadata()).width! > 0, name);
     else if (name.endsWith('.svg')) assert.match(readFileSync(path, 'utf8'), /<\/svg>\s*$/, name);
     else if (name === 'report.html') assert.match(readFileSync(path, 'utf8'), /<\/html>\s*$/, name);
@@ -218,6 +220,8 @@ describe('a checkpoint is its JSON (finding 12)', () => {
   test('tensor files without their JSON are not resumed from, load as bare weights, and are removed by the next run in the folder', async () => {
     const dir = join(work, 'orphan');
     cpSync(run, dir, { recursive: true });
+    // The run's only checkpoint then: last, without its JSON.
+    for (const f of ['checkpoint-best.json', 'checkpoint-best.safetensors', 'checkpoint-best.optim.safetensors']) rmrf(join(dir, f));
     rmrf(join(dir, 'checkpoint-last.json'));
     const weights = join(dir, 'checkpoint-last.safetensors');
     await assert.rejects(readResumableCheckpoint(weights), /checkpoint-last\.safetensors: not a complete checkpoint \(no checkpoint-last\.json beside it/);
