@@ -173,7 +173,8 @@ test('finding 9: an ONNX model\'s external data is found in the model\'s folder 
 test('finding 13: ONNX and checkpoint paths that are folders are named in the error', async () => {
   const dir = tmp();
   await assert.rejects(openClassifier({ onnx: dir }), new RegExp(`^Error: ${dir}: a folder, not a regular file$`));
-  await assert.rejects(loadModel({ checkpoint: dir }), new RegExp(`^Error: ${dir}: a folder, not a regular file$`));
+  // --checkpoint takes a run folder (its best checkpoint), so a folder that holds none is named as such
+  await assert.rejects(loadModel({ checkpoint: dir }), new RegExp(`^Error: ${dir}: a folder without checkpoint-best\\.json or checkpoint-last\\.json \\(not a training run folder\\)$`));
   await assert.rejects(loadModel({ weights: dir, model: 'mobilenet_v2' }), new RegExp(`^Error: ${dir}: a folder, not a regular file$`));
   writeFileSync(join(dir, 'bad.onnx'), 'not a model');
   await assert.rejects(openClassifier({ onnx: join(dir, 'bad.onnx') }), /bad\.onnx: (not an ONNX model|ONNX Runtime cannot load it)/);
