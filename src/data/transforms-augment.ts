@@ -6,6 +6,7 @@
  * parameters follow torchvision's distributions, not its random stream. No Node dependencies.
  */
 import type { Rng } from './random.js';
+import { roundHalfEven } from './rounding.js';
 import {
   adjustBrightness, adjustContrast, adjustHue, adjustSaturation, adjustSharpness, affineNearest, autocontrast, equalize,
   inverseAffineMatrix, invert, posterize, rotateNearest, solarize,
@@ -214,15 +215,6 @@ export function sampleTrivialAugmentWide(bins: number, rng: Rng): SampledOp[] {
   const [op, { magnitudes, signed }] = space[rng.int(space.length)]!;
   const m = magnitudes.length > 1 ? magnitudes[rng.int(magnitudes.length)]! : 0;
   return [{ op, magnitude: signed && signOf(rng) < 0 ? -m : m }];
-}
-
-/** Python's round(): half to even. */
-function roundHalfEven(x: number): number {
-  const f = Math.floor(x);
-  const d = x - f;
-  if (d > 0.5) return f + 1;
-  if (d < 0.5) return f;
-  return f % 2 === 0 ? f : f + 1;
 }
 
 /**

@@ -8,6 +8,7 @@
  */
 
 import type { Rng } from './random.js';
+import { roundHalfEven } from './rounding.js';
 import {
   AUTO_AUGMENT_POLICIES, type AutoAugmentPolicy, type JitterRange, type SampledOp, applyAugmentOp, applyColorJitter, jitterRange,
   randomResizedCropBox, sampleAutoAugment, sampleColorJitter, sampleRandAugment, sampleTrivialAugmentWide,
@@ -112,15 +113,6 @@ function hw(size: Size2): [number, number] {
   const r: [number, number] = typeof size === 'number' ? [size, size] : [size[0], size[1]];
   if (!r.every((v) => Number.isInteger(v) && v > 0)) throw new RangeError(`invalid size ${JSON.stringify(size)}`);
   return r;
-}
-
-/** Python's round(): half to even. */
-function roundHalfEven(x: number): number {
-  const f = Math.floor(x);
-  const d = x - f;
-  if (d > 0.5) return f + 1;
-  if (d < 0.5) return f;
-  return f % 2 === 0 ? f : f + 1;
 }
 
 function padLTRB(p: number | number[]): [number, number, number, number] {

@@ -7,6 +7,7 @@
 export * from './fold-batchnorm.js';
 export * from './decompose.js';
 export * from './quant-params.js';
+export { roundHalfEven } from '../data/rounding.js';
 export * from './histogram.js';
 export * from './calibration.js';
 export * from './op-rules.js';

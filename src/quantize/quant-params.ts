@@ -2,6 +2,7 @@
  * Quantization parameters: asymmetric uint8 per-tensor for activations, symmetric int8 per-channel for
  * weights, int32 biases on the scale input_scale × weight_scale that ORT's integer kernels accumulate in.
  */
+import { roundHalfEven } from '../data/rounding.js';
 import { Tensor } from '../tensor.js';
 
 export interface QParams {
@@ -18,12 +19,6 @@ function float32Below(x: number): number {
   const bits = new Int32Array(new Float32Array([x]).buffer);
   bits[0]! -= 1;
   return new Float32Array(bits.buffer)[0]!;
-}
-
-/** Round half to even, as ONNX QuantizeLinear rounds. */
-export function roundHalfEven(x: number): number {
-  const r = Math.round(x);
-  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
 /**

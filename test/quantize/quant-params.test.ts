@@ -5,7 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../../src/data/index.js';
 import { Histogram } from '../../src/quantize/histogram.js';
-import { activationQParams, quantizeBias, quantizeWeights, roundHalfEven } from '../../src/quantize/quant-params.js';
+import { roundHalfEven } from '../../src/data/rounding.js';
+import { activationQParams, quantizeBias, quantizeWeights } from '../../src/quantize/quant-params.js';
 import { Tensor } from '../../src/tensor.js';
 
 const rng = new Rng(11);
