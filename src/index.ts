@@ -48,7 +48,9 @@ export * from './models/shufflenet_v1.js';
 export * from './models/shufflenet_v2.js';
 
 // runtime
-export * from './runtime/session.js';
+export * from './runtime/backend.js';
+export * from './runtime/node-backend.js';
+export * from './runtime/web-backend.js';
 export * from './runtime/inference.js';
 
 // io

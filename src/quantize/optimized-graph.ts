@@ -16,10 +16,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import onnxProto from 'onnx-proto';
 import { decodeModel } from '../onnx/serialize.js';
-import { type SessionOptions, ort, ortSessionOptions } from '../runtime/session.js';
+import { type NodeSessionOptions, ort, ortSessionOptions } from '../runtime/node-backend.js';
 
 /** The graph ORT runs for `model` after its optimizations at `o.optimization` (default 'extended'). */
-export async function optimizedModel(model: Uint8Array, o: SessionOptions = {}): Promise<onnxProto.onnx.ModelProto> {
+export async function optimizedModel(model: Uint8Array, o: NodeSessionOptions = {}): Promise<onnxProto.onnx.ModelProto> {
   const dir = await mkdtemp(join(tmpdir(), 'mobilezoo-optimized-'));
   try {
     const path = join(dir, 'optimized.onnx');
@@ -40,6 +40,6 @@ export function opCounts(model: onnxProto.onnx.IModelProto): Record<string, numb
 }
 
 /** Node counts by op type of the graph ORT runs for `model` (see optimizedModel). */
-export async function optimizedOpCounts(model: Uint8Array, o: SessionOptions = {}): Promise<Record<string, number>> {
+export async function optimizedOpCounts(model: Uint8Array, o: NodeSessionOptions = {}): Promise<Record<string, number>> {
   return opCounts(await optimizedModel(model, o));
 }

@@ -16,7 +16,7 @@ import { publishedWeightsOf } from '../models/published-weights.js';
 import { type Preprocessing, recordPreprocessing } from '../data/preprocessing.js';
 import type { EpochMetrics } from '../report/csv.js';
 import type { StateDict } from '../tensor.js';
-import type { TrainConfig } from './config.js';
+import type { PretrainedRecord, TrainConfig } from './config.js';
 
 export const CHECKPOINT_FORMAT = 'mobilezoo-checkpoint';
 /** 2: `preprocessing.transform` starts from an image of any size (version 1's applied to images already decoded to the source shape). */
@@ -31,18 +31,6 @@ export interface EpochAccumulator {
   seen: number;
   /** Seconds spent in train steps so far. */
   stepSeconds: number;
-}
-
-export interface PretrainedRecord {
-  file: string;
-  sha256: string;
-  kind: 'checkpoint' | 'state dict';
-  /** Tensors loaded. */
-  loaded: number;
-  /** The model's tensors that kept their own initialization (the new classifier, typically). */
-  reinitialized: string[];
-  /** The file's tensors the model does not have. */
-  unexpected: string[];
 }
 
 export interface EvalSummary {

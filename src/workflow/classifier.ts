@@ -11,7 +11,7 @@ import { type Preprocessing, IMAGENET_MEAN, atInputSize, IMAGENET_STD, imagenetP
 import type { Network } from '../models/network.js';
 import { publishedWeightsOf } from '../models/published-weights.js';
 import { InferenceSession } from '../runtime/inference.js';
-import { createSession, ort } from '../runtime/session.js';
+import { createSession, nodeBackend, ort } from '../runtime/node-backend.js';
 import { type CheckpointRecord, type ModelSource, loadModel } from './checkpoints.js';
 
 export interface ClassifierSource extends ModelSource {
@@ -81,7 +81,7 @@ export async function openClassifier(src: ClassifierSource, o: { threads?: numbe
     async run(images, n) {
       if (!session || sessionFor !== c.preprocessing) {
         await session?.dispose();
-        session = await InferenceSession.create(model, { inputSize: c.preprocessing.inputSize, threads: o.threads });
+        session = await InferenceSession.create(model, { inputSize: c.preprocessing.inputSize, backend: nodeBackend({ threads: o.threads }) });
         sessionFor = c.preprocessing;
       }
       return session.run(images, n);

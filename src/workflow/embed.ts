@@ -9,6 +9,7 @@ import { saveFileAtomic } from '../io/checkpoint.js';
 import { writeNpy } from '../io/npy.js';
 import { writeSafetensors } from '../io/safetensors.js';
 import { InferenceSession } from '../runtime/inference.js';
+import { nodeBackend } from '../runtime/node-backend.js';
 import { Tensor } from '../tensor.js';
 import type { ModelSource } from './checkpoints.js';
 import { openNetworkClassifier } from './export.js';
@@ -37,7 +38,7 @@ export const EMBEDDING_FORMATS = ['.json', '.npy', '.safetensors'] as const;
 export async function embedImages(files: string[], o: EmbedOptions): Promise<EmbedResult> {
   if (files.length === 0) throw new Error('no images given');
   const c = await openNetworkClassifier({ ...o });
-  const session = await InferenceSession.create(c.network, { inputSize: c.preprocessing.inputSize, threads: o.threads });
+  const session = await InferenceSession.create(c.network, { inputSize: c.preprocessing.inputSize, backend: nodeBackend({ threads: o.threads }) });
   const rows: Float32Array[] = [];
   let dim = 0;
   try {

@@ -7,7 +7,7 @@ import { saveFileAtomic } from '../io/checkpoint.js';
 import type { Network } from '../models/network.js';
 import { toModelProto } from '../onnx/serialize.js';
 import { traceInference } from '../runtime/inference.js';
-import { createSession, ort } from '../runtime/session.js';
+import { createSession, ort } from '../runtime/node-backend.js';
 import { type Classifier, type ClassifierSource, openClassifier } from './classifier.js';
 
 export interface ExportOptions extends ClassifierSource {

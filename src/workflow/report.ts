@@ -2,7 +2,7 @@
 import os from 'node:os';
 import { join } from 'node:path';
 import { type EpochMetrics, trainingCharts, writeChart, writeReport } from '../report/index.js';
-import { ort } from '../runtime/session.js';
+import { ort } from '../runtime/node-backend.js';
 import type { EvalResult } from './evaluate.js';
 
 /** The environment table of the report. */

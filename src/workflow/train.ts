@@ -20,19 +20,19 @@ import { createModel } from '../models/registry.js';
 import { summary } from '../nn/summary.js';
 import { type EpochMetrics, MetricsCsv, topK } from '../report/index.js';
 import { InferenceSession } from '../runtime/inference.js';
+import { nodeBackend } from '../runtime/node-backend.js';
 import { backboneParameters, resolveFreeze } from '../train/freeze.js';
 import { learningRate } from '../train/schedules.js';
 import { Trainer } from '../train/trainer.js';
 import {
   type CheckpointRecord,
   type EpochAccumulator,
-  type PretrainedRecord,
   CHECKPOINT_FORMAT,
   CHECKPOINT_VERSION,
   readCheckpointRecord,
   writeCheckpoint,
 } from './checkpoints.js';
-import { type TrainConfig, describeOptimization } from './config.js';
+import { type PretrainedRecord, type TrainConfig, describeOptimization } from './config.js';
 import { type TrainingData, openTrainingData, planModel, sourcePreprocessing, trainTransforms } from './data.js';
 import { type EvalResult, evaluateLoader } from './evaluate.js';
 import { loadPretrained, summarizeTensorNames } from './pretrained.js';
@@ -247,7 +247,7 @@ class TrainingRun {
       emaDecay: config.emaDecay,
       schedulePosition: this.budget !== undefined ? () => config.epochs * Math.min(1, this.clock() / this.budget!) : undefined,
       inputSize: this.inputSize,
-      threads: run.threads,
+      backend: nodeBackend({ threads: run.threads }),
       batchSize: config.batchSize,
       frozen: this.frozenAt(epoch),
       lrMultiplier: backbone ? (p) => (backbone.has(p) ? config.backboneLrMult! : 1) : undefined,
@@ -369,7 +369,7 @@ class TrainingRun {
     const m: Network = createModel(this.config.model, this.modelOptions);
     m.loadStateDict(t.emaStateDict()!, { source: 'EMA weights' });
     await this.evalSession?.dispose();
-    this.evalSession = await InferenceSession.create(m, { inputSize: this.inputSize, threads: this.run.threads });
+    this.evalSession = await InferenceSession.create(m, { inputSize: this.inputSize, backend: this.trainer!.backend });
     const s = this.evalSession;
     return (x) => s.run(x);
   }

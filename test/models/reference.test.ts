@@ -9,6 +9,7 @@ import { createModel } from '../../src/models/registry.js';
 import { summary } from '../../src/nn/summary.js';
 import { InferenceSession } from '../../src/runtime/inference.js';
 import { REFERENCE, caseIds, maxAbs, maxAbsDiff, modelOptions, readMeta } from './fixtures.js';
+import { nodeBackend } from '../../src/runtime/node-backend.js';
 
 /** The fixtures README's bar for float32 eval logits. */
 const TOLERANCE = 1e-4;
@@ -38,7 +39,7 @@ for (const id of caseIds()) {
     const input = data.get('input')!;
     const expected = data.get('logits_eval')!.toFloat32();
     assert.deepEqual([...input.shape], meta.input_shape);
-    const session = await InferenceSession.create(model, { inputSize: inputSize as [number, number, number], threads: 2 });
+    const session = await InferenceSession.create(model, { inputSize: inputSize as [number, number, number], backend: nodeBackend({ threads: 2 }) });
     let logits: Float32Array;
     try {
       logits = await session.run(input.toFloat32(), batch);

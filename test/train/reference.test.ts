@@ -10,6 +10,7 @@ import { readSafetensors } from '../../src/io/safetensors.js';
 import { createModel } from '../../src/models/registry.js';
 import { Trainer } from '../../src/train/trainer.js';
 import { REFERENCE, caseIds, gradientErrors, maxAbs, maxAbsDiff, modelOptions, readMeta } from '../models/fixtures.js';
+import { nodeBackend } from '../../src/runtime/node-backend.js';
 
 interface Fp32VsFp64 {
   logits_train: number;
@@ -51,7 +52,7 @@ for (const id of caseIds()) {
     model.loadStateDict(await loadStateDictFile(`${REFERENCE}${id}/weights.pth`));
     const c = readSafetensors(readFileSync(`${REFERENCE}${id}/case.safetensors`), 'case.safetensors');
     const exact = readSafetensors(readFileSync(`${REFERENCE}${id}/case_exact.safetensors`), 'case_exact.safetensors');
-    const trainer = await Trainer.create(model, { optimizer: { type: 'sgd' }, lr: 0, threads: 2, inputSize: meta.input_shape.slice(1) as [number, number, number] });
+    const trainer = await Trainer.create(model, { optimizer: { type: 'sgd' }, lr: 0, backend: nodeBackend({ threads: 2 }), inputSize: meta.input_shape.slice(1) as [number, number, number] });
     const labels = c.get('labels')!.data as BigInt64Array;
     const r = await trainer.lossAndGradients(c.get('input')!.toFloat32(), labels);
 

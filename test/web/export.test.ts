@@ -9,7 +9,6 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import ort from 'onnxruntime-node';
 import { decodeImageRgb } from '../../src/data/decode.js';
 import { compilePreprocessing } from '../../src/data/preprocessing.js';
 import { exportWeb, onnxMetadata, predictImages } from '../../src/workflow/index.js';
@@ -18,6 +17,7 @@ import { createWebClassifier, parseSidecar, rgbFromRgba } from '../../src/web/in
 import { runCli } from '../../src/cli/program.js';
 import { ROOT, memoryStreams, rmrf, tempDir } from '../cli/helpers.js';
 import { FASHION_CLASSES, MODEL, decisiveWeights, grayscaleOnnx, rewriteMetadata, writePng } from './helpers.js';
+import { nodeBackend } from '../../src/runtime/node-backend.js';
 
 const DIST = join(ROOT, 'dist');
 const dir = tempDir('mobilezoo-web-test-');
@@ -50,7 +50,7 @@ describe('the browser modules', () => {
     const files = graph.files.map((f) => relative(DIST, f)).sort();
     // The preprocessing is the library's own compiled modules, not a copy.
     for (const f of ['data/preprocessing.js', 'data/transforms.js', 'data/random.js', 'web/classifier.js']) assert.ok(files.includes(f), f);
-    assert.ok(files.every((f) => /^(web|data|report)\//.test(f)), files.join(', '));
+    assert.ok(files.every((f) => /^(web|data|report|runtime)\//.test(f)), files.join(', '));
     // The same walk does see Node imports where there are some.
     const node = await moduleGraph([join(DIST, 'workflow', 'predict.js')]);
     for (const s of ['sharp', 'onnxruntime-node']) assert.ok(node.external.some((e) => e.specifier === s), s);
@@ -143,7 +143,7 @@ describe('exportWeb', () => {
       [graySite, { onnx: grayOnnx }, [images.gray, images.wide]],
     ] as const) {
       const sidecar = JSON.parse(await readFile(join(site, 'model.json'), 'utf8')) as unknown;
-      const classifier = await createWebClassifier({ model: await readFile(join(site, 'model.onnx')), sidecar, ort });
+      const classifier = await createWebClassifier({ model: await readFile(join(site, 'model.onnx')), sidecar, backend: nodeBackend({ threads: 1 }) });
       const expected = await predictImages([...files], { ...reference, top: 10, threads: 1 });
       for (const [i, file] of files.entries()) {
         const rgb = await decodeImageRgb(file);
