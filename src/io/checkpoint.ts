@@ -1,32 +1,13 @@
-/** Loading state dicts from either checkpoint format, and writing files atomically. */
+/** Loading state dicts from checkpoint files (the bytes: state-dict-bytes.ts), and writing files atomically. */
 
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { StateDict } from '../tensor.js';
 import { checkHubHash } from './hub-hash.js';
-import { isTorchSave, readPth } from './pth.js';
+import { loadCheckpoint } from './state-dict-bytes.js';
 import { writePth } from './pth-writer.js';
-import { readSafetensors, writeSafetensors } from './safetensors.js';
-
-/** The prefix nn.DataParallel (and megvii's training scripts) put on every key. */
-const DATA_PARALLEL_PREFIX = 'module.';
-
-/**
- * A state dict from checkpoint bytes, format chosen by content: a zip ('PK'), a pickle (the
- * legacy format) or a tar archive is torch.save, anything else must be safetensors. Wrapper dicts
- * (`{'state_dict': ...}`, `{'model': ...}`) are unwrapped and a `module.` prefix
- * shared by every key is removed.
- */
-export function loadCheckpoint(bytes: Uint8Array, fileName: string): StateDict {
-  // safetensors: an 8-byte header length then JSON ('{'); its first byte may be anything, 0x80 included.
-  const isSafetensors = bytes.length > 8 && bytes[8] === 0x7b && !(bytes[0] === 0x50 && bytes[1] === 0x4b);
-  const sd = !isSafetensors && isTorchSave(bytes) ? readPth(bytes, fileName) : readSafetensors(bytes, fileName);
-  const keys = [...sd.keys()];
-  return keys.length > 0 && keys.every((k) => k.startsWith(DATA_PARALLEL_PREFIX))
-    ? stripPrefix(sd, DATA_PARALLEL_PREFIX)
-    : sd;
-}
+import { writeSafetensors } from './safetensors.js';
 
 export interface LoadStateDictFileOptions {
   /** Check the sha256 prefix a torchvision-style name carries (`<name>-<hex>.pth`; see hubHashPrefix). Default true. */
@@ -38,17 +19,6 @@ export async function loadStateDictFile(path: string, options: LoadStateDictFile
   const bytes = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
   if (options.checkHash ?? true) checkHubHash(bytes, path);
   return loadCheckpoint(bytes, path);
-}
-
-/** A copy of `sd` with `prefix` removed from the keys that start with it (same tensors, same order). */
-export function stripPrefix(sd: StateDict, prefix: string): StateDict {
-  const out: StateDict = new Map();
-  for (const [k, t] of sd) {
-    const name = k.startsWith(prefix) ? k.slice(prefix.length) : k;
-    if (out.has(name)) throw new Error(`stripPrefix: removing '${prefix}' makes two keys '${name}'`);
-    out.set(name, t);
-  }
-  return out;
 }
 
 /**

@@ -1,12 +1,5 @@
-export {
-  loadCheckpoint,
-  loadStateDictFile,
-  saveFileAtomic,
-  savePthFile,
-  saveSafetensorsFile,
-  stripPrefix,
-  type LoadStateDictFileOptions,
-} from './checkpoint.js';
+export { loadStateDictFile, saveFileAtomic, savePthFile, saveSafetensorsFile, type LoadStateDictFileOptions } from './checkpoint.js';
+export { loadCheckpoint, stripPrefix } from './state-dict-bytes.js';
 export { checkHubHash, hubHashPrefix } from './hub-hash.js';
 export { MAX_CHECKPOINT_BYTES, isTorchSave, readCheckpointObject, readPth, stateDictFromObject } from './pth.js';
 export { writePth } from './pth-writer.js';

@@ -1,136 +1,36 @@
 /**
- * Training checkpoints: `checkpoint-<tag>.json` (the record: model, dataset, preprocessing, progress,
- * metrics, optimizer and the full training config) next to `checkpoint-<tag>.safetensors` (weights,
- * the record also in its metadata), `checkpoint-<tag>.optim.safetensors` (Trainer.optimizerStateDict)
- * and, with EMA, `checkpoint-<tag>.ema.safetensors`. Tensor files are written first and the JSON last,
- * all atomically, so a JSON that exists always describes complete files. File names in the record are
+ * Training checkpoints on disk: the files of checkpoint-record.ts (the record and its tensors), written
+ * tensors first and the JSON last, all atomically, so a JSON that exists always describes complete
+ * files; read back, and the model of a checkpoint or weights file. File names in the record are
  * relative to the JSON's folder, so a run folder can be moved.
  */
 import { readFile } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
-import { loadStateDictFile, saveFileAtomic, saveSafetensorsFile } from '../io/checkpoint.js';
+import { dirname, join, resolve } from 'node:path';
+import { loadStateDictFile, saveFileAtomic } from '../io/checkpoint.js';
 import { readSafetensorsMetadata } from '../io/safetensors.js';
 import { createModel } from '../models/registry.js';
 import type { Network } from '../models/network.js';
 import { publishedWeightsOf } from '../models/published-weights.js';
-import { type Preprocessing, recordPreprocessing } from '../data/preprocessing.js';
-import type { EpochMetrics } from '../report/csv.js';
-import type { StateDict } from '../tensor.js';
-import type { PretrainedRecord, TrainConfig } from './config.js';
+import type { Preprocessing } from '../data/preprocessing.js';
+import { type CheckpointRecord, type CheckpointTensors, checkpointFileNames, checkpointFiles, parseCheckpointRecord } from './checkpoint-record.js';
 
-export const CHECKPOINT_FORMAT = 'mobilezoo-checkpoint';
-/** 2: `preprocessing.transform` starts from an image of any size (version 1's applied to images already decoded to the source shape). */
-export const CHECKPOINT_VERSION = 2;
-
+export * from './checkpoint-record.js';
 export type { Preprocessing };
 
-/** Running sums of a partly trained epoch (for exact mid-epoch resume). */
-export interface EpochAccumulator {
-  lossSum: number;
-  correct: number;
-  seen: number;
-  /** Seconds spent in train steps so far. */
-  stepSeconds: number;
-}
-
-export interface EvalSummary {
-  loss: number;
-  top1: number;
-  top5: number;
-  count: number;
-}
-
-export interface CheckpointRecord {
-  format: typeof CHECKPOINT_FORMAT;
-  version: number;
-  /** 'epoch-3', 'last', 'interrupted'. */
-  tag: string;
-  createdAt: string;
-  model: { name: string; options: Record<string, unknown>; numClasses: number; inputSize: [number, number, number]; params: number; macs: number };
-  dataset: {
-    name: string;
-    title: string;
-    classNames: string[];
-    trainSize: number;
-    testSize: number;
-    /** openDataset options used (so `test` can reopen it). */
-    options: Record<string, unknown>;
-  };
-  preprocessing: Preprocessing;
-  /** Completed epochs. */
-  epoch: number;
-  /** Planned epochs. */
-  epochs: number;
-  progress: {
-    /** Optimizer steps taken. */
-    step: number;
-    /** Steps already taken in epoch `epoch + 1` (0 at an epoch boundary). */
-    stepInEpoch: number;
-    stepsPerEpoch: number;
-    /** Sums of the partly trained epoch, when stepInEpoch > 0. */
-    partial?: EpochAccumulator;
-  };
-  /** Metrics of the last completed epoch. */
-  metrics?: EpochMetrics;
-  /** Test-set evaluation of the last completed epoch. */
-  evaluation?: EvalSummary;
-  /** Every completed epoch's metrics.csv row. */
-  history: EpochMetrics[];
-  optimizer: Pick<TrainConfig, 'optimizer' | 'lr' | 'schedule' | 'warmupEpochs' | 'labelSmoothing' | 'emaDecay'>;
-  config: TrainConfig;
-  /** Where a fine-tuning run's starting weights came from, and what of them it used. */
-  pretrained?: PretrainedRecord;
-  files: { weights: string; optimizer: string; ema?: string };
-  /** Command lines that produced the run (the first, then each resume). */
-  commands: string[];
-  seconds: number;
-  /** ONNX Runtime threads of the run (a resumed run uses the same, for bit-identical results). */
-  threads?: number;
-  /** The run's checkpoint interval in epochs (a resumed run keeps it). */
-  saveEvery?: number;
-}
-
 export function checkpointPaths(dir: string, tag: string): { json: string; weights: string; optimizer: string; ema: string } {
-  const base = join(dir, `checkpoint-${tag}`);
-  return { json: `${base}.json`, weights: `${base}.safetensors`, optimizer: `${base}.optim.safetensors`, ema: `${base}.ema.safetensors` };
+  const n = checkpointFileNames(tag);
+  return { json: join(dir, n.json), weights: join(dir, n.weights), optimizer: join(dir, n.optimizer), ema: join(dir, n.ema) };
 }
 
-/** Writes one checkpoint; returns the JSON's path. */
+/** Writes one checkpoint (the files of checkpointFiles, in their order, each atomically); returns the JSON's path. */
 export async function writeCheckpoint(
   dir: string,
   record: Omit<CheckpointRecord, 'files'>,
-  tensors: { weights: StateDict; optimizer: StateDict; ema?: StateDict },
+  tensors: CheckpointTensors,
 ): Promise<string> {
-  const p = checkpointPaths(dir, record.tag);
-  const full: CheckpointRecord = {
-    ...record,
-    files: { weights: basename(p.weights), optimizer: basename(p.optimizer), ...(tensors.ema ? { ema: basename(p.ema) } : {}) },
-  };
-  const meta = { format: 'pt', mobilezoo: JSON.stringify(full) };
-  await saveSafetensorsFile(p.weights, tensors.weights, meta);
-  await saveSafetensorsFile(p.optimizer, tensors.optimizer, { format: 'pt', mobilezoo_optimizer: JSON.stringify(full.optimizer) });
-  if (tensors.ema) await saveSafetensorsFile(p.ema, tensors.ema, meta);
-  await saveFileAtomic(p.json, new TextEncoder().encode(JSON.stringify(full, null, 2) + '\n'));
-  return p.json;
-}
-
-function validateRecord(r: unknown, source: string): CheckpointRecord {
-  const rec = r as Partial<CheckpointRecord> | null;
-  if (!rec || typeof rec !== 'object' || rec.format !== CHECKPOINT_FORMAT) {
-    throw new Error(`${source}: not a mobilezoo checkpoint record (no "format": "${CHECKPOINT_FORMAT}")`);
-  }
-  if (typeof rec.version !== 'number' || rec.version > CHECKPOINT_VERSION) {
-    throw new Error(`${source}: checkpoint format version ${rec.version} is newer than this mobilezoo understands (${CHECKPOINT_VERSION})`);
-  }
-  for (const k of ['model', 'dataset', 'preprocessing', 'progress', 'config', 'files'] as const) {
-    if (!rec[k] || typeof rec[k] !== 'object') throw new Error(`${source}: checkpoint record lacks "${k}"`);
-  }
-  if (rec.version < 2) {
-    // Version 1 decoded images straight to the source shape; that decode is now the transform's first steps.
-    const old = rec.preprocessing!;
-    rec.preprocessing = recordPreprocessing(old.source, old.transform);
-  }
-  return rec as CheckpointRecord;
+  const files = checkpointFiles(record, tensors);
+  for (const f of files) await saveFileAtomic(join(dir, f.name), f.bytes);
+  return join(dir, files[files.length - 1]!.name);
 }
 
 /**
@@ -157,7 +57,7 @@ export async function readCheckpointRecord(path: string): Promise<{ record: Chec
       throw new Error(`${path}: not valid JSON (${(e as Error).message}); pass the checkpoint-*.json file`);
     }
   }
-  return { record: validateRecord(parsed, path), dir: dirname(abs), path: abs };
+  return { record: parseCheckpointRecord(parsed, path), dir: dirname(abs), path: abs };
 }
 
 /** The safetensors metadata record of a weights file, if mobilezoo wrote it (else undefined). */
@@ -166,7 +66,7 @@ export async function weightsRecord(path: string): Promise<CheckpointRecord | un
   try {
     const bytes = await readFile(path);
     const meta = readSafetensorsMetadata(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), path);
-    return meta.mobilezoo ? validateRecord(JSON.parse(meta.mobilezoo), path) : undefined;
+    return meta.mobilezoo ? parseCheckpointRecord(JSON.parse(meta.mobilezoo), path) : undefined;
   } catch {
     return undefined;
   }

@@ -44,13 +44,30 @@ describe('the browser modules', () => {
     assert.deepEqual(importSpecifiers(code).sort(), ['../c.js', './a.js', './d.js', './e.js', './h.js', 'node:fs', 'sharp']);
   });
 
-  test('the compiled mobilezoo/web entry and the page reach no node: module, sharp or onnxruntime-node', async () => {
-    const graph = await moduleGraph([join(DIST, 'web', 'index.js'), join(DIST, 'web', 'page.js')]);
-    assert.deepEqual(graph.external, []);
+  test('the compiled mobilezoo/web entry, the trainer\'s modules included, and the page reach no node: module, sharp or onnxruntime-node', async () => {
+    const graph = await moduleGraph([join(DIST, 'web', 'index.js')]);
+    // fflate (zip for .pth) is an ES module with a browser build; a page maps its name (an import map).
+    // onnx-proto (CommonJS) goes when the ESM ONNX codec of the onnx-codec branch lands.
+    const external = [...new Set(graph.external.map((e) => e.specifier))].sort();
+    assert.deepEqual(external, ['fflate', 'onnx-proto'], JSON.stringify(graph.external));
     const files = graph.files.map((f) => relative(DIST, f)).sort();
+    const engine = [
+      'graph/ir.js', 'graph/builder.js', 'autodiff/backward.js', 'autodiff/rules.js', 'autodiff/nchwc.js', 'nn/module.js', 'models/registry.js',
+      'onnx/serialize.js', 'runtime/backend.js', 'runtime/web-backend.js', 'runtime/inference.js', 'train/trainer.js', 'train/step-graph.js',
+      'train/optimizers.js', 'train/schedules.js', 'train/freeze.js', 'io/safetensors.js', 'io/pth.js', 'io/pth-zip.js', 'io/pth-legacy.js',
+      'io/state-dict-bytes.js', 'data/preprocessing.js', 'data/transforms.js', 'data/batch-loader.js', 'workflow/checkpoint-record.js',
+      'workflow/config.js', 'workflow/model-plan.js', 'workflow/evaluate.js', 'web/classifier.js',
+    ];
+    for (const f of engine) assert.ok(files.includes(f), f);
+    assert.ok(!files.some((f) => f.startsWith('cli/') || f === 'runtime/node-backend.js'), files.join(', '));
+
+    // The page of export --web loads only what classifying needs (the site's lib/), and nothing external.
+    const page = await moduleGraph([join(DIST, 'web', 'page.js')]);
+    assert.deepEqual(page.external, []);
+    const pageFiles = page.files.map((f) => relative(DIST, f)).sort();
     // The preprocessing is the library's own compiled modules, not a copy.
-    for (const f of ['data/preprocessing.js', 'data/transforms.js', 'data/random.js', 'web/classifier.js']) assert.ok(files.includes(f), f);
-    assert.ok(files.every((f) => /^(web|data|report|runtime)\//.test(f)), files.join(', '));
+    for (const f of ['data/preprocessing.js', 'data/transforms.js', 'data/random.js', 'web/classifier.js']) assert.ok(pageFiles.includes(f), f);
+    assert.ok(pageFiles.every((f) => /^(web|data|report|runtime)\//.test(f)), pageFiles.join(', '));
     // The same walk does see Node imports where there are some.
     const node = await moduleGraph([join(DIST, 'workflow', 'predict.js')]);
     for (const s of ['sharp', 'onnxruntime-node']) assert.ok(node.external.some((e) => e.specifier === s), s);
