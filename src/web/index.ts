@@ -59,3 +59,7 @@ export {
 } from '../data/preprocessing.js';
 export { type ClassScore, topClasses, topK } from '../report/metrics.js';
 export type { EpochMetrics } from '../report/csv.js';
+
+// The Trainer in a Web Worker (the page's thread stays responsive).
+export { RemoteTrainer, type RemoteTrainerOptions, type WorkerLike } from './trainer-client.js';
+export { type PortLike, type TrainerCalls, serveTrainer } from './trainer-worker.js';

@@ -1,0 +1,187 @@
+/**
+ * The engine on onnxruntime-web (its wasm backend, under Node), as the Node backend is checked: the
+ * PyTorch reference fixtures (eval logits; train-mode logits, loss, every gradient and the BatchNorm
+ * buffers) with the same tolerances; a 50-step SGD run on both backends that stays as close as PyTorch's
+ * float32 run stays to its float64 one; a short training run through mobilezoo/web whose checkpoint
+ * `mobilezoo test` evaluates to the accuracy the web run reported, and `mobilezoo train --resume` continues.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import * as ort from 'onnxruntime-web';
+import * as web from 'mobilezoo/web';
+import { loadStateDictFile } from '../../src/io/index.js';
+import { createModel } from '../../src/models/registry.js';
+import type { Backend } from '../../src/runtime/backend.js';
+import { nodeBackend } from '../../src/runtime/node-backend.js';
+import { webBackend } from '../../src/runtime/web-backend.js';
+import { Trainer } from '../../src/train/trainer.js';
+import { runCliInMemory, rmrf, tempDir } from '../cli/helpers.js';
+import { REFERENCE, caseIds, evalLogitsError, modelOptions, readMeta } from '../models/fixtures.js';
+import { checkTrainMode } from '../train/fixture-checks.js';
+
+/** One onnxruntime-web module, one thread (its wasm reads the thread count once). */
+const wasm = webBackend(ort, { threads: 1 });
+
+/**
+ * The train-mode checks on wasm cover every op the train step emits without NCHWc kernels at a fraction
+ * of the cost of all seven cases (a 224 case takes 20-40 s on one wasm thread of this machine): the CIFAR
+ * case (inverted residuals, ReLU6), MobileNetV3 Small (HardSwish, HardSigmoid, squeeze-excitation) and
+ * ShuffleNetV1 (grouped convolutions, channel shuffle, average and max pooling).
+ */
+const TRAIN_MODE_CASES = ['mobilenet_v2_0.5_cifar', 'mobilenet_v3_small_1.0_224', 'shufflenet_v1_g3_1.0x_224'];
+
+describe('the reference fixtures on onnxruntime-web (wasm)', () => {
+  for (const id of caseIds()) {
+    test(`eval logits: ${id}`, async (t) => {
+      const meta = readMeta(id);
+      const model = createModel(meta.builder, modelOptions(meta.args));
+      model.loadStateDict(await loadStateDictFile(`${REFERENCE}${id}/weights.pth`));
+      const rel = await evalLogitsError(id, model, wasm);
+      t.diagnostic(`${id}: max|web - torch| / max|torch| = ${rel.toExponential(2)}`);
+    });
+  }
+  for (const id of TRAIN_MODE_CASES) {
+    test(`train-mode logits, loss, gradients and running statistics: ${id}`, async (t) => {
+      const e = await checkTrainMode(id, wasm);
+      t.diagnostic(`${id}: gradients global relative L2 ${e.gradsGlobalRelL2.toExponential(2)}, smallest cosine ${e.gradsMinCosine.toFixed(6)}, loss ${e.loss.toExponential(2)}`);
+    });
+  }
+});
+
+interface Trajectory {
+  case: string;
+  steps: number;
+  batch: number;
+  lr: number;
+  momentum: number;
+  seed: number;
+  fp32_vs_fp64: { update_global_rel_l2: number };
+  losses_fp64: number[];
+}
+
+/** The batches of dev/sgd-trajectory.py: class patterns plus half-scale noise from a 32-bit LCG. */
+function lcgBatches(t: Trajectory): { images: Float32Array; labels: Int32Array }[] {
+  let s = t.seed;
+  const next = () => {
+    s = (1664525 * s + 1013904223) % 2 ** 32;
+    return (s >>> 16) / 2 ** 15 - 1;
+  };
+  const size = 3 * 32 * 32;
+  const patterns = Array.from({ length: 10 }, () => Float64Array.from({ length: size }, next));
+  return Array.from({ length: t.steps }, () => {
+    const images = new Float32Array(t.batch * size);
+    const labels = new Int32Array(t.batch);
+    for (let i = 0; i < t.batch; i++) {
+      s = (1664525 * s + 1013904223) % 2 ** 32;
+      labels[i] = (s >>> 16) % 10;
+      const p = patterns[labels[i]!]!;
+      for (let k = 0; k < size; k++) images[i * size + k] = p[k]! + 0.5 * next();
+    }
+    return { images, labels };
+  });
+}
+
+describe('50 SGD steps on onnxruntime-node and onnxruntime-web', () => {
+  test('stay as close as PyTorch float32 stays to float64 (global relative L2 of the weight updates)', async (t) => {
+    const traj = JSON.parse(readFileSync(new URL('../fixtures/sgd-trajectory.json', import.meta.url), 'utf8')) as Trajectory;
+    const batches = lcgBatches(traj);
+    const meta = readMeta(traj.case);
+    const weights = await loadStateDictFile(`${REFERENCE}${traj.case}/weights.pth`);
+    const run = async (backend: Backend) => {
+      const model = createModel(meta.builder, modelOptions(meta.args));
+      model.loadStateDict(weights);
+      const trainer = await Trainer.create(model, { backend, optimizer: { type: 'sgd', momentum: traj.momentum }, lr: traj.lr, inputSize: [3, 32, 32], batchSize: traj.batch });
+      const losses: number[] = [];
+      for (const b of batches) losses.push((await trainer.trainStep(b.images, b.labels)).loss);
+      await trainer.dispose();
+      return { losses, params: new Map(model.namedParameters().map(([n, p]) => [n, p.toFloat32()])) };
+    };
+    const node = await run(nodeBackend({ threads: 1 }));
+    const wasmRun = await run(wasm);
+    let num = 0;
+    let den = 0;
+    for (const [n, start] of weights) {
+      const a = node.params.get(n);
+      if (!a) continue;
+      const b = wasmRun.params.get(n)!;
+      const s0 = start.toFloat32();
+      for (let i = 0; i < a.length; i++) {
+        num += (a[i]! - b[i]!) ** 2;
+        den += (a[i]! - s0[i]!) ** 2;
+      }
+    }
+    const rel = Math.sqrt(num / den);
+    const bound = traj.fp32_vs_fp64.update_global_rel_l2;
+    t.diagnostic(`node vs web: ${rel.toExponential(2)} of the update (PyTorch float32 vs float64: ${bound.toExponential(2)}); last loss node ${node.losses.at(-1)!.toFixed(4)}, web ${wasmRun.losses.at(-1)!.toFixed(4)}, PyTorch float64 ${traj.losses_fp64.at(-1)!.toFixed(4)}`);
+    assert.ok(rel <= bound, `node vs web weight updates: global relative L2 ${rel.toExponential(3)} > PyTorch's own float32 distance ${bound.toExponential(3)}`);
+    // The loss falls on this task, on both, as in PyTorch.
+    for (const losses of [node.losses, wasmRun.losses, traj.losses_fp64]) assert.ok(losses.at(-1)! < 0.5 * losses[0]!, losses.join(', '));
+  });
+});
+
+describe('a training run through mobilezoo/web, evaluated and resumed by the command line', () => {
+  const dir = tempDir('mobilezoo-web-engine-');
+  after(() => rmrf(dir));
+
+  test('the checkpoint it saves gives `mobilezoo test` the accuracy the web run reported; `train --resume` continues it', async (t) => {
+    const limit = 192;
+    const testLimit = 64;
+    const config = web.resolveTrainConfig({
+      model: 'mobilenet_v2', modelOptions: { widthMult: 0.25 }, dataset: 'synthetic', input: 16, epochs: 3, batchSize: 16,
+      optimizer: 'sgd', lr: 0.05, momentum: 0.9, schedule: 'cosine', labelSmoothing: 0.1, limit, testLimit, seed: 3,
+    });
+    // What `mobilezoo train` opens for these settings (workflow/data.ts), made in memory as a page would.
+    const datasetOptions = { download: false, progress: true, size: 16, seed: 0, numClasses: 10, trainLength: limit };
+    const train = web.makeSynthetic('train', { ...datasetOptions, length: limit });
+    const testSplit = web.makeSynthetic('test', { ...datasetOptions, length: testLimit });
+    const plan = web.planModel(config, { height: 16, width: 16, numClasses: 10, title: 'synthetic' });
+    const model = web.createModel(config.model, plan.options);
+    const transforms = web.trainTransforms(train, plan.inputSize, config.augment, config.randomErasing);
+    const preprocessing = web.recordPreprocessing(train, web.resolveTransform(transforms.eval, train));
+    const loader = new web.BatchLoader(train, { batchSize: config.batchSize, shuffle: true, seed: config.seed, transform: transforms.train });
+    const testLoader = new web.BatchLoader(testSplit, { batchSize: config.batchSize, transform: transforms.eval });
+    const trainer = await web.Trainer.create(model, {
+      backend: web.webBackend(ort, { threads: 1 }), optimizer: config.optimizer, lr: config.lr, schedule: config.schedule, epochs: config.epochs,
+      warmupEpochs: config.warmupEpochs, stepsPerEpoch: loader.length, labelSmoothing: config.labelSmoothing, seed: config.seed, inputSize: plan.inputSize,
+    });
+    const history: web.EpochMetrics[] = [];
+    let evaluation: web.EvalResult | undefined;
+    for (let e = 0; e < config.epochs; e++) {
+      let lossSum = 0;
+      let correct = 0;
+      for await (const b of loader.iterate(e)) {
+        const r = await trainer.trainStep(b.images, b.labels, { logits: true });
+        lossSum += r.loss * b.n;
+        correct += web.topK(r.logits!, 10, b.labels, 1);
+      }
+      evaluation = (await web.evaluateLoader((x) => trainer.predict(x), testLoader, 10))!;
+      history.push({ epoch: e + 1, lr: trainer.currentLr(), trainLoss: lossSum / limit, trainAcc: correct / limit, testLoss: evaluation.loss, testAcc: evaluation.top1, imagesPerSec: 0, seconds: 0 });
+    }
+    const files = web.trainingCheckpointFiles(trainer, {
+      tag: 'last', config, modelOptions: plan.options, inputSize: plan.inputSize, preprocessing, epoch: config.epochs,
+      dataset: { name: 'synthetic', title: 'synthetic', classNames: train.classNames, trainSize: limit, testSize: testLimit, options: datasetOptions },
+      progress: { stepInEpoch: 0, stepsPerEpoch: loader.length }, history, seconds: 1,
+      evaluation: { loss: evaluation!.loss, top1: evaluation!.top1, top5: evaluation!.top5, count: evaluation!.count },
+    });
+    await trainer.dispose();
+    assert.deepEqual(files.map((f) => f.name), ['checkpoint-last.safetensors', 'checkpoint-last.optim.safetensors', 'checkpoint-last.json']);
+    for (const f of files) writeFileSync(join(dir, f.name), f.bytes);
+    t.diagnostic(`web run: test top-1 ${evaluation!.top1} (loss ${evaluation!.loss.toFixed(4)}) after ${config.epochs} epochs`);
+    assert.ok(evaluation!.top1 > 0.3, `the web run learned (top-1 ${evaluation!.top1})`);
+
+    const tested = await runCliInMemory(['test', '--checkpoint', join(dir, 'checkpoint-last.json'), '--json']);
+    assert.equal(tested.code, 0, tested.err);
+    const r = JSON.parse(tested.out) as { top1: number; loss: number; count: number };
+    assert.equal(r.count, testLimit);
+    assert.equal(r.top1, evaluation!.top1, 'mobilezoo test on onnxruntime-node: the accuracy of the web run');
+    assert.ok(Math.abs(r.loss - evaluation!.loss) < 1e-4, `test loss ${r.loss} vs ${evaluation!.loss} on the web`);
+
+    const resumed = await runCliInMemory(['train', '--resume', join(dir, 'checkpoint-last.json'), '--epochs', '4', '--out', dir, '--threads', '1']);
+    assert.equal(resumed.code, 0, resumed.err);
+    assert.match(resumed.err, /resumed from .*checkpoint-last\.json: epoch 3 of 4/);
+    const rows = readFileSync(join(dir, 'metrics.csv'), 'utf8').trim().split('\n');
+    assert.equal(rows.length, 1 + 4, 'metrics.csv: the web run\'s three epochs and the resumed fourth');
+  });
+});
