@@ -1,7 +1,8 @@
 /** What the command modules share: the run's context, exit codes, the model-source flags, training with its progress UI. */
 import { readFileSync } from 'node:fs';
+import type { ConfigError } from '../config-error.js';
 import type { TrainConfig } from '../workflow/config.js';
-import { type ClassifierSource, type TrainResult, train } from '../workflow/index.js';
+import { type ClassifierSource, type TrainResult, type TrainRunOptions, train } from '../workflow/index.js';
 import { MODEL_FLAGS, UsageError, modelOptionsFrom, shellQuote } from './parse.js';
 import { type Streams, trainProgress } from './progress.js';
 
@@ -30,7 +31,7 @@ export interface Context {
 }
 
 /** Runs training with the progress UI and Ctrl-C handling; returns the exit code. */
-export async function runTraining(ctx: Context, config: TrainConfig, run: { outDir: string; saveEvery?: number; threads?: number; workers?: number; resume?: string }): Promise<{ code: number; result?: TrainResult }> {
+export async function runTraining(ctx: Context, config: TrainConfig, run: Pick<TrainRunOptions, 'outDir' | 'saveEvery' | 'threads' | 'workers' | 'resume'>): Promise<{ code: number; result?: TrainResult }> {
   const { io } = ctx;
   const progress = trainProgress(io);
   const ac = new AbortController();
@@ -72,11 +73,17 @@ export async function runTraining(ctx: Context, config: TrainConfig, run: { outD
 /** Settings `mobilezoo train` may change when resuming. */
 export const RESUMABLE = new Set(['resume', 'epochs', 'out', 'threads', 'workers', 'saveEvery', 'data', 'download']);
 
-const FLAG_OF: Record<string, string> = {
-  batchSize: '--batch-size', weightDecay: '--weight-decay', labelSmoothing: '--label-smoothing', saveEvery: '--save-every',
-  testLimit: '--test-limit', stepSize: '--step-size', reducedTail: '--reduced-tail', augment: '--no-augment',
-};
-export const flagOf = (attr: string) => FLAG_OF[attr] ?? `--${attr}`;
+/** Settings whose flag is not their name in kebab case. */
+const FLAG_OF: Record<string, string> = { augment: '--no-augment', dataDir: '--data', widthMult: '--width', numClasses: '--classes' };
+
+/** The flag of a setting (or commander attribute): `batchSize` → `--batch-size`. */
+export const flagOf = (setting: string): string =>
+  setting.startsWith('-') ? setting : FLAG_OF[setting] ?? `--${setting.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+
+/** A ConfigError's message with its setting names as flags. */
+export function configErrorText(e: ConfigError): string {
+  return `${flagOf(e.setting)}: ${e.detail.replace(/`([A-Za-z]+)`/g, (_m, s: string) => flagOf(s))}`;
+}
 
 export function modelSource(o: Record<string, unknown>, onnxFlag = true): ClassifierSource {
   const checkpoint = o.checkpoint as string | undefined;

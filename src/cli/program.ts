@@ -3,10 +3,10 @@
  * 1 runtime error, 2 bad usage (unknown flag, bad value: the message names the flag), 130 interrupted.
  */
 import { Command, CommanderError } from 'commander';
-import { ConfigError } from '../workflow/config.js';
+import { ConfigError } from '../config-error.js';
 import { UsageError } from './parse.js';
 import type { Streams } from './progress.js';
-import { type CommandEnv, type Context, EXIT, packageVersion } from './context.js';
+import { type CommandEnv, type Context, EXIT, configErrorText, packageVersion } from './context.js';
 import { addListCommand } from './commands/list.js';
 import { addSummaryCommand } from './commands/summary.js';
 import { addTrainCommand } from './commands/train.js';
@@ -64,7 +64,7 @@ export async function runCli(argv: string[], io: Streams = { stdout: process.std
     const cmd = argv.find((a) => !a.startsWith('-')) ?? '';
     const prefix = `mobilezoo${cmd ? ` ${cmd}` : ''}: `;
     if (e instanceof UsageError || e instanceof ConfigError) {
-      io.stderr.write(`${prefix}${(e as Error).message}\n(add --help for usage)\n`);
+      io.stderr.write(`${prefix}${e instanceof ConfigError ? configErrorText(e) : e.message}\n(add --help for usage)\n`);
       return EXIT.usage;
     }
     const err = e as Error;

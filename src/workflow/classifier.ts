@@ -5,11 +5,11 @@
  */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import onnxProto from 'onnx-proto';
 import { IMAGENET_CLASSES } from '../data/imagenet.js';
 import { type Preprocessing, IMAGENET_MEAN, atInputSize, IMAGENET_STD, imagenetPreprocessing, parsePreprocessing, recordPreprocessing } from '../data/preprocessing.js';
 import type { Network } from '../models/network.js';
 import { publishedWeightsOf } from '../models/published-weights.js';
+import { decodeModel } from '../onnx/serialize.js';
 import { InferenceSession } from '../runtime/inference.js';
 import { createSession, nodeBackend, ort } from '../runtime/node-backend.js';
 import { type CheckpointRecord, type ModelSource, loadModel } from './checkpoints.js';
@@ -96,8 +96,7 @@ export async function openClassifier(src: ClassifierSource, o: { threads?: numbe
 
 /** The mobilezoo.* metadata of an ONNX model (empty for files from elsewhere). */
 export function onnxMetadata(bytes: Uint8Array): Map<string, string> {
-  const model = onnxProto.onnx.ModelProto.decode(bytes);
-  return new Map((model.metadataProps ?? []).map((p) => [p.key ?? '', p.value ?? '']));
+  return new Map(decodeModel(bytes).metadataProps.map((p) => [p.key ?? '', p.value ?? '']));
 }
 
 /** An ONNX file's bytes and metadata_props, with errors naming the file. */

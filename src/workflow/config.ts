@@ -1,7 +1,7 @@
 /**
  * Training settings: defaults, named recipes and validation. Settings are flat and optional (one per
  * CLI flag); resolveTrainConfig merges defaults ← recipe ← explicit settings into a TrainConfig and
- * rejects bad values with a ConfigError that names the flag.
+ * rejects bad values with a ConfigError that names the setting.
  */
 import type { OptimizerSpec, OptimizerType } from '../train/optimizers.js';
 import { SCHEDULE_TYPES, type ScheduleSpec } from '../train/schedules.js';
@@ -37,14 +37,9 @@ export interface PretrainedRecord {
   /** The file's tensors the model does not have. */
   unexpected: string[];
 }
+import { ConfigError } from '../config-error.js';
 
-/** A bad setting; `flag` is the CLI flag it corresponds to (e.g. '--lr'). */
-export class ConfigError extends Error {
-  constructor(readonly flag: string, detail: string) {
-    super(`${flag}: ${detail}`);
-    this.name = 'ConfigError';
-  }
-}
+export { ConfigError };
 
 export const OPTIMIZER_TYPES = ['adam', 'adamw', 'sgd', 'rmsprop'] as const satisfies readonly OptimizerType[];
 export type ScheduleType = (typeof SCHEDULE_TYPES)[number];
@@ -55,7 +50,7 @@ export interface TrainConfig {
   /** createModel options chosen by the user (widthMult, groups, size, stem, dropout, ...); numClasses comes from the dataset. */
   modelOptions: Record<string, unknown>;
   dataset: string;
-  /** --data: a directory searched first for the dataset (the image root for `folder`). */
+  /** A directory searched first for the dataset (the image root for `folder`). */
   dataDir?: string;
   /** Allow downloading a missing dataset (never by default). */
   download: boolean;
@@ -94,7 +89,7 @@ export interface TrainConfig {
   backboneLrMult: number;
 }
 
-/** Flat, optional settings, one per `mobilezoo train` flag. */
+/** Flat, optional settings, one per `mobilezoo train` flag (the command line maps each to its flag). */
 export interface TrainSettings {
   model?: string;
   modelOptions?: Record<string, unknown>;
@@ -126,7 +121,7 @@ export interface TrainSettings {
   ema?: number;
   minutes?: number;
   recipe?: string;
-  /** Inspected by inspectPretrained (the CLI's --pretrained FILE). */
+  /** Inspected by inspectPretrained. */
   pretrained?: PretrainedSource;
   freeze?: string;
   unfreezeAt?: number;
@@ -193,8 +188,8 @@ export const RECIPES: Record<string, Recipe> = {
 
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
-function positiveInt(flag: string, v: number): number {
-  if (!Number.isInteger(v) || v < 1) throw new ConfigError(flag, `expected a positive integer, got ${v}`);
+function positiveInt(setting: string, v: number): number {
+  if (!Number.isInteger(v) || v < 1) throw new ConfigError(setting, `expected a positive integer, got ${v}`);
   return v;
 }
 
@@ -203,28 +198,28 @@ export function resolveTrainConfig(s: TrainSettings): TrainConfig {
   let recipe: TrainSettings = {};
   if (s.recipe !== undefined) {
     const r = RECIPES[s.recipe];
-    if (!r) throw new ConfigError('--recipe', `unknown recipe '${s.recipe}'; known: ${Object.keys(RECIPES).join(', ')}`);
+    if (!r) throw new ConfigError('recipe', `unknown recipe '${s.recipe}'; known: ${Object.keys(RECIPES).join(', ')}`);
     recipe = r.settings(s.epochs);
   }
   const defined = Object.fromEntries(Object.entries(s).filter(([, v]) => v !== undefined)) as TrainSettings;
   const m: TrainSettings = { ...TRAIN_DEFAULTS, ...recipe, ...defined };
 
-  const epochs = positiveInt('--epochs', m.epochs!);
-  const batchSize = positiveInt('--batch-size', m.batchSize!);
-  if (!isNum(m.lr) || m.lr <= 0) throw new ConfigError('--lr', `expected a positive number, got ${m.lr}`);
+  const epochs = positiveInt('epochs', m.epochs!);
+  const batchSize = positiveInt('batchSize', m.batchSize!);
+  if (!isNum(m.lr) || m.lr <= 0) throw new ConfigError('lr', `expected a positive number, got ${m.lr}`);
   const type = m.optimizer as OptimizerType;
   if (!(OPTIMIZER_TYPES as readonly string[]).includes(type)) {
-    throw new ConfigError('--optimizer', `expected one of ${OPTIMIZER_TYPES.join(', ')}, got '${m.optimizer}'`);
+    throw new ConfigError('optimizer', `expected one of ${OPTIMIZER_TYPES.join(', ')}, got '${m.optimizer}'`);
   }
   const wd = m.weightDecay!;
-  if (!isNum(wd) || wd < 0) throw new ConfigError('--weight-decay', `expected a non-negative number, got ${wd}`);
+  if (!isNum(wd) || wd < 0) throw new ConfigError('weightDecay', `expected a non-negative number, got ${wd}`);
   const momentum = m.momentum!;
-  if (!isNum(momentum) || momentum < 0 || momentum >= 1) throw new ConfigError('--momentum', `expected a number in [0, 1), got ${momentum}`);
+  if (!isNum(momentum) || momentum < 0 || momentum >= 1) throw new ConfigError('momentum', `expected a number in [0, 1), got ${momentum}`);
   if (defined.momentum !== undefined && (type === 'adam' || type === 'adamw')) {
-    throw new ConfigError('--momentum', `does not apply to --optimizer ${type} (only sgd and rmsprop)`);
+    throw new ConfigError('momentum', `does not apply to \`optimizer\` ${type} (only sgd and rmsprop)`);
   }
-  if (m.nesterov && type !== 'sgd') throw new ConfigError('--nesterov', `only applies to --optimizer sgd, not ${type}`);
-  if (m.nesterov && momentum === 0) throw new ConfigError('--nesterov', 'needs a momentum > 0');
+  if (m.nesterov && type !== 'sgd') throw new ConfigError('nesterov', `only applies to \`optimizer\` sgd, not ${type}`);
+  if (m.nesterov && momentum === 0) throw new ConfigError('nesterov', 'needs a `momentum` > 0');
   const noDecayBnBias = m.noDecayBnBias ?? false;
   let optimizer: OptimizerSpec;
   switch (type) {
@@ -240,16 +235,16 @@ export function resolveTrainConfig(s: TrainSettings): TrainConfig {
 
   const st = m.schedule as ScheduleType;
   if (!(SCHEDULE_TYPES as readonly string[]).includes(st)) {
-    throw new ConfigError('--schedule', `expected one of ${SCHEDULE_TYPES.join(', ')}, got '${m.schedule}'`);
+    throw new ConfigError('schedule', `expected one of ${SCHEDULE_TYPES.join(', ')}, got '${m.schedule}'`);
   }
-  if (m.gamma !== undefined && (!isNum(m.gamma) || m.gamma <= 0 || m.gamma > 1)) throw new ConfigError('--gamma', `expected a number in (0, 1], got ${m.gamma}`);
-  if (defined.gamma !== undefined && st !== 'step' && st !== 'exponential') throw new ConfigError('--gamma', `only applies to --schedule step or exponential, not ${st}`);
-  if (defined.stepSize !== undefined && st !== 'step') throw new ConfigError('--step-size', `only applies to --schedule step, not ${st}`);
+  if (m.gamma !== undefined && (!isNum(m.gamma) || m.gamma <= 0 || m.gamma > 1)) throw new ConfigError('gamma', `expected a number in (0, 1], got ${m.gamma}`);
+  if (defined.gamma !== undefined && st !== 'step' && st !== 'exponential') throw new ConfigError('gamma', `only applies to \`schedule\` step or exponential, not ${st}`);
+  if (defined.stepSize !== undefined && st !== 'step') throw new ConfigError('stepSize', `only applies to \`schedule\` step, not ${st}`);
   let schedule: ScheduleSpec;
   switch (st) {
     case 'step': {
       const stepSize = m.stepSize ?? Math.max(1, Math.round(epochs / 3));
-      if (!isNum(stepSize) || stepSize <= 0) throw new ConfigError('--step-size', `expected a positive number, got ${stepSize}`);
+      if (!isNum(stepSize) || stepSize <= 0) throw new ConfigError('stepSize', `expected a positive number, got ${stepSize}`);
       schedule = { type: 'step', stepSize, gamma: m.gamma ?? 0.1 };
       break;
     }
@@ -259,28 +254,28 @@ export function resolveTrainConfig(s: TrainSettings): TrainConfig {
     default: schedule = { type: 'constant' };
   }
   const warmupEpochs = m.warmup!;
-  if (!isNum(warmupEpochs) || warmupEpochs < 0) throw new ConfigError('--warmup', `expected a non-negative number of epochs, got ${warmupEpochs}`);
-  if (warmupEpochs >= epochs && warmupEpochs > 0) throw new ConfigError('--warmup', `${warmupEpochs} epochs of warmup leave nothing of a ${epochs}-epoch run`);
+  if (!isNum(warmupEpochs) || warmupEpochs < 0) throw new ConfigError('warmup', `expected a non-negative number of epochs, got ${warmupEpochs}`);
+  if (warmupEpochs >= epochs && warmupEpochs > 0) throw new ConfigError('warmup', `${warmupEpochs} epochs of warmup leave nothing of a ${epochs}-epoch run`);
   const ls = m.labelSmoothing!;
-  if (!isNum(ls) || ls < 0 || ls >= 1) throw new ConfigError('--label-smoothing', `expected a number in [0, 1), got ${ls}`);
-  if (m.ema !== undefined && (!isNum(m.ema) || m.ema <= 0 || m.ema >= 1)) throw new ConfigError('--ema', `expected a decay in (0, 1), e.g. 0.999, got ${m.ema}`);
+  if (!isNum(ls) || ls < 0 || ls >= 1) throw new ConfigError('labelSmoothing', `expected a number in [0, 1), got ${ls}`);
+  if (m.ema !== undefined && (!isNum(m.ema) || m.ema <= 0 || m.ema >= 1)) throw new ConfigError('ema', `expected a decay in (0, 1), e.g. 0.999, got ${m.ema}`);
   const erasing = m.randomErasing ?? 0;
-  if (!isNum(erasing) || erasing < 0 || erasing > 1) throw new ConfigError('--random-erasing', `expected a probability in [0, 1], got ${m.randomErasing}`);
-  if (!Number.isInteger(m.seed)) throw new ConfigError('--seed', `expected an integer, got ${m.seed}`);
-  if (m.minutes !== undefined && (!isNum(m.minutes) || m.minutes <= 0)) throw new ConfigError('--minutes', `expected a positive number of minutes, got ${m.minutes}`);
-  if (m.limit !== undefined) positiveInt('--limit', m.limit);
-  if (m.testLimit !== undefined) positiveInt('--test-limit', m.testLimit);
-  if (m.input !== undefined && (!Number.isInteger(m.input) || m.input < 8)) throw new ConfigError('--input', `expected an integer image size ≥ 8, got ${m.input}`);
+  if (!isNum(erasing) || erasing < 0 || erasing > 1) throw new ConfigError('randomErasing', `expected a probability in [0, 1], got ${m.randomErasing}`);
+  if (!Number.isInteger(m.seed)) throw new ConfigError('seed', `expected an integer, got ${m.seed}`);
+  if (m.minutes !== undefined && (!isNum(m.minutes) || m.minutes <= 0)) throw new ConfigError('minutes', `expected a positive number of minutes, got ${m.minutes}`);
+  if (m.limit !== undefined) positiveInt('limit', m.limit);
+  if (m.testLimit !== undefined) positiveInt('testLimit', m.testLimit);
+  if (m.input !== undefined && (!Number.isInteger(m.input) || m.input < 8)) throw new ConfigError('input', `expected an integer image size ≥ 8, got ${m.input}`);
   const freeze = m.freeze ?? 'none';
-  if (typeof freeze !== 'string' || freeze === '') throw new ConfigError('--freeze', 'expected none, backbone or a module path such as features.12');
+  if (typeof freeze !== 'string' || freeze === '') throw new ConfigError('freeze', 'expected none, backbone or a module path such as features.12');
   if (m.unfreezeAt !== undefined) {
-    positiveInt('--unfreeze-at', m.unfreezeAt);
-    if (freeze === 'none') throw new ConfigError('--unfreeze-at', 'needs --freeze (there is nothing to unfreeze)');
-    if (m.unfreezeAt > epochs) throw new ConfigError('--unfreeze-at', `epoch ${m.unfreezeAt} is after the last of ${epochs} epochs`);
+    positiveInt('unfreezeAt', m.unfreezeAt);
+    if (freeze === 'none') throw new ConfigError('unfreezeAt', 'needs `freeze` (there is nothing to unfreeze)');
+    if (m.unfreezeAt > epochs) throw new ConfigError('unfreezeAt', `epoch ${m.unfreezeAt} is after the last of ${epochs} epochs`);
   }
   const backboneLrMult = m.backboneLrMult ?? 1;
-  if (!isNum(backboneLrMult) || backboneLrMult <= 0) throw new ConfigError('--backbone-lr-mult', `expected a positive number, got ${m.backboneLrMult}`);
-  if (m.dataset === 'folder' && !m.dataDir) throw new ConfigError('--data', 'the folder dataset needs --data DIR (the image root: DIR/<class>/*.jpg)');
+  if (!isNum(backboneLrMult) || backboneLrMult <= 0) throw new ConfigError('backboneLrMult', `expected a positive number, got ${m.backboneLrMult}`);
+  if (m.dataset === 'folder' && !m.dataDir) throw new ConfigError('dataDir', 'the folder dataset needs an image folder (DIR/<class>/*.jpg)');
 
   return {
     model: m.model!,

@@ -1,11 +1,10 @@
 /** `mobilezoo export`: a verified eval-mode ONNX model with its class names and preprocessing in the metadata. */
 import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import onnxProto from 'onnx-proto';
 import { Rng } from '../data/index.js';
 import { saveFileAtomic } from '../io/checkpoint.js';
 import type { Network } from '../models/network.js';
-import { toModelProto } from '../onnx/serialize.js';
+import { encodeModel, toModelProto } from '../onnx/serialize.js';
 import { traceInference } from '../runtime/inference.js';
 import { createSession, ort } from '../runtime/node-backend.js';
 import { type Classifier, type ClassifierSource, openClassifier } from './classifier.js';
@@ -72,8 +71,7 @@ export async function exportOnnx(o: ExportOptions): Promise<ExportResult> {
   const graph = traceInference(model, { inputSize, batch: o.batch ?? 'N' });
   const proto = toModelProto(graph, { docString: `${model.modelName} ${JSON.stringify(model.options)} (mobilezoo, eval mode)` });
   proto.metadataProps = modelMetadata(c);
-  const { onnx } = onnxProto;
-  const bytes = onnx.ModelProto.encode(onnx.ModelProto.create(proto)).finish();
+  const bytes = encodeModel(proto);
   const path = resolve(o.out);
   await saveFileAtomic(path, bytes);
 

@@ -136,7 +136,7 @@ describe('mobilezoo train', () => {
     assert.ok(record.history.every((row) => row.lr <= 0.05 && Number.isFinite(row.trainLoss)));
     const resumed = await runCliProcess(['train', '--resume', join(out, 'checkpoint-last.json')]);
     assert.equal(resumed.code, 1);
-    assert.match(resumed.stderr, /a run with --minutes cannot be resumed/);
+    assert.match(resumed.stderr, /a run with a minutes budget cannot be resumed/);
   });
 
   test('predict on PNG files made with sharp', async () => {

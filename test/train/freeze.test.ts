@@ -56,8 +56,8 @@ describe('resolveFreeze', () => {
     assert.ok(isFrozenTensor('features.12.conv.3.running_mean', frozen));
     assert.ok(!isFrozenTensor('features.13.conv.0.0.weight', frozen));
     assert.equal(resolveFreeze(m, 'none').size, 0);
-    assert.throws(() => resolveFreeze(m, 'features.99'), /--freeze: MobileNetV2 has no module 'features.99'.*top-level modules: features, classifier/);
-    assert.throws(() => resolveFreeze(m, 'classifier'), /--freeze classifier: freezes every parameter of MobileNetV2; nothing would train/);
+    assert.throws(() => resolveFreeze(m, 'features.99'), /freeze: MobileNetV2 has no module 'features.99'.*top-level modules: features, classifier/);
+    assert.throws(() => resolveFreeze(m, 'classifier'), /freeze: classifier freezes every parameter of MobileNetV2; nothing would train/);
   });
 });
 

@@ -47,9 +47,9 @@ describe('the browser modules', () => {
   test('the compiled mobilezoo/web entry, the trainer\'s modules included, and the page reach no node: module, sharp or onnxruntime-node', async () => {
     const graph = await moduleGraph([join(DIST, 'web', 'index.js')]);
     // fflate (zip for .pth) is an ES module with a browser build; a page maps its name (an import map).
-    // onnx-proto (CommonJS) goes when the ESM ONNX codec of the onnx-codec branch lands.
+    // The ONNX codec is our own ES module (no onnx-proto, which is CommonJS).
     const external = [...new Set(graph.external.map((e) => e.specifier))].sort();
-    assert.deepEqual(external, ['fflate', 'onnx-proto'], JSON.stringify(graph.external));
+    assert.deepEqual(external, ['fflate'], JSON.stringify(graph.external));
     const files = graph.files.map((f) => relative(DIST, f)).sort();
     const engine = [
       'graph/ir.js', 'graph/builder.js', 'autodiff/backward.js', 'autodiff/rules.js', 'autodiff/nchwc.js', 'nn/module.js', 'models/registry.js',

@@ -3,9 +3,8 @@ import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { DATASET_NAMES } from '../../data/index.js';
 import { OPTIMIZER_TYPES, RECIPES, type TrainSettings, resolveTrainConfig } from '../../workflow/config.js';
-import { readCheckpointRecord } from '../../workflow/checkpoints.js';
 import { SCHEDULE_TYPES } from '../../train/schedules.js';
-import { inspectPretrained, resumeConfig } from '../../workflow/index.js';
+import { inspectPretrained, openResume, resumeConfig } from '../../workflow/index.js';
 import { UsageError, addModelFlags, explicit, integer, modelName, modelOptionsFrom, nonNegativeInt, nonNegativeNumber, numberIn, oneOf, positiveInt, positiveNumber } from '../parse.js';
 import { type CommandEnv, runTraining, timestamp, flagOf, RESUMABLE } from '../context.js';
 
@@ -54,12 +53,13 @@ export function addTrainCommand(program: Command, { ctx }: CommandEnv): void {
       if (given.resume) {
         const bad = Object.keys(given).filter((k) => !RESUMABLE.has(k));
         if (bad.length) throw new UsageError(`${flagOf(bad[0]!)}: cannot be changed when resuming (a resumed run keeps its checkpoint's settings; only --epochs, --out, --threads, --workers, --save-every, --data, --download may be given)`);
-        const { record, dir } = await readCheckpointRecord(given.resume as string);
+        const resume = await openResume(given.resume as string);
+        const { record, dir } = resume;
         const config = resumeConfig(record, { epochs: given.epochs as number | undefined });
         if (given.data) config.dataDir = given.data as string;
         if (given.download) config.download = true;
         const threads = (o.threads as number | undefined) ?? record.threads;
-        const r = await runTraining(ctx, config, { outDir: (given.out as string | undefined) ?? dir, saveEvery: (o.saveEvery as number | undefined) ?? record.saveEvery, threads, workers: o.workers as number | undefined, resume: given.resume as string });
+        const r = await runTraining(ctx, config, { outDir: (given.out as string | undefined) ?? dir, saveEvery: (o.saveEvery as number | undefined) ?? record.saveEvery, threads, workers: o.workers as number | undefined, resume });
         ctx.code = r.code;
         return;
       }

@@ -1,0 +1,82 @@
+/**
+ * The train steps of one epoch: batches in the order of (seed, epoch) from where a resumed run stopped,
+ * the running sums of the epoch, progress events, and the two ways an epoch ends early (an abort signal,
+ * checked before every step, and the minutes budget).
+ */
+import type { DataLoader } from '../../data/index.js';
+import { topK } from '../../report/index.js';
+import { learningRate } from '../../train/schedules.js';
+import type { Trainer } from '../../train/trainer.js';
+import type { EpochAccumulator } from '../checkpoints.js';
+import type { TrainConfig } from '../config.js';
+import type { RunClock } from './clock.js';
+import type { TrainEvents } from './events.js';
+
+export interface EpochOutcome {
+  /** Steps of the epoch done (including those done before a resume). */
+  steps: number;
+  sums: EpochAccumulator;
+  /** The learning rate of the epoch's last step (per-step schedules change it within the epoch). */
+  lastLr: number;
+  aborted: boolean;
+  /** The minutes budget ran out before this epoch's first step. */
+  outOfTime: boolean;
+  /** Seconds the epoch took. */
+  seconds: number;
+}
+
+export interface EpochLoopOptions {
+  config: Pick<TrainConfig, 'schedule' | 'lr' | 'epochs' | 'warmupEpochs'>;
+  numClasses: number;
+  clock: RunClock;
+  signal?: AbortSignal;
+  events?: TrainEvents;
+}
+
+export class EpochLoop {
+  constructor(private readonly trainer: Trainer, private readonly loader: DataLoader, private readonly o: EpochLoopOptions) {}
+
+  get steps(): number {
+    return this.loader.length;
+  }
+
+  /**
+   * Runs epoch e (0-based) from step `skip` on, adding to `sums` (the partial sums of a resumed epoch, or
+   * zeros); `shownEpochs` is the epoch count the events show.
+   */
+  async run(e: number, skip: number, sums: EpochAccumulator, shownEpochs: number): Promise<EpochOutcome> {
+    const { trainer, loader, o } = this;
+    const { config, clock, signal } = o;
+    const events = o.events ?? {};
+    const steps = this.steps;
+    let lastLr = learningRate(config.schedule, { baseLr: config.lr, epochs: config.epochs, warmupEpochs: config.warmupEpochs }, e + (steps - 1) / steps);
+    events.epochStart?.({ epoch: e + 1, epochs: shownEpochs, steps, startStep: skip });
+    loader.setEpoch(e);
+    let done = skip;
+    const t0 = performance.now();
+    let aborted = signal?.aborted ?? false;
+    if (skip < steps && !aborted) {
+      let index = 0;
+      for await (const batch of loader.iterate(e)) {
+        if (index++ < skip) continue;
+        if (signal?.aborted) {
+          aborted = true;
+          break;
+        }
+        if (trainer.step > 0 && clock.timeUp()) break;
+        const ts = performance.now();
+        const lr = trainer.currentLr();
+        lastLr = lr;
+        const r = await trainer.trainStep(batch.images, batch.labels, { logits: true });
+        sums.stepSeconds += (performance.now() - ts) / 1000;
+        sums.lossSum += r.loss * batch.n;
+        sums.correct += topK(r.logits!, o.numClasses, batch.labels, 1);
+        sums.seen += batch.n;
+        done++;
+        events.step?.({ epoch: e + 1, epochs: shownEpochs, step: done, steps, loss: sums.lossSum / sums.seen, acc: sums.correct / sums.seen, imagesPerSec: sums.seen / sums.stepSeconds, lr });
+      }
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    return { steps: done, sums, lastLr, aborted, outOfTime: clock.limited && done === skip && !aborted, seconds };
+  }
+}

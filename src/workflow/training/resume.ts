@@ -1,0 +1,84 @@
+/**
+ * Where a run starts: fresh in an empty output folder, or from a checkpoint (read once, by openResume,
+ * whether by the command line or by train()). A resumed run restores the weights, the optimizer slots,
+ * the step count and the running sums of a partly trained epoch, so it computes what an uninterrupted
+ * run computes.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadStateDictFile } from '../../io/checkpoint.js';
+import type { Network } from '../../models/network.js';
+import type { EpochMetrics } from '../../report/csv.js';
+import type { Trainer } from '../../train/trainer.js';
+import { type CheckpointRecord, type EpochAccumulator, readCheckpointRecord } from '../checkpoints.js';
+import type { TrainConfig } from '../config.js';
+
+/** A checkpoint to continue from: its record, the folder its file names are relative to, its path. */
+export interface ResumePoint {
+  record: CheckpointRecord;
+  dir: string;
+  path: string;
+}
+
+/** Reads the checkpoint a run continues from. */
+export function openResume(path: string): Promise<ResumePoint> {
+  return readCheckpointRecord(path);
+}
+
+/** The config to continue a checkpoint with: its own, with `epochs` optionally changed. */
+export function resumeConfig(record: CheckpointRecord, overrides: { epochs?: number } = {}): TrainConfig {
+  // Checkpoints from before fine-tuning existed lack its settings.
+  const c: TrainConfig = { ...record.config, freeze: record.config.freeze ?? 'none', backboneLrMult: record.config.backboneLrMult ?? 1 };
+  if (overrides.epochs !== undefined) c.epochs = overrides.epochs;
+  return c;
+}
+
+/** Refuses a resume of a clock-scheduled run, and a fresh run into a folder that already holds one. */
+export function checkStart(config: TrainConfig, outDir: string, resume: ResumePoint | undefined): void {
+  if (resume && config.minutes !== undefined) {
+    throw new Error(`${resume.path}: a run with a minutes budget cannot be resumed: its schedule follows the clock of the run that started it`);
+  }
+  if (!resume && existsSync(outDir) && readdirSync(outDir).some((f) => /^checkpoint-.*\.json$/.test(f))) {
+    throw new Error(`${outDir} already holds a training run (checkpoint-*.json); choose another output folder, or resume it`);
+  }
+}
+
+/** Loads a resumed run's weights into the model. */
+export async function loadResumedWeights(model: Network, resume: ResumePoint): Promise<void> {
+  const weights = join(resume.dir, resume.record.files.weights);
+  model.loadStateDict(await loadStateDictFile(weights), { source: weights });
+}
+
+export function zeroAccumulator(): EpochAccumulator {
+  return { lossSum: 0, correct: 0, seen: 0, stepSeconds: 0 };
+}
+
+/** How far a run has come: completed epochs, steps into the next one with their sums, the rows so far. */
+export interface RunProgress {
+  epoch: number;
+  stepInEpoch: number;
+  partial: EpochAccumulator;
+  history: EpochMetrics[];
+  seconds: number;
+}
+
+export function freshProgress(): RunProgress {
+  return { epoch: 0, stepInEpoch: 0, partial: zeroAccumulator(), history: [], seconds: 0 };
+}
+
+/** Restores the optimizer state of a resumed run into the trainer, after checking it fits; returns its progress. */
+export async function restoreTrainer(trainer: Trainer, resume: ResumePoint, stepsPerEpoch: number): Promise<RunProgress> {
+  const { record, dir, path } = resume;
+  if (record.progress.stepsPerEpoch !== stepsPerEpoch) {
+    throw new Error(`${path}: ${record.progress.stepsPerEpoch} steps per epoch when saved, ${stepsPerEpoch} now (has the dataset or the batch size changed?)`);
+  }
+  trainer.loadOptimizerStateDict(await loadStateDictFile(join(dir, record.files.optimizer)));
+  if (trainer.step !== record.progress.step) throw new Error(`${path}: optimizer state is at step ${trainer.step}, record says ${record.progress.step}`);
+  return {
+    epoch: record.epoch,
+    stepInEpoch: record.progress.stepInEpoch,
+    partial: record.progress.partial ? { ...record.progress.partial } : zeroAccumulator(),
+    history: record.history.filter((r) => r.epoch <= record.epoch),
+    seconds: record.seconds ?? 0,
+  };
+}
