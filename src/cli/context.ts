@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import type { ConfigError } from '../config-error.js';
 import type { TrainConfig } from '../workflow/config.js';
-import { type ClassifierSource, type TrainResult, type TrainRunOptions, train } from '../workflow/index.js';
+import { type ClassifierSource, type TrainResult, type TrainRunOptions, resolveWeightsFile, train } from '../workflow/index.js';
 import { MODEL_FLAGS, UsageError, modelOptionsFrom, shellQuote } from './parse.js';
 import { type Streams, trainProgress } from './progress.js';
 
@@ -85,18 +85,24 @@ export function configErrorText(e: ConfigError): string {
   return `${flagOf(e.setting)}: ${e.detail.replace(/`([A-Za-z]+)`/g, (_m, s: string) => flagOf(s))}`;
 }
 
-export function modelSource(o: Record<string, unknown>, onnxFlag = true): ClassifierSource {
+/** A `--weights` / `--pretrained` value as a file: itself, or published weights by name, downloaded once into the cache (progress on stderr). */
+export function weightsFile(value: string, flag: string, io: Streams): Promise<string> {
+  return resolveWeightsFile(value, flag, { log: (m) => io.stderr.write(`${m}\n`) });
+}
+
+export async function modelSource(o: Record<string, unknown>, onnxFlag: boolean, io: Streams): Promise<ClassifierSource> {
   const checkpoint = o.checkpoint as string | undefined;
-  const weights = o.weights as string | undefined;
+  const given = o.weights as string | undefined;
   const onnx = onnxFlag ? (o.onnx as string | undefined) : undefined;
   const model = o.model as string | undefined;
-  if ([checkpoint, weights, onnx].filter(Boolean).length > 1) throw new UsageError(`${weights ? '--weights' : '--onnx'}: give one of --checkpoint, --weights${onnxFlag ? ', --onnx' : ''}`);
+  if ([checkpoint, given, onnx].filter(Boolean).length > 1) throw new UsageError(`${given ? '--weights' : '--onnx'}: give one of --checkpoint, --weights${onnxFlag ? ', --onnx' : ''}`);
   if (onnx && model) throw new UsageError('--model: an ONNX file records its own model');
   if (!model) {
     const stray = MODEL_FLAGS.find((f) => o[f.attr] !== undefined);
     if (stray) throw new UsageError(`${stray.flag}: model options need --model${checkpoint ? ' (a checkpoint records its own)' : ''}`);
   }
   const modelOptions = model ? modelOptionsFrom(model, o) : {};
+  const weights = given ? await weightsFile(given, '--weights', io) : undefined;
   return { checkpoint, weights, onnx, model, modelOptions };
 }
 

@@ -63,6 +63,16 @@ export function integer(flag: string) {
   };
 }
 
+/** Comma-separated numbers, e.g. '0.4' or '0.4,0.4,0.4,0.1' (the count and ranges are checked by the settings). */
+export function numberList(flag: string) {
+  return (v: string): number[] => {
+    const parts = v.split(',').map((p) => p.trim());
+    const nums = parts.map(Number);
+    if (parts.some((p) => p === '') || nums.some((n) => !Number.isFinite(n))) throw new UsageError(`${flag}: expected comma-separated numbers, ${got(v)}`);
+    return nums;
+  };
+}
+
 export function oneOf<T extends string>(flag: string, values: readonly T[]) {
   return (v: string): T => {
     if (!(values as readonly string[]).includes(v)) throw new UsageError(`${flag}: expected one of ${values.join(', ')}, ${got(v)}`);

@@ -16,6 +16,7 @@ import { addEmbedCommand } from './commands/embed.js';
 import { addExportCommand } from './commands/export.js';
 import { addQuantizeCommand } from './commands/quantize.js';
 import { addDemoCommand } from './commands/demo.js';
+import { addWeightsCommand } from './commands/weights.js';
 
 export { EXIT };
 
@@ -42,6 +43,7 @@ export function buildProgram(ctx: Context): Command {
   addExportCommand(program, env);
   addQuantizeCommand(program, env);
   addDemoCommand(program, env);
+  addWeightsCommand(program, env);
   return program;
 }
 

@@ -18,6 +18,8 @@ export * from './dataset.js';
 export * from './data-roots.js';
 export * from './random.js';
 export * from './transforms.js';
+export * from './transforms-augment.js';
+export * from './transforms-mix.js';
 export { BatchLoader, type Batch, type BatchLoaderOptions } from './batch-loader.js';
 export { DataLoader, batchTensors, workerEntry, type DataLoaderOptions } from './loader.js';
 export {

@@ -51,9 +51,11 @@ export { BatchLoader, type Batch, type BatchLoaderOptions } from '../data/batch-
 export { makeSynthetic, type SyntheticOptions } from '../data/synthetic.js';
 export { Rng } from '../data/random.js';
 export {
-  compileTransform, resolveTransform, standardTransform, transformOutputShape,
-  type CompiledTransform, type Image, type ImageShape, type TransformSpec, type TransformStep,
+  compileTransform, resolveTransform, standardTransform, transformOutputShape, withAugmentation, augments,
+  type AugmentSettings, type CompiledTransform, type Image, type ImageShape, type TransformSpec, type TransformStep,
 } from '../data/transforms.js';
+export * from '../data/transforms-augment.js';
+export * from '../data/transforms-mix.js';
 export {
   type Preprocessing, augmentedTransform, compilePreprocessing, describePreprocessing, parsePreprocessing, recordPreprocessing,
 } from '../data/preprocessing.js';

@@ -56,8 +56,9 @@ export class RemoteTrainer {
     return this.call('create', { model, modelOptions, options, weights });
   }
 
-  trainStep(images: Float32Array, labels: Int32Array, o: { logits?: boolean } = {}) {
-    return this.call('trainStep', { images, labels, logits: o.logits });
+  /** A step (Trainer.trainStep; `targets`: class probabilities, e.g. from mixBatch, with softTargets). */
+  trainStep(images: Float32Array, labels: Int32Array, o: { logits?: boolean; targets?: Float32Array } = {}) {
+    return this.call('trainStep', { images, labels, logits: o.logits, targets: o.targets });
   }
 
   predict(images: Float32Array) {

@@ -27,7 +27,7 @@ export interface TrainerCalls {
     args: { model: string; modelOptions: Record<string, unknown>; options: RemoteTrainerOptions; weights?: { bytes: Uint8Array; name: string } };
     result: { params: number; numClasses: number; inputSize: [number, number, number] };
   };
-  trainStep: { args: { images: Float32Array; labels: Int32Array; logits?: boolean }; result: { loss: number; logits?: Float32Array; step: number } };
+  trainStep: { args: { images: Float32Array; labels: Int32Array; logits?: boolean; targets?: Float32Array }; result: { loss: number; logits?: Float32Array; step: number } };
   predict: { args: { images: Float32Array }; result: Float32Array };
   currentLr: { args: Record<string, never>; result: number };
   setFrozen: { args: { frozen: string[] }; result: void };
@@ -92,9 +92,9 @@ export function serveTrainer(port: PortLike, loadOrt: (url: string) => Promise<O
       });
       return { params: model.parameterCount(), numClasses: model.numClasses, inputSize: trainer.inputSize };
     },
-    async trainStep({ images, labels, logits }) {
+    async trainStep({ images, labels, logits, targets }) {
       const t = need();
-      const r = await t.trainStep(images, labels, { logits });
+      const r = await t.trainStep(images, labels, { logits, targets });
       return { loss: r.loss, logits: r.logits, step: t.step };
     },
     predict: async ({ images }) => need().predict(images),

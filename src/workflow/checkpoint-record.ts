@@ -7,6 +7,7 @@
  * `checkpoint-<tag>.ema.safetensors`. File names in the record are relative to the JSON's folder.
  */
 import { type Preprocessing, recordPreprocessing } from '../data/preprocessing.js';
+import type { TransformSpec } from '../data/transforms.js';
 import { writeSafetensors } from '../io/safetensors.js';
 import { summary } from '../nn/summary.js';
 import type { EpochMetrics } from '../report/csv.js';
@@ -51,6 +52,8 @@ export interface CheckpointRecord {
     options: Record<string, unknown>;
   };
   preprocessing: Preprocessing;
+  /** The training transform, resolved (its augmentation steps included), for images of the dataset's shape. */
+  trainTransform?: TransformSpec;
   /** Completed epochs. */
   epoch: number;
   /** Planned epochs. */
@@ -125,6 +128,8 @@ export interface TrainingCheckpoint {
   inputSize: [number, number, number];
   dataset: CheckpointRecord['dataset'];
   preprocessing: Preprocessing;
+  /** The training transform, resolved (a BatchLoader's `transform`). */
+  trainTransform?: TransformSpec;
   /** Completed epochs. */
   epoch: number;
   progress: Omit<CheckpointRecord['progress'], 'step'>;
@@ -152,6 +157,7 @@ export function trainingCheckpointFiles(trainer: Trainer, c: TrainingCheckpoint)
     model: { name: config.model, options: c.modelOptions, numClasses: trainer.model.numClasses, inputSize: c.inputSize, params: counts.totalParams, macs: counts.totalMacs },
     dataset: c.dataset,
     preprocessing: c.preprocessing,
+    ...(c.trainTransform ? { trainTransform: c.trainTransform } : {}),
     epoch: c.epoch,
     epochs: config.epochs,
     progress: { step: trainer.step, ...c.progress },

@@ -3,6 +3,9 @@
  * CLI flag); resolveTrainConfig merges defaults ← recipe ← explicit settings into a TrainConfig and
  * rejects bad values with a ConfigError that names the setting.
  */
+import { AUTO_AUGMENT_POLICIES, type AutoAugmentPolicy } from '../data/transforms-augment.js';
+import type { AugmentSettings } from '../data/transforms.js';
+import type { MixSettings } from '../data/transforms-mix.js';
 import type { OptimizerSpec, OptimizerType } from '../train/optimizers.js';
 import { SCHEDULE_TYPES, type ScheduleSpec } from '../train/schedules.js';
 import type { Preprocessing } from '../data/preprocessing.js';
@@ -66,6 +69,10 @@ export interface TrainConfig {
   augment: boolean;
   /** Probability of torchvision's RandomErasing on training images (0: off). */
   randomErasing: number;
+  /** torchvision's augmentations added to the training transform (absent: none). */
+  augmentation?: AugmentSettings;
+  /** Batch mixup / cutmix (absent: none); the loss then takes class probabilities. */
+  mix?: MixSettings;
   seed: number;
   /** Use only the first `limit` training samples. */
   limit?: number;
@@ -115,6 +122,19 @@ export interface TrainSettings {
   labelSmoothing?: number;
   augment?: boolean;
   randomErasing?: number;
+  /** RandomResizedCrop: true for torchvision's scale [0.08, 1], or [min, max]. */
+  randomResizedCrop?: boolean | number[];
+  /** ColorJitter: [x] for brightness, contrast and saturation x (timm's), or [b, c, s] or [b, c, s, hue]. */
+  colorJitter?: number[];
+  autoAugment?: string;
+  /** RandAugment: true for num_ops 2, magnitude 9, or [numOps, magnitude]. */
+  randAugment?: boolean | number[];
+  trivialAugment?: boolean;
+  /** Mixup's and cutmix's Beta(α, α). */
+  mixup?: number;
+  cutmix?: number;
+  mixProb?: number;
+  mixSwitchProb?: number;
   seed?: number;
   limit?: number;
   testLimit?: number;
@@ -276,6 +296,9 @@ export function resolveTrainConfig(s: TrainSettings): TrainConfig {
   const backboneLrMult = m.backboneLrMult ?? 1;
   if (!isNum(backboneLrMult) || backboneLrMult <= 0) throw new ConfigError('backboneLrMult', `expected a positive number, got ${m.backboneLrMult}`);
   if (m.dataset === 'folder' && !m.dataDir) throw new ConfigError('dataDir', 'the folder dataset needs an image folder (DIR/<class>/*.jpg)');
+  const augmentation = resolveAugmentation(m);
+  if (augmentation && m.augment === false) throw new ConfigError('augment', 'turns off the training augmentation that the augmentation settings add to');
+  const mix = resolveMix(m);
 
   return {
     model: m.model!,
@@ -293,6 +316,8 @@ export function resolveTrainConfig(s: TrainSettings): TrainConfig {
     labelSmoothing: ls,
     augment: m.augment ?? true,
     randomErasing: erasing,
+    ...(augmentation ? { augmentation } : {}),
+    ...(mix ? { mix } : {}),
     seed: m.seed!,
     limit: m.limit,
     testLimit: m.testLimit,
@@ -304,6 +329,81 @@ export function resolveTrainConfig(s: TrainSettings): TrainConfig {
     ...(m.unfreezeAt !== undefined ? { unfreezeAt: m.unfreezeAt } : {}),
     backboneLrMult,
   };
+}
+
+/** The augmentation settings, checked; undefined when none is asked for. */
+function resolveAugmentation(m: TrainSettings): AugmentSettings | undefined {
+  const a: AugmentSettings = {};
+  if (m.randomResizedCrop !== undefined && m.randomResizedCrop !== false) {
+    const scale = m.randomResizedCrop === true ? [0.08, 1] : m.randomResizedCrop;
+    if (scale.length !== 2 || !(scale[0]! > 0 && scale[0]! <= scale[1]! && scale[1]! <= 1)) {
+      throw new ConfigError('randomResizedCrop', `expected the area fraction's range MIN,MAX with 0 < MIN <= MAX <= 1, got ${scale.join(',')}`);
+    }
+    a.randomResizedCrop = { scale: [scale[0]!, scale[1]!] };
+  }
+  if (m.colorJitter !== undefined) {
+    const v = m.colorJitter;
+    if (v.length < 1 || v.length > 4 || v.length === 2 || v.some((x) => !(x >= 0))) {
+      throw new ConfigError('colorJitter', `expected B (brightness, contrast and saturation), B,C,S or B,C,S,HUE, each >= 0, got ${v.join(',')}`);
+    }
+    if (v.length === 4 && v[3]! > 0.5) throw new ConfigError('colorJitter', `hue must be at most 0.5, got ${v[3]}`);
+    const [b, c = b, sat = b, hue = 0] = v as [number, number?, number?, number?];
+    a.colorJitter = { brightness: b, contrast: c, saturation: sat, ...(hue ? { hue } : {}) };
+  }
+  if (m.autoAugment !== undefined) {
+    if (!(AUTO_AUGMENT_POLICIES as readonly string[]).includes(m.autoAugment)) throw new ConfigError('autoAugment', `expected one of ${AUTO_AUGMENT_POLICIES.join(', ')}, got '${m.autoAugment}'`);
+    a.autoAugment = m.autoAugment as AutoAugmentPolicy;
+  }
+  if (m.randAugment !== undefined && m.randAugment !== false) {
+    const [numOps, magnitude] = m.randAugment === true ? [2, 9] : m.randAugment;
+    if (m.randAugment !== true && (m.randAugment.length !== 2 || !Number.isInteger(numOps) || numOps! < 0 || !Number.isInteger(magnitude) || magnitude! < 0 || magnitude! > 30)) {
+      throw new ConfigError('randAugment', `expected NUM_OPS,MAGNITUDE (integers, magnitude 0-30 of 31 bins), got ${m.randAugment.join(',')}`);
+    }
+    a.randAugment = { numOps: numOps!, magnitude: magnitude! };
+  }
+  if (m.trivialAugment) a.trivialAugmentWide = true;
+  const policies = [a.autoAugment && 'autoAugment', a.randAugment && 'randAugment', a.trivialAugmentWide && 'trivialAugment'].filter((f): f is string => !!f);
+  if (policies.length > 1) throw new ConfigError(policies[1]!, `choose one policy: ${policies.map((p) => `\`${p}\``).join(' or ')}`);
+  return Object.keys(a).length ? a : undefined;
+}
+
+/** The mixup / cutmix settings, checked; undefined when neither is on. */
+function resolveMix(m: TrainSettings): MixSettings | undefined {
+  for (const [flag, v] of [['mixup', m.mixup], ['cutmix', m.cutmix]] as const) {
+    if (v !== undefined && !(isNum(v) && v >= 0)) throw new ConfigError(flag, `expected the Beta distribution's alpha >= 0 (e.g. 0.2 for mixup, 1 for cutmix), got ${v}`);
+  }
+  for (const [flag, v] of [['mixProb', m.mixProb], ['mixSwitchProb', m.mixSwitchProb]] as const) {
+    if (v !== undefined && !(isNum(v) && v >= 0 && v <= 1)) throw new ConfigError(flag, `expected a probability in [0, 1], got ${v}`);
+  }
+  const mixup = m.mixup ?? 0;
+  const cutmix = m.cutmix ?? 0;
+  if (mixup === 0 && cutmix === 0) {
+    if (m.mixProb !== undefined) throw new ConfigError('mixProb', 'needs `mixup` or `cutmix`');
+    if (m.mixSwitchProb !== undefined) throw new ConfigError('mixSwitchProb', 'needs `mixup` or `cutmix`');
+    return undefined;
+  }
+  if (m.mixSwitchProb !== undefined && (mixup === 0 || cutmix === 0)) throw new ConfigError('mixSwitchProb', 'chooses between mixup and cutmix: it needs both `mixup` and `cutmix`');
+  return {
+    ...(mixup ? { mixupAlpha: mixup } : {}), ...(cutmix ? { cutmixAlpha: cutmix } : {}),
+    prob: m.mixProb ?? 1, ...(mixup && cutmix ? { switchProb: m.mixSwitchProb ?? 0.5 } : {}),
+  };
+}
+
+/** One line describing the augmentation settings (empty when there are none), for logs. */
+export function describeAugmentation(c: Pick<TrainConfig, 'augmentation' | 'mix'>): string {
+  const parts: string[] = [];
+  const a = c.augmentation;
+  if (a?.randomResizedCrop) parts.push(`random resized crop (scale ${a.randomResizedCrop.scale?.join('-') ?? '0.08-1'})`);
+  if (a?.colorJitter) parts.push(`color jitter ${['brightness', 'contrast', 'saturation', 'hue'].map((k) => a.colorJitter![k as 'hue'] ?? 0).join('/')}`);
+  if (a?.autoAugment) parts.push(`AutoAugment ${a.autoAugment}`);
+  if (a?.randAugment) parts.push(`RandAugment ${a.randAugment.numOps} ops, magnitude ${a.randAugment.magnitude}`);
+  if (a?.trivialAugmentWide) parts.push('TrivialAugmentWide');
+  const m = c.mix;
+  if (m?.mixupAlpha) parts.push(`mixup α ${m.mixupAlpha}`);
+  if (m?.cutmixAlpha) parts.push(`cutmix α ${m.cutmixAlpha}`);
+  if (m && (m.prob ?? 1) < 1) parts.push(`mixed batches ${m.prob}`);
+  if (m?.switchProb !== undefined) parts.push(`cutmix share ${m.switchProb}`);
+  return parts.join(', ');
 }
 
 /** One line describing the optimizer and schedule, for logs. */
@@ -318,6 +418,8 @@ export function describeOptimization(c: TrainConfig): string {
   if (c.labelSmoothing) parts.push(`label smoothing ${c.labelSmoothing}`);
   if (c.emaDecay) parts.push(`EMA ${c.emaDecay}`);
   if (c.randomErasing) parts.push(`random erasing ${c.randomErasing}`);
+  const augmentation = describeAugmentation(c);
+  if (augmentation) parts.push(augmentation);
   if (c.freeze !== 'none') parts.push(`frozen: ${c.freeze}${c.unfreezeAt ? ` until epoch ${c.unfreezeAt}` : ''}`);
   if (c.backboneLrMult !== 1) parts.push(`backbone lr x${c.backboneLrMult}`);
   if (c.minutes) parts.push(`schedule on the clock: the shape of ${c.epochs} epochs over ${Number(c.minutes.toFixed(1))} min`);

@@ -17,3 +17,4 @@ export * from './embed.js';
 export * from './export-web.js';
 export * from './export-pth.js';
 export * from './quantize.js';
+export * from './weights.js';

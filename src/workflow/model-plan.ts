@@ -4,7 +4,7 @@
  * No Node dependencies (a page plans a run as the command line does).
  */
 import type { Dataset } from '../data/dataset.js';
-import { type TransformSpec, standardTransform } from '../data/transforms.js';
+import { type AugmentSettings, type TransformSpec, standardTransform, withAugmentation } from '../data/transforms.js';
 import { createModel, modelOptionNames } from '../models/registry.js';
 import { type Preprocessing, atInputSize, augmentedTransform, transformForChannels } from '../data/preprocessing.js';
 import type { TrainConfig } from './config.js';
@@ -62,14 +62,16 @@ export function sourcePreprocessing(config: Pick<TrainConfig, 'input'> & Partial
 /**
  * Train and evaluation transforms for the model input (grayscale → RGB, pad/resize, augmentation):
  * the dataset's usual recipe, or with `source` (a pretrained model's preprocessing) that one, its
- * normalization included, with augmentedTransform for training.
+ * normalization included, with augmentedTransform for training; `augmentation` adds torchvision's
+ * augmentations to the training transform (withAugmentation).
  */
-export function trainTransforms(ds: Dataset, inputSize: [number, number, number], augment: boolean, randomErasing = 0, source?: Preprocessing): { train: TransformSpec; eval: TransformSpec } {
+export function trainTransforms(ds: Dataset, inputSize: [number, number, number], augment: boolean, randomErasing = 0, source?: Preprocessing, augmentation?: AugmentSettings): { train: TransformSpec; eval: TransformSpec } {
+  const augmented = (spec: TransformSpec) => (augmentation ? withAugmentation(spec, augmentation, ds) : spec);
   if (source) {
     const evalSpec = transformForChannels(source, ds.channels);
-    return { eval: evalSpec, train: augment ? transformForChannels(source, ds.channels, augmentedTransform(source, { flip: true, randomErasing })) : evalSpec };
+    return { eval: evalSpec, train: augment ? transformForChannels(source, ds.channels, augmented(augmentedTransform(source, { flip: true, randomErasing }))) : evalSpec };
   }
   const size = inputSize[1];
   const evalSpec = standardTransform(ds, { train: false, size, channels: 3 });
-  return { train: augment ? standardTransform(ds, { train: true, size, channels: 3, randomErasing }) : evalSpec, eval: evalSpec };
+  return { train: augment ? augmented(standardTransform(ds, { train: true, size, channels: 3, randomErasing })) : evalSpec, eval: evalSpec };
 }

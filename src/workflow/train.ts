@@ -12,6 +12,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { mixes } from '../data/index.js';
 import type { EpochMetrics } from '../report/index.js';
 import { nodeBackend } from '../runtime/node-backend.js';
 import { backboneParameters, resolveFreeze } from '../train/freeze.js';
@@ -176,6 +177,7 @@ class TrainingSession {
       batchSize: config.batchSize,
       frozen: this.frozenAt(startEpoch),
       lrMultiplier: backbone ? (p) => (backbone.has(p) ? config.backboneLrMult : 1) : undefined,
+      softTargets: mixes(config.mix),
     });
     this.evaluator = new RunEvaluator(this.trainer, {
       model: config.model, modelOptions: setup.modelOptions, inputSize: setup.inputSize, numClasses: setup.model.numClasses,

@@ -160,7 +160,7 @@ describe('a training run through mobilezoo/web, evaluated and resumed by the com
       history.push({ epoch: e + 1, lr: trainer.currentLr(), trainLoss: lossSum / limit, trainAcc: correct / limit, testLoss: evaluation.loss, testAcc: evaluation.top1, imagesPerSec: 0, seconds: 0 });
     }
     const files = web.trainingCheckpointFiles(trainer, {
-      tag: 'last', config, modelOptions: plan.options, inputSize: plan.inputSize, preprocessing, epoch: config.epochs,
+      tag: 'last', config, modelOptions: plan.options, inputSize: plan.inputSize, preprocessing, trainTransform: loader.transform, epoch: config.epochs,
       dataset: { name: 'synthetic', title: 'synthetic', classNames: train.classNames, trainSize: limit, testSize: testLimit, options: datasetOptions },
       progress: { stepInEpoch: 0, stepsPerEpoch: loader.length }, history, seconds: 1,
       evaluation: { loss: evaluation!.loss, top1: evaluation!.top1, top5: evaluation!.top5, count: evaluation!.count },

@@ -6,14 +6,14 @@ import { embedText } from '../format.js';
 import { UsageError, addModelFlags, modelName, positiveInt } from '../parse.js';
 import { type CommandEnv, modelSource } from '../context.js';
 
-export function addEmbedCommand(program: Command, { out }: CommandEnv): void {
+export function addEmbedCommand(program: Command, { io, out }: CommandEnv): void {
   addModelFlags(
     program
       .command('embed')
       .description('the embedding of each image (the pooled features before the classifier), with the model\'s preprocessing')
       .argument('<images...>', 'image files (png, jpeg, webp, ...)')
       .option('--checkpoint <file>', 'a checkpoint-*.json written by train')
-      .option('--weights <file>', 'a state dict (.pth / .safetensors); needs --model')
+      .option('--weights <file|name>', 'a state dict (.pth / .safetensors), or published weights by name (mobilezoo weights); needs --model unless it is a name')
       .option('--model <name>', 'model for --weights', modelName('--model')),
     { classes: true },
   )
@@ -23,7 +23,7 @@ export function addEmbedCommand(program: Command, { out }: CommandEnv): void {
     .option('--threads <n>', 'ONNX Runtime threads', positiveInt('--threads'))
     .option('--json', 'print the embeddings as JSON')
     .action(async (images: string[], o: Record<string, unknown>) => {
-      const src = modelSource(o, false);
+      const src = await modelSource(o, false, io);
       if (!src.checkpoint && !src.weights) throw new UsageError('--checkpoint or --weights: embed needs trained weights');
       const file = o.out as string | undefined;
       if (file && !(EMBEDDING_FORMATS as readonly string[]).includes(extname(file).toLowerCase())) {

@@ -5,7 +5,7 @@ import { exportPthText, exportText, exportWebText } from '../format.js';
 import { UsageError, addModelFlags, modelName, positiveInt } from '../parse.js';
 import { type CommandEnv, modelSource } from '../context.js';
 
-export function addExportCommand(program: Command, { out }: CommandEnv): void {
+export function addExportCommand(program: Command, { io, out }: CommandEnv): void {
   addModelFlags(
     program
       .command('export')
@@ -15,7 +15,7 @@ export function addExportCommand(program: Command, { out }: CommandEnv): void {
       .option('--web <dir>', 'output: a static site in a new or empty folder (or a previous export --web): index.html, model.onnx, model.json, onnxruntime-web; serve it with any static server')
       .option('--from-onnx <file>', 'with --web: put this ONNX file (from export or quantize: its metadata gives the preprocessing and class names) on the page instead of exporting --checkpoint / --weights / --model')
       .option('--checkpoint <file>', 'a checkpoint-*.json written by train')
-      .option('--weights <file>', 'a state dict (.pth / .safetensors); needs --model')
+      .option('--weights <file|name>', 'a state dict (.pth / .safetensors), or published weights by name (mobilezoo weights); needs --model unless it is a name')
       .option('--model <name>', 'model (alone: randomly initialized)', modelName('--model')),
     { classes: true },
   )
@@ -30,7 +30,7 @@ export function addExportCommand(program: Command, { out }: CommandEnv): void {
       if (o.pth && o.batch) throw new UsageError('--batch: not used with --pth (a state dict has no batch size)');
       if (o.fromOnnx && !o.web) throw new UsageError('--from-onnx: an input of --web (to write an .onnx file, export a checkpoint, weights or model)');
       if (o.web && o.batch) throw new UsageError('--batch: not used with --web (the page runs one image at a time)');
-      const src = modelSource(o, false);
+      const src = await modelSource(o, false, io);
       const common = { input: o.input as number | undefined, threads: o.threads as number | undefined, ema: o.emaOff ? false : undefined };
       if (o.web) {
         if (o.fromOnnx && (src.checkpoint || src.weights || src.model)) throw new UsageError('--from-onnx: give it or --checkpoint / --weights / --model, not both');

@@ -5,14 +5,14 @@ import { predictText } from '../format.js';
 import { UsageError, addModelFlags, modelName, positiveInt } from '../parse.js';
 import { type CommandEnv, modelSource } from '../context.js';
 
-export function addPredictCommand(program: Command, { out }: CommandEnv): void {
+export function addPredictCommand(program: Command, { io, out }: CommandEnv): void {
   addModelFlags(
     program
       .command('predict')
       .description('classify image files: top-k labels with probabilities')
       .argument('<images...>', 'image files (png, jpeg, webp, ...)')
       .option('--checkpoint <file>', 'a checkpoint-*.json written by train (its preprocessing and class names are used)')
-      .option('--weights <file>', 'a state dict (.pth / .safetensors); needs --model (1000 classes: ImageNet preprocessing and names)')
+      .option('--weights <file|name>', 'a state dict (.pth / .safetensors), or published weights by name (mobilezoo weights); needs --model unless it is a name (1000 classes: ImageNet preprocessing and names)')
       .option('--onnx <file>', 'an ONNX model written by export or quantize (its metadata gives preprocessing and class names)')
       .option('--model <name>', 'model for --weights', modelName('--model')),
     { classes: true },
@@ -23,7 +23,7 @@ export function addPredictCommand(program: Command, { out }: CommandEnv): void {
     .option('--threads <n>', 'ONNX Runtime threads', positiveInt('--threads'))
     .option('--json', 'print JSON')
     .action(async (images: string[], o: Record<string, unknown>) => {
-      const src = modelSource(o);
+      const src = await modelSource(o, true, io);
       if (!src.checkpoint && !src.weights && !src.onnx) throw new UsageError('--checkpoint, --weights or --onnx: predict needs trained weights');
       const r = await predictImages(images, { ...src, top: o.top as number | undefined, input: o.input as number | undefined, threads: o.threads as number | undefined, ema: o.emaOff ? false : undefined });
       out(o.json ? JSON.stringify(r, null, 2) : predictText(r));

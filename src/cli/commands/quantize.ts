@@ -6,14 +6,14 @@ import { quantizeText } from '../format.js';
 import { UsageError, addModelFlags, modelName, numberIn, oneOf, positiveInt } from '../parse.js';
 import { type CommandEnv, modelSource } from '../context.js';
 
-export function addQuantizeCommand(program: Command, { out }: CommandEnv): void {
+export function addQuantizeCommand(program: Command, { io, out }: CommandEnv): void {
   addModelFlags(
     program
       .command('quantize')
       .description('post-training static int8 quantization: an ONNX model in QDQ form (BatchNorm folded, int8 per-channel weights, uint8 activations calibrated on training images) that ONNX Runtime runs on its int8 kernels')
       .requiredOption('--out <file>', 'output .onnx file (test --onnx, predict --onnx and export --web --from-onnx take it)')
       .option('--checkpoint <file>', 'a checkpoint-*.json written by train')
-      .option('--weights <file>', 'a state dict (.pth / .safetensors); needs --model (and --dataset to calibrate on)')
+      .option('--weights <file|name>', 'a state dict (.pth / .safetensors), or published weights by name (mobilezoo weights); needs --model unless it is a name (and --dataset to calibrate on)')
       .option('--model <name>', 'model for --weights', modelName('--model')),
     { classes: true },
   )
@@ -29,7 +29,7 @@ export function addQuantizeCommand(program: Command, { out }: CommandEnv): void 
     .option('--threads <n>', 'ONNX Runtime threads', positiveInt('--threads'))
     .option('--json', 'print JSON')
     .action(async (o: Record<string, unknown>) => {
-      const src = modelSource(o, false);
+      const src = await modelSource(o, false, io);
       if (!src.checkpoint && !src.weights) throw new UsageError('--checkpoint or --weights: quantize needs trained weights');
       if (o.percentile !== undefined && o.method !== 'percentile') throw new UsageError('--percentile: only with --method percentile');
       const keepFloat = o.keepFloat === undefined ? undefined : (o.keepFloat as string).split(',').map((s) => s.trim()).filter(Boolean);

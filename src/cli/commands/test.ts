@@ -15,7 +15,7 @@ export function addTestCommand(program: Command, { io, out }: CommandEnv): void 
       .command('test')
       .description('evaluate a checkpoint (or weights) on a test split: loss, top-1/5, per-class accuracy, confusion matrix')
       .option('--checkpoint <file>', 'a checkpoint-*.json written by train')
-      .option('--weights <file>', 'a state dict (.pth / .safetensors); needs --model')
+      .option('--weights <file|name>', 'a state dict (.pth / .safetensors), or published weights by name (mobilezoo weights); needs --model unless it is a name')
       .option('--onnx <file>', 'an ONNX model written by export or quantize (its metadata gives preprocessing and class names); needs --dataset')
       .option('--model <name>', 'model for --weights (or to override the checkpoint\'s)', modelName('--model')),
     { classes: true },
@@ -34,7 +34,7 @@ export function addTestCommand(program: Command, { io, out }: CommandEnv): void 
     .option('--out <dir>', 'also write confusion.png / confusion.svg / test.json there')
     .option('--json', 'print JSON')
     .action(async (o: Record<string, unknown>) => {
-      const src = modelSource(o);
+      const src = await modelSource(o, true, io);
       if (!src.checkpoint && !src.weights && !src.onnx) throw new UsageError('--checkpoint, --weights or --onnx: test needs trained weights');
       const r = await testModel({
         ...src,

@@ -4,11 +4,12 @@ import { Command, Option } from 'commander';
 import { DATASET_NAMES } from '../../data/index.js';
 import { OPTIMIZER_TYPES, RECIPES, type TrainSettings, resolveTrainConfig } from '../../workflow/config.js';
 import { SCHEDULE_TYPES } from '../../train/schedules.js';
+import { AUTO_AUGMENT_POLICIES } from '../../data/transforms-augment.js';
 import { inspectPretrained, openResume, resumeConfig } from '../../workflow/index.js';
-import { UsageError, addModelFlags, explicit, integer, modelName, modelOptionsFrom, nonNegativeInt, nonNegativeNumber, numberIn, oneOf, positiveInt, positiveNumber } from '../parse.js';
-import { type CommandEnv, runTraining, timestamp, flagOf, RESUMABLE } from '../context.js';
+import { UsageError, addModelFlags, explicit, integer, modelName, modelOptionsFrom, nonNegativeInt, nonNegativeNumber, numberIn, numberList, oneOf, positiveInt, positiveNumber } from '../parse.js';
+import { type CommandEnv, runTraining, timestamp, flagOf, weightsFile, RESUMABLE } from '../context.js';
 
-export function addTrainCommand(program: Command, { ctx }: CommandEnv): void {
+export function addTrainCommand(program: Command, { ctx, io }: CommandEnv): void {
   const trainCmd = addModelFlags(
     program
       .command('train')
@@ -33,6 +34,15 @@ export function addTrainCommand(program: Command, { ctx }: CommandEnv): void {
     .option('--label-smoothing <x>', 'label smoothing (default 0)', numberIn('--label-smoothing', 0, 1))
     .option('--no-augment', 'no training augmentation (random crop / flip)')
     .option('--random-erasing <p>', "torchvision's RandomErasing on training images with probability p (default 0)", numberIn('--random-erasing', 0, 1))
+    .option('--random-resized-crop [min,max]', "torchvision's RandomResizedCrop in place of the random crop: area fraction in [min, max] (default 0.08,1), aspect ratio 3/4-4/3", numberList('--random-resized-crop'))
+    .option('--color-jitter <b[,c,s[,hue]]>', "torchvision's ColorJitter: one value for brightness, contrast and saturation (e.g. 0.4), or each, and hue (<= 0.5)", numberList('--color-jitter'))
+    .option('--auto-augment <policy>', `torchvision's AutoAugment: ${AUTO_AUGMENT_POLICIES.join(' | ')}`, oneOf('--auto-augment', AUTO_AUGMENT_POLICIES))
+    .option('--rand-augment [n,m]', "torchvision's RandAugment: n ops at magnitude m of 31 bins (default 2,9)", numberList('--rand-augment'))
+    .option('--trivial-augment', "torchvision's TrivialAugmentWide")
+    .option('--mixup <alpha>', 'mixup of each batch with its reverse, weight ~ Beta(alpha, alpha) (e.g. 0.2); the loss takes the mixed labels', nonNegativeNumber('--mixup'))
+    .option('--cutmix <alpha>', 'cutmix of each batch with its reverse, box area ~ Beta(alpha, alpha) (e.g. 1.0)', nonNegativeNumber('--cutmix'))
+    .option('--mix-prob <p>', 'probability that a batch is mixed (default 1)', numberIn('--mix-prob', 0, 1.000001))
+    .option('--mix-switch-prob <p>', 'with --mixup and --cutmix: probability of cutmix for a mixed batch (default 0.5)', numberIn('--mix-switch-prob', 0, 1.000001))
     .option('--seed <n>', 'seed of the initialization, data order, augmentation and dropout (default 0)', integer('--seed'))
     .option('--threads <n>', 'ONNX Runtime intra-op threads (default: all cores)', positiveInt('--threads'))
     .option('--workers <n>', 'data-loading worker threads (default 1; 0 = main thread)', nonNegativeInt('--workers'))
@@ -43,7 +53,7 @@ export function addTrainCommand(program: Command, { ctx }: CommandEnv): void {
     .option('--test-limit <n>', 'use only the first N test images', positiveInt('--test-limit'))
     .option('--minutes <m>', 'wall-clock budget: the schedule follows the clock (its --epochs shape, decay ending when time is up) and training stops there', positiveNumber('--minutes'))
     .option('--ema <decay>', 'evaluate and save an exponential moving average of the weights, e.g. 0.999 (warmed up: min(decay, (1+k)/(10+k)) after k steps)', numberIn('--ema', 0, 1, true))
-    .option('--pretrained <file>', 'fine-tune from these weights: a checkpoint-*.json, or a state dict (.pth, .pth.tar, .safetensors) for --model; tensors that match by name and shape load, the rest (a new classifier) is initialized; input size and normalization default to the source\'s')
+    .option('--pretrained <file|name>', 'fine-tune from these weights: a checkpoint-*.json, a state dict (.pth, .pth.tar, .safetensors) for --model, or published weights by name (mobilenet_v3_large, mobilenet_v2.IMAGENET1K_V1: see mobilezoo weights), downloaded once into the cache; tensors that match by name and shape load, the rest (a new classifier) is initialized; input size and normalization default to the source\'s')
     .option('--freeze <what>', 'none | backbone (everything but the classifier) | a module path such as features.12 (it and everything before it): frozen layers run in inference mode, BatchNorm statistics kept, and get no gradient (default none)')
     .option('--unfreeze-at <epoch>', 'from this epoch (1-based) on, nothing is frozen', positiveInt('--unfreeze-at'))
     .option('--backbone-lr-mult <m>', 'learning-rate factor for everything but the classifier (default 1)', positiveNumber('--backbone-lr-mult'))
@@ -63,7 +73,7 @@ export function addTrainCommand(program: Command, { ctx }: CommandEnv): void {
         ctx.code = r.code;
         return;
       }
-      const pretrained = o.pretrained ? await inspectPretrained(o.pretrained as string) : undefined;
+      const pretrained = o.pretrained ? await inspectPretrained(await weightsFile(o.pretrained as string, '--pretrained', io)) : undefined;
       if (pretrained && !o.model && !pretrained.model) throw new UsageError(`--model: needed with --pretrained ${o.pretrained as string} (a state dict does not say which model it is for)`);
       const model = (o.model as string | undefined) ?? pretrained?.model ?? 'mobilenet_v2';
       // A checkpoint's model options are the defaults of its fine-tuning run; flags override them.
@@ -93,6 +103,15 @@ export function addTrainCommand(program: Command, { ctx }: CommandEnv): void {
         labelSmoothing: o.labelSmoothing as number | undefined,
         augment: given.augment === false ? false : undefined,
         randomErasing: o.randomErasing as number | undefined,
+        randomResizedCrop: o.randomResizedCrop as boolean | number[] | undefined,
+        colorJitter: o.colorJitter as number[] | undefined,
+        autoAugment: o.autoAugment as string | undefined,
+        randAugment: o.randAugment as boolean | number[] | undefined,
+        trivialAugment: o.trivialAugment as boolean | undefined,
+        mixup: o.mixup as number | undefined,
+        cutmix: o.cutmix as number | undefined,
+        mixProb: o.mixProb as number | undefined,
+        mixSwitchProb: o.mixSwitchProb as number | undefined,
         seed: o.seed as number | undefined,
         limit: o.limit as number | undefined,
         testLimit: o.testLimit as number | undefined,

@@ -3,7 +3,7 @@
  * the running sums of the epoch, progress events, and the two ways an epoch ends early (an abort signal,
  * checked before every step, and the minutes budget).
  */
-import type { DataLoader } from '../../data/index.js';
+import { type DataLoader, Rng, mixBatch, mixes } from '../../data/index.js';
 import { topK } from '../../report/index.js';
 import { learningRate } from '../../train/schedules.js';
 import type { Trainer } from '../../train/trainer.js';
@@ -26,7 +26,7 @@ export interface EpochOutcome {
 }
 
 export interface EpochLoopOptions {
-  config: Pick<TrainConfig, 'schedule' | 'lr' | 'epochs' | 'warmupEpochs'>;
+  config: Pick<TrainConfig, 'schedule' | 'lr' | 'epochs' | 'warmupEpochs' | 'mix' | 'seed'>;
   numClasses: number;
   clock: RunClock;
   signal?: AbortSignal;
@@ -67,7 +67,9 @@ export class EpochLoop {
         const ts = performance.now();
         const lr = trainer.currentLr();
         lastLr = lr;
-        const r = await trainer.trainStep(batch.images, batch.labels, { logits: true });
+        // Mixed per batch from (seed, epoch, batch), so a resumed run mixes the same way; accuracy counts each image's own label.
+        const mixed = mixes(config.mix) ? mixBatch(batch.images, batch.shape, batch.labels, o.numClasses, config.mix, Rng.from(config.seed, 'mix', e, batch.index)) : undefined;
+        const r = await trainer.trainStep(mixed?.images ?? batch.images, batch.labels, { logits: true, targets: mixed?.targets });
         sums.stepSeconds += (performance.now() - ts) / 1000;
         sums.lossSum += r.loss * batch.n;
         sums.correct += topK(r.logits!, o.numClasses, batch.labels, 1);

@@ -72,6 +72,7 @@ export class RunRecord {
         options: { ...data.datasetOptions },
       },
       preprocessing: setup.preprocessing,
+      trainTransform: setup.loaders.train.transform,
       epochs: config.epochs,
       optimizer: {
         optimizer: config.optimizer, lr: config.lr, schedule: config.schedule, warmupEpochs: config.warmupEpochs,

@@ -50,7 +50,7 @@ export async function openRunSetup(config: TrainConfig, o: { workers: number; lo
   const counts = summary(model, inputSize);
 
   const source = sourcePreprocessing(config);
-  const transforms = trainTransforms(data.train, inputSize, config.augment, config.randomErasing, source);
+  const transforms = trainTransforms(data.train, inputSize, config.augment, config.randomErasing, source, config.augmentation);
   const loaders = openLoaders(config, data, transforms, o.workers);
   // Test-set normalization uses the training split's statistics.
   const preprocessing = source ?? recordPreprocessing(data.train, resolveTransform(transforms.eval, data.train));
