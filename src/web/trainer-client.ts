@@ -4,7 +4,9 @@
  * transferred: the caller's arrays are detached afterwards (pass a copy to keep one); results come back
  * transferred too.
  */
+import { writeSafetensors } from '../io/safetensors.js';
 import type { WebBackendOptions } from '../runtime/web-backend.js';
+import type { StateDict } from '../tensor.js';
 import type { TrainingCheckpoint } from '../workflow/checkpoint-record.js';
 import { type RemoteTrainerOptions, type TrainerCalls, type TrainerOp, type TrainerReply, transferables } from './trainer-worker.js';
 
@@ -51,9 +53,9 @@ export class RemoteTrainer {
     });
   }
 
-  /** A model (from the registry, with weights from checkpoint bytes of any format) and its Trainer. */
-  create(model: string, modelOptions: Record<string, unknown>, options: RemoteTrainerOptions, weights?: { bytes: Uint8Array; name: string }) {
-    return this.call('create', { model, modelOptions, options, weights });
+  /** A model (from the registry, with these weights, e.g. from loadCheckpoint) and its Trainer. */
+  create(model: string, modelOptions: Record<string, unknown>, options: RemoteTrainerOptions, weights?: StateDict) {
+    return this.call('create', { model, modelOptions, options, weights: weights && writeSafetensors(weights) });
   }
 
   /** A step (Trainer.trainStep; `targets`: class probabilities, e.g. from mixBatch, with softTargets). */

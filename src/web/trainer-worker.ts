@@ -3,9 +3,10 @@
  * run in the worker. The page drives it through RemoteTrainer (trainer-client.ts), whose calls are the
  * Trainer's own; images, labels, logits and tensor files cross as transferred buffers (moved, not
  * copied). The worker imports onnxruntime-web itself (a module can't be sent), from the URL the page
- * gives: trainer-worker-main.ts is the worker's entry.
+ * gives: trainer-worker-main.ts is the worker's entry. Weights cross as safetensors (the page reads
+ * .pth files, whose zip reader is a bare `fflate` import: import maps do not reach into workers, so the
+ * worker's modules import no package).
  */
-import { loadCheckpoint } from '../io/state-dict-bytes.js';
 import { readSafetensors, writeSafetensors } from '../io/safetensors.js';
 import { createModel } from '../models/registry.js';
 import { type OrtWebModule, type WebBackendOptions, webBackend } from '../runtime/web-backend.js';
@@ -24,7 +25,8 @@ export interface RemoteTrainerOptions extends Omit<TrainerOptions, 'backend' | '
 export interface TrainerCalls {
   start: { args: { ortUrl: string } & WebBackendOptions; result: { backend: string; threads: number } };
   create: {
-    args: { model: string; modelOptions: Record<string, unknown>; options: RemoteTrainerOptions; weights?: { bytes: Uint8Array; name: string } };
+    /** `weights`: a state dict as safetensors bytes. */
+    args: { model: string; modelOptions: Record<string, unknown>; options: RemoteTrainerOptions; weights?: Uint8Array };
     result: { params: number; numClasses: number; inputSize: [number, number, number] };
   };
   trainStep: { args: { images: Float32Array; labels: Int32Array; logits?: boolean; targets?: Float32Array }; result: { loss: number; logits?: Float32Array; step: number } };
@@ -83,7 +85,7 @@ export function serveTrainer(port: PortLike, loadOrt: (url: string) => Promise<O
       if (!backend) throw new Error('trainer worker: call start first');
       await trainer?.dispose();
       const model = createModel(name, modelOptions);
-      if (weights) model.loadStateDict(loadCheckpoint(weights.bytes, weights.name), { source: weights.name });
+      if (weights) model.loadStateDict(readSafetensors(weights, 'weights'), { source: 'the weights sent to the worker' });
       const { frozen, backboneLrMult, ...rest } = options;
       const backbone = backboneLrMult !== undefined && backboneLrMult !== 1 ? backboneParameters(model) : undefined;
       trainer = await Trainer.create(model, {

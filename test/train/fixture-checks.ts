@@ -54,22 +54,35 @@ export interface TrainModeErrors {
   buffers: number;
 }
 
-export async function checkTrainMode(id: string, backend: Backend): Promise<TrainModeErrors> {
+/** What lossAndGradients gives for a case's batch (on some backend, in some process or page). */
+export type TrainModeOutputs = Awaited<ReturnType<Trainer['lossAndGradients']>>;
+
+/** A case's model with its weights, and its batch. */
+export async function trainModeCase(id: string): Promise<{ model: ReturnType<typeof createModel>; input: Float32Array; labels: BigInt64Array; inputSize: [number, number, number] }> {
   const meta = readMeta(id);
-  const f = meta.fp32_vs_fp64 as unknown as Fp32VsFp64;
   const model = createModel(meta.builder, modelOptions(meta.args));
   model.loadStateDict(await loadStateDictFile(`${REFERENCE}${id}/weights.pth`));
   const c = readSafetensors(readFileSync(`${REFERENCE}${id}/case.safetensors`), 'case.safetensors');
-  const exact = readSafetensors(readFileSync(`${REFERENCE}${id}/case_exact.safetensors`), 'case_exact.safetensors');
-  const trainer = await Trainer.create(model, { optimizer: { type: 'sgd' }, lr: 0, backend, inputSize: meta.input_shape.slice(1) as [number, number, number] });
-  const labels = c.get('labels')!.data as BigInt64Array;
-  let r: Awaited<ReturnType<Trainer['lossAndGradients']>>;
+  return { model, input: c.get('input')!.toFloat32(), labels: c.get('labels')!.data as BigInt64Array, inputSize: meta.input_shape.slice(1) as [number, number, number] };
+}
+
+export async function checkTrainMode(id: string, backend: Backend): Promise<TrainModeErrors> {
+  const { model, input, labels, inputSize } = await trainModeCase(id);
+  const trainer = await Trainer.create(model, { optimizer: { type: 'sgd' }, lr: 0, backend, inputSize });
+  let r: TrainModeOutputs;
   try {
-    r = await trainer.lossAndGradients(c.get('input')!.toFloat32(), labels);
+    r = await trainer.lossAndGradients(input, labels);
   } finally {
     await trainer.dispose();
   }
+  return assertTrainMode(id, r);
+}
 
+/** The README's bounds on a case's train-mode outputs; returns the errors measured. */
+export function assertTrainMode(id: string, r: TrainModeOutputs): TrainModeErrors {
+  const meta = readMeta(id);
+  const f = meta.fp32_vs_fp64 as unknown as Fp32VsFp64;
+  const exact = readSafetensors(readFileSync(`${REFERENCE}${id}/case_exact.safetensors`), 'case_exact.safetensors');
   const logits = exact.get('logits_train')!.toFloat32();
   const logitsErr = maxAbsDiff(r.logits, logits) / maxAbs(logits);
   assert.ok(logitsErr <= Math.max(1e-4, 5 * f.logits_train), `train logits relative error ${logitsErr}`);

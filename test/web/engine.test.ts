@@ -116,8 +116,9 @@ describe('50 SGD steps on onnxruntime-node and onnxruntime-web', () => {
     const bound = traj.fp32_vs_fp64.update_global_rel_l2;
     t.diagnostic(`node vs web: ${rel.toExponential(2)} of the update (PyTorch float32 vs float64: ${bound.toExponential(2)}); last loss node ${node.losses.at(-1)!.toFixed(4)}, web ${wasmRun.losses.at(-1)!.toFixed(4)}, PyTorch float64 ${traj.losses_fp64.at(-1)!.toFixed(4)}`);
     assert.ok(rel <= bound, `node vs web weight updates: global relative L2 ${rel.toExponential(3)} > PyTorch's own float32 distance ${bound.toExponential(3)}`);
-    // The loss falls on this task, on both, as in PyTorch.
-    for (const losses of [node.losses, wasmRun.losses, traj.losses_fp64]) assert.ok(losses.at(-1)! < 0.5 * losses[0]!, losses.join(', '));
+    // The loss falls on this task, on both, as in PyTorch: the last ten steps' mean under 60% of the first ten's.
+    const mean = (v: number[]) => v.reduce((x, y) => x + y, 0) / v.length;
+    for (const losses of [node.losses, wasmRun.losses, traj.losses_fp64]) assert.ok(mean(losses.slice(-10)) < 0.6 * mean(losses.slice(0, 10)), losses.join(', '));
   });
 });
 

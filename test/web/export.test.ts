@@ -61,6 +61,9 @@ describe('the browser modules', () => {
     for (const f of engine) assert.ok(files.includes(f), f);
     assert.ok(!files.some((f) => f.startsWith('cli/') || f === 'runtime/node-backend.js'), files.join(', '));
 
+    // The trainer's Web Worker imports no package at all: import maps do not reach into workers.
+    assert.deepEqual((await moduleGraph([join(DIST, 'web', 'trainer-worker-main.js')])).external, []);
+
     // The page of export --web loads only what classifying needs (the site's lib/), and nothing external.
     const page = await moduleGraph([join(DIST, 'web', 'page.js')]);
     assert.deepEqual(page.external, []);
