@@ -25,11 +25,14 @@ import { checkTrainMode } from '../train/fixture-checks.js';
 const wasm = webBackend(ort, { threads: 1 });
 
 /**
- * The train-mode checks on wasm cover every op the train step emits without NCHWc kernels at a fraction
- * of the cost of all seven cases (measured under load: 13-19 s each for these, about twice that for
- * MobileNetV2 1.0 and MobileNetV3 Large at 224): the CIFAR case (inverted residuals, ReLU6), MobileNetV3
+ * The train-mode checks on wasm: every op the train step emits without NCHWc kernels, in four cases (13-21 s
+ * each on one wasm thread, measured under load): the CIFAR case (inverted residuals, ReLU6), MobileNetV3
  * Small (HardSwish, HardSigmoid, squeeze-excitation), ShuffleNetV1 (grouped convolutions, channel
- * shuffle, average and max pooling) and ShuffleNetV2 (channel split and concatenation).
+ * shuffle, average and max pooling) and ShuffleNetV2 (channel split and concatenation). Not here:
+ * MobileNetV2 1.0 and MobileNetV3 Large at 224 (28-30 s each), whose bounds in fixture-checks.ts
+ * (KINK_FLIP_BOUND) are set by the kink flips of onnxruntime-node's summation order: on wasm their
+ * gradients are 2.4e-2 and 4.6e-3 from float64 (bounds 1.5e-2 and 1e-3; smallest cosines 0.99937 and
+ * 0.99992), other flips of the same kind (MobileNetV1 0.5: 1.3e-2, bound 2.8e-2).
  */
 const TRAIN_MODE_CASES = ['mobilenet_v2_0.5_cifar', 'mobilenet_v3_small_1.0_224', 'shufflenet_v1_g3_1.0x_224', 'shufflenet_v2_x1_0_224'];
 
