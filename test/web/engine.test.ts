@@ -16,6 +16,7 @@ import { createModel } from '../../src/models/registry.js';
 import type { Backend } from '../../src/runtime/backend.js';
 import { nodeBackend } from '../../src/runtime/node-backend.js';
 import { webBackend } from '../../src/runtime/web-backend.js';
+import { resolveFreeze } from '../../src/train/freeze.js';
 import { Trainer } from '../../src/train/trainer.js';
 import { runCliInMemory, rmrf, tempDir } from '../cli/helpers.js';
 import { REFERENCE, caseIds, evalLogitsError, modelOptions, readMeta } from '../models/fixtures.js';
@@ -123,6 +124,47 @@ describe('50 SGD steps on onnxruntime-node and onnxruntime-web', () => {
     // The loss falls on this task, on both, as in PyTorch: the last ten steps' mean under 60% of the first ten's.
     const mean = (v: number[]) => v.reduce((x, y) => x + y, 0) / v.length;
     for (const losses of [node.losses, wasmRun.losses, traj.losses_fp64]) assert.ok(mean(losses.slice(-10)) < 0.6 * mean(losses.slice(0, 10)), losses.join(', '));
+  });
+});
+
+describe('the Trainer\'s settings on onnxruntime-web', () => {
+  test('AdamW, a schedule, label smoothing, EMA, a frozen backbone then unfrozen, and an exact resume from the state dicts', async () => {
+    const data = web.makeSynthetic('train', { length: 64, size: 16, seed: 5 });
+    const loader = new web.BatchLoader(data, { batchSize: 8, shuffle: true, seed: 1, transform: web.standardTransform(data, { train: true, size: 16, channels: 3 }) });
+    const batches: { images: Float32Array; labels: Int32Array }[] = [];
+    for await (const b of loader.iterate(0)) batches.push({ images: b.images, labels: b.labels });
+    const make = () => createModel('mobilenet_v2', { widthMult: 0.25, numClasses: 10, stem: 'cifar', dropout: 0.2, seed: 4 });
+    const options = {
+      backend: wasm, optimizer: { type: 'adamw', weightDecay: 0.01 } as const, lr: 0.01, schedule: { type: 'cosine' } as const, epochs: 1,
+      stepsPerEpoch: batches.length, warmupEpochs: 0.25, labelSmoothing: 0.1, emaDecay: 0.9, seed: 9, inputSize: [3, 16, 16] as [number, number, number],
+    };
+    // Steps 0-2 with the backbone frozen, then everything trains (gradual unfreezing); the resumed
+    // trainer takes over after step 5.
+    const run = async (t: Trainer, from: number, to: number) => {
+      const losses: number[] = [];
+      for (let i = from; i < to; i++) {
+        if (i === 3) await t.setFrozen(new Set());
+        losses.push((await t.trainStep(batches[i]!.images, batches[i]!.labels)).loss);
+      }
+      return losses;
+    };
+    const frozenModel = make();
+    const straight = await Trainer.create(frozenModel, { ...options, frozen: resolveFreeze(frozenModel, 'backbone') });
+    const all = await run(straight, 0, 8);
+    const first = make();
+    const a = await Trainer.create(first, { ...options, frozen: resolveFreeze(first, 'backbone') });
+    await run(a, 0, 5);
+    const weights = first.stateDict();
+    const optimizer = a.optimizerStateDict();
+    await a.dispose();
+    const second = make();
+    second.loadStateDict(weights);
+    const b = await Trainer.create(second, options);
+    b.loadOptimizerStateDict(optimizer);
+    assert.deepEqual(await run(b, 5, 8), all.slice(5));
+    for (const [n, t] of straight.emaStateDict()!) assert.deepEqual(b.emaStateDict()!.get(n)!.data, t.data, `EMA ${n}`);
+    await straight.dispose();
+    await b.dispose();
   });
 });
 
