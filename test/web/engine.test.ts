@@ -62,8 +62,9 @@ interface Trajectory {
   lr: number;
   momentum: number;
   seed: number;
-  fp32_vs_fp64: { update_global_rel_l2: number };
+  fp32_vs_fp64: { update_global_rel_l2: number; update_global_rel_l2_by_step: number[] };
   losses_fp64: number[];
+  losses_fp32: number[];
 }
 
 /** The batches of dev/sgd-trajectory.py: class patterns plus half-scale noise from a 32-bit LCG. */
@@ -94,36 +95,55 @@ describe('50 SGD steps on onnxruntime-node and onnxruntime-web', () => {
     const batches = lcgBatches(traj);
     const meta = readMeta(traj.case);
     const weights = await loadStateDictFile(`${REFERENCE}${traj.case}/weights.pth`);
-    const run = async (backend: Backend) => {
+    const trainer = async (backend: Backend) => {
       const model = createModel(meta.builder, modelOptions(meta.args));
       model.loadStateDict(weights);
-      const trainer = await Trainer.create(model, { backend, optimizer: { type: 'sgd', momentum: traj.momentum }, lr: traj.lr, inputSize: [3, 32, 32], batchSize: traj.batch });
-      const losses: number[] = [];
-      for (const b of batches) losses.push((await trainer.trainStep(b.images, b.labels)).loss);
-      await trainer.dispose();
-      return { losses, params: new Map(model.namedParameters().map(([n, p]) => [n, p.toFloat32()])) };
+      return Trainer.create(model, { backend, optimizer: { type: 'sgd', momentum: traj.momentum }, lr: traj.lr, inputSize: [3, 32, 32], batchSize: traj.batch });
     };
-    const node = await run(nodeBackend({ threads: 1 }));
-    const wasmRun = await run(wasm);
-    let num = 0;
-    let den = 0;
-    for (const [n, start] of weights) {
-      const a = node.params.get(n);
-      if (!a) continue;
-      const b = wasmRun.params.get(n)!;
-      const s0 = start.toFloat32();
-      for (let i = 0; i < a.length; i++) {
-        num += (a[i]! - b[i]!) ** 2;
-        den += (a[i]! - s0[i]!) ** 2;
+    // Both in lockstep: after each step, the web run's update against the node run's, as dev/sgd-trajectory.py
+    // measures PyTorch's float32 run against its float64 one.
+    const node = await trainer(nodeBackend({ threads: 1 }));
+    const wasmRun = await trainer(wasm);
+    const start = new Map([...weights].map(([n, w]) => [n, w.toFloat32()]));
+    const distance = () => {
+      let num = 0;
+      let den = 0;
+      const b = new Map(wasmRun.model.namedParameters());
+      for (const [n, p] of node.model.namedParameters()) {
+        const x = p.toFloat32();
+        const y = b.get(n)!.toFloat32();
+        const s0 = start.get(n)!;
+        for (let i = 0; i < x.length; i++) {
+          num += (x[i]! - y[i]!) ** 2;
+          den += (x[i]! - s0[i]!) ** 2;
+        }
       }
+      return Math.sqrt(num / den);
+    };
+    const losses = { node: [] as number[], web: [] as number[] };
+    const distances: number[] = [];
+    for (const b of batches) {
+      losses.node.push((await node.trainStep(b.images, b.labels)).loss);
+      losses.web.push((await wasmRun.trainStep(b.images, b.labels)).loss);
+      distances.push(distance());
     }
-    const rel = Math.sqrt(num / den);
+    await node.dispose();
+    await wasmRun.dispose();
+    const torch = traj.fp32_vs_fp64.update_global_rel_l2_by_step;
+    const at = (v: number[]) => [1, 2, 3, 5, 10, 50].map((k) => `${k}: ${v[k - 1]!.toExponential(1)}`).join(', ');
+    t.diagnostic(`node vs web after step ${at(distances)}; PyTorch float32 vs float64 ${at(torch)}`);
+    const ratios = distances.map((d, k) => d / torch[k]!);
+    t.diagnostic(`node vs web / PyTorch's distance at the same step: ${Math.min(...ratios).toFixed(2)} to ${Math.max(...ratios).toFixed(2)}`);
+    t.diagnostic(`last loss node ${losses.node.at(-1)!.toFixed(4)}, web ${losses.web.at(-1)!.toFixed(4)}, PyTorch float32 ${traj.losses_fp32.at(-1)!.toFixed(4)}, float64 ${traj.losses_fp64.at(-1)!.toFixed(4)}`);
     const bound = traj.fp32_vs_fp64.update_global_rel_l2;
-    t.diagnostic(`node vs web: ${rel.toExponential(2)} of the update (PyTorch float32 vs float64: ${bound.toExponential(2)}); last loss node ${node.losses.at(-1)!.toFixed(4)}, web ${wasmRun.losses.at(-1)!.toFixed(4)}, PyTorch float64 ${traj.losses_fp64.at(-1)!.toFixed(4)}`);
-    assert.ok(rel <= bound, `node vs web weight updates: global relative L2 ${rel.toExponential(3)} > PyTorch's own float32 distance ${bound.toExponential(3)}`);
+    assert.ok(distances.at(-1)! <= bound, `node vs web weight updates after ${traj.steps} steps: global relative L2 ${distances.at(-1)!.toExponential(3)} > PyTorch's own float32 distance ${bound.toExponential(3)}`);
+    // These networks lose any one float32 trajectory within a few steps (PyTorch's own float32 run is 0.3 of
+    // its update away from float64 after the third step, 0.9 after the tenth): node and web part at that
+    // same rate, measured 0.96x to 1.45x PyTorch's distance at each step; bound 2x.
+    for (let k = 0; k < traj.steps; k++) assert.ok(distances[k]! <= 2 * torch[k]!, `step ${k + 1}: node vs web ${distances[k]} > 2 x PyTorch float32 vs float64 ${torch[k]}`);
     // The loss falls on this task, on both, as in PyTorch: the last ten steps' mean under 60% of the first ten's.
     const mean = (v: number[]) => v.reduce((x, y) => x + y, 0) / v.length;
-    for (const losses of [node.losses, wasmRun.losses, traj.losses_fp64]) assert.ok(mean(losses.slice(-10)) < 0.6 * mean(losses.slice(0, 10)), losses.join(', '));
+    for (const l of [losses.node, losses.web, traj.losses_fp32, traj.losses_fp64]) assert.ok(mean(l.slice(-10)) < 0.6 * mean(l.slice(0, 10)), l.join(', '));
   });
 });
 
