@@ -80,9 +80,12 @@ const FLAG_OF: Record<string, string> = { augment: '--no-augment', dataDir: '--d
 export const flagOf = (setting: string): string =>
   setting.startsWith('-') ? setting : FLAG_OF[setting] ?? `--${setting.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
+/** A message's backticked setting names as flags. */
+export const settingsAsFlags = (text: string): string => text.replace(/`([A-Za-z]+)`/g, (_m, s: string) => flagOf(s));
+
 /** A ConfigError's message with its setting names as flags. */
 export function configErrorText(e: ConfigError): string {
-  return `${flagOf(e.setting)}: ${e.detail.replace(/`([A-Za-z]+)`/g, (_m, s: string) => flagOf(s))}`;
+  return `${flagOf(e.setting)}: ${settingsAsFlags(e.detail)}`;
 }
 
 /** A `--weights` / `--pretrained` value as a file: itself, or published weights by name, downloaded once into the cache (progress on stderr). */

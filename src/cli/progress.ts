@@ -7,9 +7,12 @@ import cliProgress from 'cli-progress';
 import type { EpochMetrics } from '../report/csv.js';
 import type { EvalResult, TrainEvents } from '../workflow/index.js';
 
+type Stream = NodeJS.WritableStream & { isTTY?: boolean };
+
 export interface Streams {
-  stdout: NodeJS.WritableStream & { isTTY?: boolean };
-  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  /** Text written here has its control characters escaped (escapingStream); `raw` is the terminal itself. */
+  stdout: Stream & { raw?: Stream };
+  stderr: Stream & { raw?: Stream };
 }
 
 const pct = (x: number) => (Number.isFinite(x) ? `${(x * 100).toFixed(2)}%` : '-');
@@ -51,7 +54,7 @@ export function trainProgress(io: Streams): TrainProgress {
       if (tty) {
         bar = new cliProgress.SingleBar(
           {
-            stream: io.stderr,
+            stream: io.stderr.raw ?? io.stderr,
             format: `epoch ${epoch}/${epochs} [{bar}] {value}/{total} | loss {loss} | acc {acc} | {ips} img/s | ETA {eta_formatted}`,
             barsize: 24,
             hideCursor: true,
@@ -82,7 +85,7 @@ export function trainProgress(io: Streams): TrainProgress {
       stop();
       if (!tty) return err(`  evaluating (${batches} batches)`);
       bar = new cliProgress.SingleBar(
-        { stream: io.stderr, format: `epoch ${epoch} test [{bar}] {value}/{total} batches | ETA {eta_formatted}`, barsize: 24, hideCursor: true, clearOnComplete: true, fps: 5 },
+        { stream: io.stderr.raw ?? io.stderr, format: `epoch ${epoch} test [{bar}] {value}/{total} batches | ETA {eta_formatted}`, barsize: 24, hideCursor: true, clearOnComplete: true, fps: 5 },
         cliProgress.Presets.shades_classic,
       );
       bar.start(batches, 0);

@@ -65,6 +65,19 @@ export type TransformStep =
 /** torchvision RandomResizedCrop's defaults. */
 const RESIZED_CROP = { scale: [0.08, 1] as [number, number], ratio: [3 / 4, 4 / 3] as [number, number] };
 
+/**
+ * The largest image a transform step may make: PIL's decompression-bomb threshold (Image.MAX_IMAGE_PIXELS,
+ * 89,478,485 pixels, e.g. 9459x9459), so a size read from a file ({ op: 'fit', size: [1e6, 1e6] }) is
+ * refused when the spec is checked, not when the first image is allocated.
+ */
+export const MAX_IMAGE_PIXELS = 89_478_485;
+
+function checkPixels(op: string, height: number, width: number): void {
+  if (height * width > MAX_IMAGE_PIXELS) {
+    throw new RangeError(`${op}: ${height}x${width} is ${height * width} pixels, more than the limit of ${MAX_IMAGE_PIXELS}`);
+  }
+}
+
 /** torchvision RandomErasing's defaults. */
 const ERASING = { p: 0.5, scale: [0.02, 0.33] as [number, number], ratio: [0.3, 3.3] as [number, number] };
 
@@ -373,6 +386,7 @@ export function transformOutputShape(spec: TransformSpec, input: ImageShape): Im
       default:
         throw new Error(`transform: unknown op ${JSON.stringify((step as { op?: unknown }).op)}`);
     }
+    checkPixels(step.op, height, width);
   });
   return { channels, height, width };
 }
@@ -434,6 +448,7 @@ export function applyGeometry(spec: TransformSpec, image: Image, rng?: Rng): Ima
       case 'fit': {
         const [th, tw] = hw(step.size);
         const [rh, rw] = fitTarget(step.size, img.height, img.width);
+        checkPixels('fit', rh, rw); // an image of extreme aspect ratio scaled to cover the size
         img = resizeImage(img, rh, rw);
         img = cropImage(img, roundHalfEven((rh - th) / 2), roundHalfEven((rw - tw) / 2), th, tw, 0);
         break;

@@ -1,4 +1,5 @@
 /** createModel(name, options) / listModels(): every network by its torchvision-style name. */
+import { withoutValues } from '../nn/init.js';
 import { MobileNetV1 } from './mobilenet_v1.js';
 import { type InvertedResidualRow, MobileNetV2 } from './mobilenet_v2.js';
 import { MobileNetV3 } from './mobilenet_v3.js';
@@ -22,7 +23,8 @@ const shuffleV2 = (size: ShuffleNetV2Size): Entry => ({
   build: (o) => new ShuffleNetV2(size, o),
 });
 
-const REGISTRY: Record<string, Entry> = {
+// A Map, not an object: a name read from a file ('constructor', '__proto__') must not find Object's properties.
+const REGISTRY = new Map<string, Entry>(Object.entries({
   mobilenet_v1: {
     description: 'MobileNetV1 with ReLU6, torchvision-style names',
     options: { ...common, widthMult: 'number', dropout: 'number' },
@@ -52,7 +54,7 @@ const REGISTRY: Record<string, Entry> = {
   shufflenet_v2_x1_0: shuffleV2('x1_0'),
   shufflenet_v2_x1_5: shuffleV2('x1_5'),
   shufflenet_v2_x2_0: shuffleV2('x2_0'),
-};
+} satisfies Record<string, Entry>));
 
 export interface ModelListing {
   name: string;
@@ -61,7 +63,7 @@ export interface ModelListing {
 }
 
 export function listModels(): ModelListing[] {
-  return Object.entries(REGISTRY).map(([name, e]) => ({ name, description: e.description, options: Object.keys(e.options) }));
+  return [...REGISTRY].map(([name, e]) => ({ name, description: e.description, options: Object.keys(e.options) }));
 }
 
 export function modelOptionNames(name: string): string[] {
@@ -69,8 +71,8 @@ export function modelOptionNames(name: string): string[] {
 }
 
 function entry(name: string): Entry {
-  const e = REGISTRY[name];
-  if (!e) throw new Error(`unknown model '${name}'; available: ${Object.keys(REGISTRY).join(', ')}`);
+  const e = typeof name === 'string' ? REGISTRY.get(name) : undefined;
+  if (!e) throw new Error(`unknown model '${String(name)}'; available: ${[...REGISTRY.keys()].join(', ')}`);
   return e;
 }
 
@@ -78,11 +80,19 @@ export function createModel(name: string, options: Record<string, unknown> = {})
   const e = entry(name);
   for (const [key, value] of Object.entries(options)) {
     if (value === undefined) continue;
-    const kind = e.options[key];
+    const kind = Object.hasOwn(e.options, key) ? e.options[key] : undefined;
     if (!kind) throw new Error(`${name}: unknown option '${key}'; accepted: ${Object.keys(e.options).join(', ')}`);
     checkOption(name, key, value, kind);
   }
   return e.build(options);
+}
+
+/**
+ * The network `createModel(name, options)` would build, with shape-only parameters: nothing is drawn or
+ * allocated, so its size can be checked (parameterCount, summary) before the real one is built.
+ */
+export function createModelShapes(name: string, options: Record<string, unknown> = {}): Network {
+  return withoutValues(() => createModel(name, options));
 }
 
 function checkOption(model: string, key: string, v: unknown, kind: OptionKind): void {

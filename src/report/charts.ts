@@ -2,10 +2,9 @@
  * Static charts for training reports: vega-lite specs compiled to vega and
  * rendered headless (no canvas, no DOM) to SVG, plus SVG -> PNG via sharp.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
 import sharp from 'sharp';
+import { saveFileAtomic } from '../io/atomic.js';
 import type { EpochMetrics } from './csv.js';
 
 /** Font stack used in every chart; DejaVu Sans is what librsvg finds on Debian. */
@@ -270,10 +269,9 @@ export async function svgToPng(svg: string, scale = 2): Promise<Buffer> {
 export async function writeChart(pathWithoutExt: string, svg: string): Promise<{ svgPath: string; pngPath: string }> {
   const svgPath = `${pathWithoutExt}.svg`;
   const pngPath = `${pathWithoutExt}.png`;
-  await mkdir(dirname(svgPath), { recursive: true });
   const png = await svgToPng(svg);
-  await writeFile(svgPath, svg, 'utf8');
-  await writeFile(pngPath, png);
+  await saveFileAtomic(svgPath, svg);
+  await saveFileAtomic(pngPath, png);
   return { svgPath, pngPath };
 }
 

@@ -6,9 +6,9 @@
  * Accuracies are fractions in [0, 1]. A missing value (e.g. no test pass that
  * epoch) is written as an empty cell and read back as NaN.
  */
-import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { saveFileAtomic } from '../io/atomic.js';
 
 export interface EpochMetrics {
   epoch: number;
@@ -117,7 +117,10 @@ export class MetricsCsv {
     return MetricsCsv.parse(text);
   }
 
-  /** Append one row, creating the file (and its folder) with a header if needed. */
+  /**
+   * Append one row, creating the file (and its folder) with a header if needed. The whole file is
+   * rewritten atomically (it is small), so a killed run leaves the old rows or the new ones.
+   */
   async append(row: EpochMetrics): Promise<void> {
     let existing: string | undefined;
     try {
@@ -126,8 +129,7 @@ export class MetricsCsv {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
     if (existing === undefined || existing.trim() === '') {
-      await mkdir(dirname(this.path), { recursive: true });
-      await writeFile(this.path, METRICS_HEADER + '\n' + MetricsCsv.formatRow(row) + '\n', 'utf8');
+      await saveFileAtomic(this.path, METRICS_HEADER + '\n' + MetricsCsv.formatRow(row) + '\n');
       return;
     }
     const nl = existing.indexOf('\n');
@@ -135,20 +137,14 @@ export class MetricsCsv {
     if (firstLine !== METRICS_HEADER) {
       throw new Error(`${this.path}: unexpected header ${JSON.stringify(firstLine)}, expected ${JSON.stringify(METRICS_HEADER)}`);
     }
-    if (!existing.endsWith('\n')) {
-      // drop a torn last line so the new row starts on its own line
-      const keep = existing.lastIndexOf('\n');
-      await this.rewrite(MetricsCsv.parse(existing.slice(0, keep + 1)));
-    }
-    await appendFile(this.path, MetricsCsv.formatRow(row) + '\n', 'utf8');
+    // A torn last line (from a writer other than this one) is dropped so the new row starts on its own line.
+    const kept = existing.endsWith('\n') ? existing : existing.slice(0, existing.lastIndexOf('\n') + 1);
+    await saveFileAtomic(this.path, kept + MetricsCsv.formatRow(row) + '\n');
   }
 
   /** Replace the file's contents atomically (write temp + rename). */
   async rewrite(rows: ReadonlyArray<EpochMetrics>): Promise<void> {
-    await mkdir(dirname(this.path), { recursive: true });
-    const tmp = `${this.path}.tmp-${process.pid}`;
-    await writeFile(tmp, MetricsCsv.format(rows), 'utf8');
-    await rename(tmp, this.path);
+    await saveFileAtomic(this.path, MetricsCsv.format(rows));
   }
 
   /**

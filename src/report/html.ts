@@ -3,8 +3,8 @@
  * scripts and no external requests, so it opens anywhere (file://, e-mail
  * attachment, CI artifact). Everything that comes from data is HTML-escaped.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { saveFileAtomic } from '../io/atomic.js';
 import type { EpochMetrics } from './csv.js';
 import { accuracyFromConfusion, classSupport } from './metrics.js';
 
@@ -342,8 +342,7 @@ ${chartFigure(data.charts.confusionSvg, 'chart-confusion', 'confusion matrix')}
 
 /** Write `<outDir>/report.html` and return its path. */
 export async function writeReport(outDir: string, data: ReportData): Promise<string> {
-  await mkdir(outDir, { recursive: true });
   const path = join(outDir, 'report.html');
-  await writeFile(path, renderReportHtml(data), 'utf8');
+  await saveFileAtomic(path, renderReportHtml(data));
   return path;
 }

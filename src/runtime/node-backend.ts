@@ -16,7 +16,13 @@ export interface NodeBackendOptions {
 }
 
 /** A session's settings in onnxruntime-node, its thread count included. */
-export type NodeSessionOptions = SessionOptions & NodeBackendOptions;
+export interface NodeSessionOptions extends SessionOptions, NodeBackendOptions {
+  /**
+   * The folder of the model file the bytes came from: its external data files are looked up there (ORT
+   * refuses any that resolve outside it); without it ORT looks in the working directory.
+   */
+  modelFolder?: string;
+}
 
 export function ortSessionOptions(o: NodeSessionOptions = {}): ort.InferenceSession.SessionOptions {
   const options: ort.InferenceSession.SessionOptions = {
@@ -27,7 +33,10 @@ export function ortSessionOptions(o: NodeSessionOptions = {}): ort.InferenceSess
   };
   if (o.memArena !== undefined) options.enableCpuMemArena = o.memArena;
   if (o.memPattern !== undefined) options.enableMemPattern = o.memPattern;
-  if (o.spinning !== undefined) options.extra = { session: { intra_op: { allow_spinning: o.spinning ? '1' : '0' } } };
+  const session: Record<string, unknown> = {};
+  if (o.spinning !== undefined) session.intra_op = { allow_spinning: o.spinning ? '1' : '0' };
+  if (o.modelFolder !== undefined) session.model_external_initializers_file_folder_path = o.modelFolder;
+  if (Object.keys(session).length > 0) options.extra = { session };
   // ORT rejects keys that are present but undefined.
   if (o.threads !== undefined) options.intraOpNumThreads = o.threads;
   if (o.profilePrefix !== undefined) Object.assign(options, { enableProfiling: true, profileFilePrefix: o.profilePrefix });

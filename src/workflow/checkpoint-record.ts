@@ -6,7 +6,7 @@
  * `checkpoint-<tag>.optim.safetensors` (Trainer.optimizerStateDict) and, with EMA,
  * `checkpoint-<tag>.ema.safetensors`. File names in the record are relative to the JSON's folder.
  */
-import { type Preprocessing, recordPreprocessing } from '../data/preprocessing.js';
+import { type Preprocessing, parsePreprocessing, recordPreprocessing } from '../data/preprocessing.js';
 import type { TransformSpec } from '../data/transforms.js';
 import { writeSafetensors } from '../io/safetensors.js';
 import { summary } from '../nn/summary.js';
@@ -94,7 +94,7 @@ export interface CheckpointTensors {
 }
 
 /** The file names of a checkpoint's tag. */
-export function checkpointFileNames(tag: string): { json: string; weights: string; optimizer: string; ema: string } {
+export function checkpointNames(tag: string): { json: string; weights: string; optimizer: string; ema: string } {
   const base = `checkpoint-${tag}`;
   return { json: `${base}.json`, weights: `${base}.safetensors`, optimizer: `${base}.optim.safetensors`, ema: `${base}.ema.safetensors` };
 }
@@ -104,7 +104,7 @@ export function checkpointFileNames(tag: string): { json: string; weights: strin
  * that exists always describes complete files.
  */
 export function checkpointFiles(record: Omit<CheckpointRecord, 'files'>, tensors: CheckpointTensors): { name: string; bytes: Uint8Array }[] {
-  const names = checkpointFileNames(record.tag);
+  const names = checkpointNames(record.tag);
   const full: CheckpointRecord = {
     ...record,
     files: { weights: names.weights, optimizer: names.optimizer, ...(tensors.ema ? { ema: names.ema } : {}) },
@@ -194,6 +194,9 @@ export function parseCheckpointRecord(r: unknown, source: string): CheckpointRec
     // Version 1 decoded images straight to the source shape; that decode is now the transform's first steps.
     const old = rec.preprocessing!;
     rec.preprocessing = recordPreprocessing(old.source, old.transform);
+  } else {
+    // Checked now (sizes included), not when the first image is transformed.
+    rec.preprocessing = parsePreprocessing(rec.preprocessing, `${source}: preprocessing`);
   }
   return rec as CheckpointRecord;
 }

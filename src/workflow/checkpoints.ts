@@ -4,72 +4,118 @@
  * files; read back, and the model of a checkpoint or weights file. File names in the record are
  * relative to the JSON's folder, so a run folder can be moved.
  */
-import { readFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
-import { loadStateDictFile, saveFileAtomic } from '../io/checkpoint.js';
-import { readSafetensorsMetadata } from '../io/safetensors.js';
-import { createModel } from '../models/registry.js';
+import { rm } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { type StagedFile, saveFileAtomic, stageFile } from '../io/atomic.js';
+import { openStateDictFile, readSafetensorsFileMetadata } from '../io/checkpoint.js';
+import { type InputFile, readInputText, referencedFile } from '../io/input-file.js';
+import { ReadBudget } from '../io/limits.js';
 import type { Network } from '../models/network.js';
 import { publishedWeightsOf } from '../models/published-weights.js';
 import type { Preprocessing } from '../data/preprocessing.js';
-import { type CheckpointRecord, type CheckpointTensors, checkpointFileNames, checkpointFiles, parseCheckpointRecord } from './checkpoint-record.js';
+import { type CheckpointRecord, type CheckpointTensors, checkpointFiles, checkpointNames, parseCheckpointRecord } from './checkpoint-record.js';
+import { buildModel } from './model-memory.js';
 
 export * from './checkpoint-record.js';
 export type { Preprocessing };
 
 export function checkpointPaths(dir: string, tag: string): { json: string; weights: string; optimizer: string; ema: string } {
-  const n = checkpointFileNames(tag);
+  const n = checkpointNames(tag);
   return { json: join(dir, n.json), weights: join(dir, n.weights), optimizer: join(dir, n.optimizer), ema: join(dir, n.ema) };
 }
 
-/** Writes one checkpoint (the files of checkpointFiles, in their order, each atomically); returns the JSON's path. */
-export async function writeCheckpoint(
-  dir: string,
-  record: Omit<CheckpointRecord, 'files'>,
-  tensors: CheckpointTensors,
-): Promise<string> {
+/**
+ * Writes one checkpoint; returns the JSON's path. The tensor files are written in full under temporary
+ * names first; then a previous checkpoint of the same tag loses its JSON, the tensor files are renamed
+ * into place and the new JSON is written last: a JSON always describes the files beside it, and a run
+ * killed at any moment leaves either the old checkpoint, the new one, or (in the moment of the renames)
+ * tensor files without a JSON, which are never taken for a checkpoint.
+ */
+export async function writeCheckpoint(dir: string, record: Omit<CheckpointRecord, 'files'>, tensors: CheckpointTensors): Promise<string> {
   const files = checkpointFiles(record, tensors);
-  for (const f of files) await saveFileAtomic(join(dir, f.name), f.bytes);
-  return join(dir, files[files.length - 1]!.name);
+  const json = files.pop()!;
+  const jsonPath = join(dir, json.name);
+  const staged: StagedFile[] = [];
+  try {
+    for (const f of files) staged.push(await stageFile(join(dir, f.name), f.bytes));
+  } catch (e) {
+    for (const st of staged) await st.discard();
+    throw e;
+  }
+  await rm(jsonPath, { force: true });
+  for (const st of staged) await st.commit();
+  await saveFileAtomic(jsonPath, json.bytes);
+  return jsonPath;
+}
+
+/** The files of checkpoint `tag` in dir, by their names (for the manifest of a run folder). */
+export function checkpointFileNames(tag: string, ema: boolean): string[] {
+  const p = checkpointPaths('', tag);
+  return [p.weights, p.optimizer, ...(ema ? [p.ema] : []), p.json];
 }
 
 /**
  * Reads a checkpoint record: a `checkpoint-*.json`, or a `.safetensors` written by mobilezoo (whose
- * metadata holds the record). Returns the record and the folder its file names are relative to.
+ * metadata holds the record; only its header is read). Returns the record and the folder its file
+ * names are relative to.
+ *
+ * The JSON is a checkpoint's commit point (writeCheckpoint writes it last): a `.safetensors` is taken
+ * for its checkpoint only when the JSON beside it records the same save; otherwise (a save cut short,
+ * or a file copied on its own) it is a weights file with its record, and its record names no other
+ * file (`committed: false`; such a file cannot be resumed from).
  */
-export async function readCheckpointRecord(path: string): Promise<{ record: CheckpointRecord; dir: string; path: string }> {
+export async function readCheckpointRecord(path: string): Promise<{ record: CheckpointRecord; dir: string; path: string; committed: boolean }> {
   const abs = resolve(path);
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(abs);
-  } catch (e) {
-    throw new Error(`cannot read checkpoint ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+  if (!abs.endsWith('.safetensors')) {
+    return { record: parseCheckpointRecord(parseRecordJson(await readInputText(abs), path), path), dir: dirname(abs), path: abs, committed: true };
   }
-  let parsed: unknown;
-  if (abs.endsWith('.safetensors')) {
-    const meta = readSafetensorsMetadata(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), path);
-    if (!meta.mobilezoo) throw new Error(`${path}: safetensors without a mobilezoo record in its metadata; use --weights with --model instead`);
-    parsed = JSON.parse(meta.mobilezoo);
-  } else {
-    try {
-      parsed = JSON.parse(bytes.toString('utf8'));
-    } catch (e) {
-      throw new Error(`${path}: not valid JSON (${(e as Error).message}); pass the checkpoint-*.json file`);
-    }
+  const meta = await readSafetensorsFileMetadata(abs);
+  if (!meta.mobilezoo) throw new Error(`${path}: safetensors without a mobilezoo record in its metadata; use --weights with --model instead`);
+  const record = parseCheckpointRecord(parseRecordJson(meta.mobilezoo, `${path}: metadata "mobilezoo"`), path);
+  const json = checkpointPaths(dirname(abs), record.tag).json;
+  const committed = await readInputText(json).then((t) => JSON.parse(t) as CheckpointRecord, () => undefined);
+  const name = basename(abs);
+  if (committed && committed.createdAt === record.createdAt && (committed.files?.weights === name || committed.files?.ema === name)) {
+    return { record: parseCheckpointRecord(committed, json), dir: dirname(abs), path: json, committed: true };
   }
-  return { record: parseCheckpointRecord(parsed, path), dir: dirname(abs), path: abs };
+  return { record: { ...record, files: { weights: name, optimizer: '' } }, dir: dirname(abs), path: abs, committed: false };
 }
 
-/** The safetensors metadata record of a weights file, if mobilezoo wrote it (else undefined). */
+/** A checkpoint to resume from: its JSON, or a `.safetensors` whose JSON records the same save. */
+export async function readResumableCheckpoint(path: string): Promise<{ record: CheckpointRecord; dir: string; path: string }> {
+  const r = await readCheckpointRecord(path);
+  if (!r.committed) {
+    throw new Error(`${path}: not a complete checkpoint (no ${basename(checkpointPaths('', r.record.tag).json)} beside it records this save; it may have been cut short); resume from a checkpoint-*.json`);
+  }
+  return r;
+}
+
+function parseRecordJson(text: string, source: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new Error(`${source}: not valid JSON (${(e as Error).message}); pass the checkpoint-*.json file`);
+  }
+}
+
+/**
+ * One of the tensor files a checkpoint record names (`files.weights`, `files.optimizer`, `files.ema`):
+ * a plain file name in the record's folder (see referencedFile).
+ */
+export function checkpointFile(record: CheckpointRecord, path: string, field: keyof CheckpointRecord['files']): InputFile {
+  return referencedFile(path, `files.${field}`, record.files[field]);
+}
+
+/** The safetensors metadata record of a weights file, if mobilezoo wrote it (else undefined; only the header is read). */
 export async function weightsRecord(path: string): Promise<CheckpointRecord | undefined> {
   if (!path.endsWith('.safetensors')) return undefined;
+  let meta: Record<string, string>;
   try {
-    const bytes = await readFile(path);
-    const meta = readSafetensorsMetadata(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), path);
-    return meta.mobilezoo ? parseCheckpointRecord(JSON.parse(meta.mobilezoo), path) : undefined;
+    meta = await readSafetensorsFileMetadata(path);
   } catch {
-    return undefined;
+    return undefined; // not readable as safetensors: loading it will say why
   }
+  return meta.mobilezoo ? parseCheckpointRecord(parseRecordJson(meta.mobilezoo, `${path}: metadata "mobilezoo"`), path) : undefined;
 }
 
 export interface LoadedModel {
@@ -99,16 +145,15 @@ export interface ModelSource {
 export async function loadModel(src: ModelSource): Promise<LoadedModel> {
   if (src.checkpoint && src.weights) throw new Error('give either a checkpoint or weights, not both');
   if (src.checkpoint) {
-    const { record, dir, path } = await readCheckpointRecord(src.checkpoint);
+    const { record, path } = await readCheckpointRecord(src.checkpoint);
     const name = src.model ?? record.model.name;
     const options = src.model && src.model !== record.model.name
       ? { numClasses: record.model.numClasses, ...(src.modelOptions ?? {}) }
       : { ...record.model.options, ...(src.modelOptions ?? {}) };
-    const model = createModel(name, options);
+    const model = buildModel(name, options, src.model ? undefined : `${path}: model`);
     const useEma = (src.ema ?? true) && record.files.ema !== undefined;
-    const file = join(dir, useEma ? record.files.ema! : record.files.weights);
-    const sd = await loadStateDictFile(file);
-    model.loadStateDict(sd, { source: file });
+    const file = checkpointFile(record, path, useEma ? 'ema' : 'weights');
+    await loadWeights(model, file);
     return { model, source: `${path}${useEma ? ' (EMA weights)' : ''}`, record };
   }
   if (src.weights) {
@@ -118,15 +163,24 @@ export async function loadModel(src: ModelSource): Promise<LoadedModel> {
     // A mobilezoo safetensors knows its model: it fills in the name and, for that model, the options.
     const record = await weightsRecord(src.weights);
     if (!name && !record) throw new Error(`--model is required with --weights ${src.weights} (which model are these weights for?)`);
-    if (record && (!name || name === record.model.name)) {
+    const fromRecord = record !== undefined && (!name || name === record.model.name);
+    if (fromRecord) {
       name = record.model.name;
       options = { ...record.model.options, ...options };
     }
-    const model = createModel(name!, options);
-    const sd = await loadStateDictFile(src.weights);
-    model.loadStateDict(sd, { source: src.weights });
+    const model = buildModel(name!, options, fromRecord ? `${src.weights}: metadata model` : undefined);
+    await loadWeights(model, src.weights);
     return { model, source: resolve(src.weights), record: record && name === record.model.name ? record : undefined };
   }
   if (!src.model) throw new Error('give a checkpoint, weights with a model, or a model');
-  return { model: createModel(src.model, src.modelOptions ?? {}), source: 'random initialization' };
+  return { model: buildModel(src.model, src.modelOptions ?? {}), source: 'random initialization' };
+}
+
+/**
+ * Loads a weights file into `model` exactly: names and shapes are checked before any tensor is read,
+ * and reading may take no more than the model's own tensors need (ReadBudget.forShapes).
+ */
+export async function loadWeights(model: Network, file: string | InputFile): Promise<void> {
+  const sd = await openStateDictFile(file, { budget: ReadBudget.forShapes(model.stateDict().values()) });
+  model.loadStateDict(sd, { source: typeof file === 'string' ? file : file.path });
 }

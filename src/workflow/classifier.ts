@@ -3,8 +3,8 @@
  * weights file, a bare model, or an exported ONNX file (float or int8, its metadata holding the
  * preprocessing and class names), so every kind of model is measured by the same commands.
  */
-import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { readInputFile } from '../io/input-file.js';
 import { IMAGENET_CLASSES } from '../data/imagenet.js';
 import { type Preprocessing, IMAGENET_MEAN, atInputSize, IMAGENET_STD, imagenetPreprocessing, parsePreprocessing, recordPreprocessing } from '../data/preprocessing.js';
 import type { Network } from '../models/network.js';
@@ -12,7 +12,9 @@ import { publishedWeightsOf } from '../models/published-weights.js';
 import { decodeModel } from '../onnx/serialize.js';
 import { InferenceSession } from '../runtime/inference.js';
 import { createSession, nodeBackend, ort } from '../runtime/node-backend.js';
-import { type CheckpointRecord, type ModelSource, loadModel } from './checkpoints.js';
+import type { GuardedPath } from '../io/output-guard.js';
+import { type CheckpointRecord, type ModelSource, loadModel, readCheckpointRecord } from './checkpoints.js';
+import { checkRunMemory } from './model-memory.js';
 
 export interface ClassifierSource extends ModelSource {
   /** An ONNX file written by `mobilezoo export` or `quantize` (or any image classifier [N, 3, H, W] → [N, K]). */
@@ -44,6 +46,25 @@ export interface Classifier {
   dispose(): Promise<void>;
 }
 
+/** The files a classifier source reads (a checkpoint's tensor files too), which no output may replace. */
+export async function classifierInputs(src: ClassifierSource): Promise<GuardedPath[]> {
+  const files: GuardedPath[] = [];
+  if (src.onnx) files.push({ path: src.onnx, what: 'the ONNX model' });
+  if (src.weights) files.push({ path: src.weights, what: 'the weights' });
+  if (src.checkpoint) {
+    files.push({ path: src.checkpoint, what: 'the checkpoint' });
+    try {
+      const { record, dir } = await readCheckpointRecord(src.checkpoint);
+      for (const [kind, name] of Object.entries(record.files)) {
+        if (name) files.push({ path: join(dir, name), what: `the ${kind} file of the checkpoint ${src.checkpoint}` });
+      }
+    } catch {
+      /* an unreadable checkpoint is reported when it is opened */
+    }
+  }
+  return files;
+}
+
 /**
  * Preprocessing for a model that came without one: ImageNet's for 1000 classes (with the resize its
  * published weights were measured with, when `weights` is one of PUBLISHED_WEIGHTS), else a fit to its
@@ -55,18 +76,28 @@ export function defaultPreprocessing(numClasses: number, size: number, weights?:
   return recordPreprocessing({ channels: 3, height: size, width: size }, [{ op: 'normalize', mean: [...IMAGENET_MEAN], std: [...IMAGENET_STD] }]);
 }
 
+/** Recorded class names must name every output: a record or metadata that disagrees is an error naming the file. */
+export function checkClassNames(names: readonly string[], numClasses: number, file: string, where: string): void {
+  if (!Array.isArray(names) || names.length !== numClasses || !names.every((n) => typeof n === 'string')) {
+    const count = Array.isArray(names) ? `${names.length} class names` : 'no list of class names';
+    throw new Error(`${file}: ${where} has ${count} for the model's ${numClasses} outputs`);
+  }
+}
+
 function genericNames(numClasses: number): string[] {
   return numClasses === 1000 ? [...IMAGENET_CLASSES] : Array.from({ length: numClasses }, (_, i) => `class ${i}`);
 }
 
 /** Opens a classifier; `input` sets a square input size other than the recorded one. */
-export async function openClassifier(src: ClassifierSource, o: { threads?: number; input?: number } = {}): Promise<Classifier> {
+export async function openClassifier(src: ClassifierSource, o: { threads?: number; input?: number; batch?: number } = {}): Promise<Classifier> {
   if (src.onnx) {
     if (src.checkpoint || src.weights) throw new Error('give one of --onnx, --checkpoint, --weights');
     return openOnnxClassifier(src.onnx, o);
   }
   const { model, source, record } = await loadModel(src);
+  if (record) checkClassNames(record.dataset.classNames, model.numClasses, src.checkpoint ?? src.weights ?? source, 'the record\'s dataset.classNames');
   const size = o.input ?? record?.model.inputSize[1] ?? (model.numClasses === 1000 ? 224 : model.inputSize[1]);
+  checkRunMemory(model, { inputSize: [model.inputSize[0], size, size], batch: o.batch ?? 1, training: false }, o.input !== undefined ? `\`input\` ${o.input}` : o.batch !== undefined ? `\`batch\` ${o.batch}` : source);
   let session: InferenceSession | undefined;
   let sessionFor: Preprocessing | undefined;
   const c: Classifier = {
@@ -99,15 +130,13 @@ export function onnxMetadata(bytes: Uint8Array): Map<string, string> {
   return new Map(decodeModel(bytes).metadataProps.map((p) => [p.key ?? '', p.value ?? '']));
 }
 
+/** Protocol buffers cannot hold more: ONNX Runtime refuses larger model files. */
+const MAX_ONNX_BYTES = 2 * 1024 ** 3;
+
 /** An ONNX file's bytes and metadata_props, with errors naming the file. */
 export async function readOnnxFile(file: string): Promise<{ path: string; bytes: Uint8Array; meta: Map<string, string> }> {
   const path = resolve(file);
-  let bytes: Uint8Array;
-  try {
-    bytes = new Uint8Array(await readFile(path));
-  } catch (e) {
-    throw new Error(`cannot read ONNX model ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
-  }
+  const bytes = await readInputFile(file, MAX_ONNX_BYTES, 'an ONNX model');
   try {
     return { path, bytes, meta: onnxMetadata(bytes) };
   } catch (e) {
@@ -117,7 +146,13 @@ export async function readOnnxFile(file: string): Promise<{ path: string; bytes:
 
 async function openOnnxClassifier(file: string, o: { threads?: number; input?: number }): Promise<Classifier> {
   const { path, bytes, meta } = await readOnnxFile(file);
-  const session = await createSession(bytes, { threads: o.threads });
+  let session: ort.InferenceSession;
+  try {
+    // External data files resolve against the model's folder (and must stay in it), not the working directory.
+    session = await createSession(bytes, { threads: o.threads, modelFolder: dirname(path) });
+  } catch (e) {
+    throw new Error(`${file}: ONNX Runtime cannot load it: ${(e as Error).message}`);
+  }
   const inputName = session.inputNames[0]!;
   const outputName = session.outputNames[0]!;
   const json = <T>(key: string): T | undefined => {
@@ -139,7 +174,7 @@ async function openOnnxClassifier(file: string, o: { threads?: number; input?: n
   }
   preprocessing ??= defaultPreprocessing(numClasses, dims.inputSize[1]);
   const names = json<string[]>('mobilezoo.class_names');
-  if (names && names.length !== numClasses) throw new Error(`${file}: metadata lists ${names.length} class names for ${numClasses} outputs`);
+  if (names) checkClassNames(names, numClasses, file, 'the metadata mobilezoo.class_names');
   const c: Classifier = {
     model: meta.get('mobilezoo.model') ?? 'onnx',
     weights: path,

@@ -57,6 +57,8 @@ export interface TrainConfig {
   dataDir?: string;
   /** Allow downloading a missing dataset (never by default). */
   download: boolean;
+  /** Train on a dataset of one class (otherwise an error). */
+  allowSingleClass?: boolean;
   /** Square training / evaluation resolution; default chosen from the dataset and stem (see planModel). */
   input?: number;
   epochs: number;
@@ -103,6 +105,7 @@ export interface TrainSettings {
   dataset?: string;
   dataDir?: string;
   download?: boolean;
+  allowSingleClass?: boolean;
   input?: number;
   epochs?: number;
   batchSize?: number;
@@ -281,7 +284,7 @@ export function resolveTrainConfig(s: TrainSettings): TrainConfig {
   if (m.ema !== undefined && (!isNum(m.ema) || m.ema <= 0 || m.ema >= 1)) throw new ConfigError('ema', `expected a decay in (0, 1), e.g. 0.999, got ${m.ema}`);
   const erasing = m.randomErasing ?? 0;
   if (!isNum(erasing) || erasing < 0 || erasing > 1) throw new ConfigError('randomErasing', `expected a probability in [0, 1], got ${m.randomErasing}`);
-  if (!Number.isInteger(m.seed)) throw new ConfigError('seed', `expected an integer, got ${m.seed}`);
+  if (typeof m.seed !== 'number' || !Number.isInteger(m.seed) || m.seed < 0) throw new ConfigError('seed', `expected a non-negative integer, got ${m.seed}`);
   if (m.minutes !== undefined && (!isNum(m.minutes) || m.minutes <= 0)) throw new ConfigError('minutes', `expected a positive number of minutes, got ${m.minutes}`);
   if (m.limit !== undefined) positiveInt('limit', m.limit);
   if (m.testLimit !== undefined) positiveInt('testLimit', m.testLimit);
@@ -306,6 +309,7 @@ export function resolveTrainConfig(s: TrainSettings): TrainConfig {
     dataset: m.dataset!,
     dataDir: m.dataDir,
     download: m.download ?? false,
+    ...(m.allowSingleClass ? { allowSingleClass: true } : {}),
     input: m.input,
     epochs,
     batchSize,

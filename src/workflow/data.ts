@@ -4,7 +4,7 @@
  */
 import { resolve } from 'node:path';
 import { DATASET_INFO, type Dataset, type OpenDatasetOptions, isDatasetName, openDataset, sampleImageSize, takeSubset } from '../data/index.js';
-import type { TrainConfig } from './config.js';
+import { ConfigError, type TrainConfig } from './config.js';
 import { isSmall, sourcePreprocessing } from './model-plan.js';
 
 export { type ModelPlan, planModel, sourcePreprocessing, trainTransforms } from './model-plan.js';
@@ -15,6 +15,8 @@ export interface TrainingData {
   /** openDataset options (stored in checkpoints). */
   datasetOptions: OpenDatasetOptions & Record<string, unknown>;
   title: string;
+  /** What the log should say about the data (each once): symbolic links not followed, a single class allowed. */
+  notes: string[];
 }
 
 /** The test-sample count used with --limit N and no --test-limit. */
@@ -52,12 +54,21 @@ export async function openTrainingData(config: TrainConfig): Promise<TrainingDat
       o.channels = 3;
     }
   }
+  const notes = new Set<string>();
+  const onNote = (m: string) => notes.add(m);
   const open = (split: 'train' | 'test', length?: number) =>
-    openDataset(config.dataset, split, config.dataset === 'synthetic' && length !== undefined ? { ...o, length } : o);
+    openDataset(config.dataset, split, { ...o, ...(config.dataset === 'synthetic' && length !== undefined ? { length } : {}), onNote });
   let train = await open('train', config.limit);
   let test = await open('test', testLimit);
   if (config.limit !== undefined && train.length > config.limit) train = takeSubset(train, config.limit);
   if (testLimit !== undefined && test.length > testLimit) test = takeSubset(test, testLimit);
   const title = config.dataset === 'folder' ? train.name : DATASET_INFO[config.dataset].title;
-  return { train, test, datasetOptions: o, title };
+  if (train.numClasses < 2) {
+    const what = `${title} has ${train.numClasses} class${train.numClasses === 1 ? ` (${JSON.stringify(train.classNames[0])})` : 'es'}`;
+    if (!config.allowSingleClass || train.numClasses === 0) {
+      throw new ConfigError(config.dataset === 'folder' ? '--data' : '--dataset', `${what}: a classifier needs at least 2 (a folder of images per class); --allow-single-class trains anyway`);
+    }
+    notes.add(`warning: ${what}: every prediction will be that class (loss and accuracy say nothing)`);
+  }
+  return { train, test, datasetOptions: o, title, notes: [...notes] };
 }

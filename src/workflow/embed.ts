@@ -5,13 +5,15 @@
  */
 import { extname, resolve } from 'node:path';
 import { describePreprocessing } from '../data/preprocessing.js';
-import { saveFileAtomic } from '../io/checkpoint.js';
+import { saveFileAtomic } from '../io/atomic.js';
+import { type GuardedPath, refuseOutputsOverInputs } from '../io/output-guard.js';
 import { writeNpy } from '../io/npy.js';
 import { writeSafetensors } from '../io/safetensors.js';
 import { InferenceSession } from '../runtime/inference.js';
 import { nodeBackend } from '../runtime/node-backend.js';
 import { Tensor } from '../tensor.js';
 import type { ModelSource } from './checkpoints.js';
+import { classifierInputs } from './classifier.js';
 import { openNetworkClassifier } from './export.js';
 import { imageBatches } from './image-batches.js';
 
@@ -30,6 +32,8 @@ export interface EmbedResult {
   model: string;
   weights: string;
   preprocessing: string;
+  /** The files read (images, model files), which the output must not replace. */
+  inputs: GuardedPath[];
 }
 
 export const EMBEDDING_FORMATS = ['.json', '.npy', '.safetensors'] as const;
@@ -56,7 +60,8 @@ export async function embedImages(files: string[], o: EmbedOptions): Promise<Emb
     embeddings.set(r, at);
     at += r.length;
   }
-  return { files, dim, embeddings, model: c.model, weights: c.weights, preprocessing: describePreprocessing(c.preprocessing) };
+  const inputs = [...files.map((f) => ({ path: f, what: 'the image' })), ...(await classifierInputs(o))];
+  return { files, dim, embeddings, model: c.model, weights: c.weights, preprocessing: describePreprocessing(c.preprocessing), inputs };
 }
 
 /** The embeddings as JSON: model, weights, preprocessing, dim and one { file, embedding } per image. */
@@ -72,6 +77,7 @@ export function embeddingsJson(r: EmbedResult): object {
 
 /** Writes embeddings by extension: .json (embeddingsJson), .npy ([files, dim] float32), .safetensors (`embeddings`, file names in the metadata). */
 export async function writeEmbeddings(path: string, r: EmbedResult): Promise<string> {
+  refuseOutputsOverInputs([{ path, what: 'the embeddings output' }], r.inputs);
   const ext = extname(path).toLowerCase();
   let bytes: Uint8Array;
   if (ext === '.json') bytes = new TextEncoder().encode(JSON.stringify(embeddingsJson(r)) + '\n');

@@ -2,12 +2,13 @@
 import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Rng } from '../data/index.js';
-import { saveFileAtomic } from '../io/checkpoint.js';
+import { saveFileAtomic } from '../io/atomic.js';
+import { refuseOutputsOverInputs } from '../io/output-guard.js';
 import type { Network } from '../models/network.js';
 import { encodeModel, toModelProto } from '../onnx/serialize.js';
 import { traceInference } from '../runtime/inference.js';
 import { createSession, ort } from '../runtime/node-backend.js';
-import { type Classifier, type ClassifierSource, openClassifier } from './classifier.js';
+import { type Classifier, type ClassifierSource, classifierInputs, openClassifier } from './classifier.js';
 
 export interface ExportOptions extends ClassifierSource {
   /** Output .onnx path. */
@@ -52,9 +53,9 @@ export function modelMetadata(c: Classifier): { key: string; value: string }[] {
 }
 
 /** The network of a classifier source (export and quantize need one: an ONNX file is already exported). */
-export async function openNetworkClassifier(o: ClassifierSource & { input?: number; threads?: number }): Promise<Classifier & { network: Network }> {
+export async function openNetworkClassifier(o: ClassifierSource & { input?: number; threads?: number; batch?: number }): Promise<Classifier & { network: Network }> {
   if (o.onnx) throw new Error('--onnx: give the checkpoint, weights or model to export, not an ONNX file');
-  const c = await openClassifier(o, { input: o.input, threads: o.threads });
+  const c = await openClassifier(o, { input: o.input, threads: o.threads, batch: o.batch });
   return c as Classifier & { network: Network };
 }
 
@@ -63,6 +64,7 @@ export async function openNetworkClassifier(o: ClassifierSource & { input?: numb
  * ONNX with modelMetadata, then loads the file into onnxruntime and runs one batch to verify it.
  */
 export async function exportOnnx(o: ExportOptions): Promise<ExportResult> {
+  refuseOutputsOverInputs([{ path: o.out, what: 'the ONNX output' }], await classifierInputs(o));
   const c = await openNetworkClassifier(o);
   const model = c.network;
   const source = c.weights;

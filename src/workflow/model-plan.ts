@@ -5,7 +5,7 @@
  */
 import type { Dataset } from '../data/dataset.js';
 import { type AugmentSettings, type TransformSpec, standardTransform, withAugmentation } from '../data/transforms.js';
-import { createModel, modelOptionNames } from '../models/registry.js';
+import { createModelShapes, modelOptionNames } from '../models/registry.js';
 import { type Preprocessing, atInputSize, augmentedTransform, transformForChannels } from '../data/preprocessing.js';
 import type { TrainConfig } from './config.js';
 
@@ -41,7 +41,7 @@ export function planModel(
   const small = isSmall(data) || (config.input !== undefined && config.input <= 64);
   const stem = (options.stem as string | undefined) ?? (small ? 'cifar' : 'imagenet');
   options.stem = stem;
-  const designed = createModel(config.model, { ...options, numClasses: 2 }).inputSize[1];
+  const designed = createModelShapes(config.model, options).inputSize[1];
   let size = config.input ?? (stem === 'cifar' ? 32 : designed);
   if (stem === 'imagenet' && isSmall(data) && config.input === undefined) {
     size = designed;

@@ -17,6 +17,9 @@ export function runEnvironment(threads?: number): { node: string; onnxruntime: s
   };
 }
 
+/** The files writeRunReport writes into its folder. */
+export const RUN_REPORT_FILES = ['loss', 'accuracy', 'confusion'].flatMap((c) => [`${c}.svg`, `${c}.png`]).concat('report.html');
+
 /** Writes loss / accuracy / confusion charts (.svg + .png) and report.html; returns the report's path. */
 export async function writeRunReport(
   outDir: string,

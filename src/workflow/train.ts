@@ -12,6 +12,8 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import type { OutputFolder } from '../io/output-folder.js';
+import { refuseOutputsOverInputs } from '../io/output-guard.js';
 import { mixes } from '../data/index.js';
 import type { EpochMetrics } from '../report/index.js';
 import { nodeBackend } from '../runtime/node-backend.js';
@@ -27,6 +29,9 @@ import type { TrainEvents } from './training/events.js';
 import { RunRecord } from './training/record.js';
 import { type ResumePoint, type RunProgress, checkStart, freshProgress, openResume, restoreTrainer, zeroAccumulator } from './training/resume.js';
 import { type RunSetup, closeLoaders, openRunSetup } from './training/setup.js';
+import { checkModelFits } from './model-memory.js';
+import { checkConcurrency } from './resources.js';
+import { isRunFile, openRunFolder } from './run-folder.js';
 
 export type { StepEvent, TrainEvents } from './training/events.js';
 export { EMA_BATCHNORM_BATCHES } from './training/evaluation.js';
@@ -68,13 +73,36 @@ export async function train(config: TrainConfig, run: TrainRunOptions): Promise<
   if (!Number.isInteger(saveEvery) || saveEvery < 1) throw new Error(`saveEvery must be a positive integer, got ${saveEvery}`);
   const resume = typeof run.resume === 'string' ? await openResume(run.resume) : run.resume;
   checkStart(config, outDir, resume);
-  const setup = await openRunSetup(config, { workers: run.workers ?? 1, log }, resume);
-  const session = new TrainingSession(config, run, outDir, saveEvery, setup);
-  try {
-    return await session.run(resume);
-  } finally {
-    await session.close();
+  checkConcurrency('threads', run.threads, resume ? `${resume.path}: threads` : '`threads`');
+  checkConcurrency('workers', run.workers, '`workers`');
+  if (config.input !== undefined) {
+    // Before the data is opened (or generated at that size): the model at the asked input size and batch,
+    // with the stem planModel gives an input of that size.
+    const stem = config.modelOptions.stem ?? (config.input <= 64 ? 'cifar' : 'imagenet');
+    checkModelFits(config.model, { ...config.modelOptions, stem }, 'training', { inputSize: [3, config.input, config.input], batch: config.batchSize, training: true });
   }
+  refuseOutputsOverInputs([{ path: outDir, what: 'the run folder', folder: true, writes: isRunFile }], trainInputs(config));
+  const folder = await openRunFolder(outDir, { command: run.command ?? 'mobilezoo train', log });
+  try {
+    const setup = await openRunSetup(config, { workers: run.workers ?? 1, log }, resume);
+    const session = new TrainingSession(config, run, outDir, saveEvery, setup, folder);
+    try {
+      return await session.run(resume);
+    } finally {
+      await session.close();
+    }
+  } finally {
+    await folder.close();
+  }
+}
+
+/** The files a run reads that its folder must not replace: the pretrained weights, an image folder. */
+function trainInputs(config: TrainConfig): { path: string; what: string; folder?: boolean }[] {
+  const p = config.pretrained;
+  return [
+    ...(p ? [{ path: p.file, what: 'the pretrained file' }, ...(p.weights !== p.file ? [{ path: p.weights, what: `the weights of ${p.file}` }] : [])] : []),
+    ...(config.dataset === 'folder' && config.dataDir ? [{ path: config.dataDir, what: 'the image folder', folder: true }] : []),
+  ];
 }
 
 /** One session of a run (a run interrupted and resumed has several): the trainer and the epoch loop over the setup. */
@@ -90,6 +118,7 @@ class TrainingSession {
     private readonly outDir: string,
     private readonly saveEvery: number,
     private readonly setup: RunSetup,
+    private readonly folder: OutputFolder,
   ) {
     this.log = (m) => options.events?.log?.(m);
     this.clock = new RunClock(config.minutes, config.epochs);
@@ -116,7 +145,7 @@ class TrainingSession {
     await mkdir(this.outDir, { recursive: true });
     const progress: RunProgress = resume ? await restoreTrainer(trainer, resume, this.steps) : freshProgress();
     const commands = [...(resume?.record.commands ?? []), ...(options.command ? [options.command] : [])];
-    const record = await RunRecord.start({ outDir: this.outDir, config, setup, commands, threads: options.threads, saveEvery: this.saveEvery }, progress);
+    const record = await RunRecord.start({ outDir: this.outDir, folder: this.folder, config, setup, commands, threads: options.threads, saveEvery: this.saveEvery }, progress);
     if (resume) this.log(`resumed from ${resume.path}: epoch ${progress.epoch}${progress.stepInEpoch ? ` + ${progress.stepInEpoch}/${this.steps} steps` : ''} of ${config.epochs}`);
     this.logPlan();
     if (progress.epoch >= config.epochs) {

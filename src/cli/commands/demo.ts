@@ -5,7 +5,7 @@ import { type TrainSettings } from '../../workflow/config.js';
 import { readCheckpointRecord } from '../../workflow/checkpoints.js';
 import { demoConfig } from '../../workflow/index.js';
 import { evalText } from '../format.js';
-import { nonNegativeInt, positiveInt } from '../parse.js';
+import { nonNegativeInt, positiveInt, threadCount, threadsCap, workerCount, workersCap } from '../parse.js';
 import { type CommandEnv, runTraining, timestamp, EXIT } from '../context.js';
 
 export function addDemoCommand(program: Command, { ctx, io, out }: CommandEnv): void {
@@ -17,8 +17,8 @@ export function addDemoCommand(program: Command, { ctx, io, out }: CommandEnv): 
     .option('--out <dir>', 'output folder (default runs/demo-<timestamp>)')
     .option('--epochs <n>', 'epochs (default 2)', positiveInt('--epochs'))
     .option('--limit <n>', 'training images (default 5000; test: ceil(N/5))', positiveInt('--limit'))
-    .option('--threads <n>', 'ONNX Runtime threads', positiveInt('--threads'))
-    .option('--workers <n>', 'data-loading worker threads (default 1)', nonNegativeInt('--workers'))
+    .option('--threads <n>', `ONNX Runtime threads (${threadsCap()})`, threadCount('--threads'))
+    .option('--workers <n>', `data-loading worker threads (default 1) (${workersCap()})`, workerCount('--workers'))
     .action(async (o: Record<string, unknown>) => {
       const overrides: TrainSettings = {};
       if (o.epochs !== undefined) overrides.epochs = o.epochs as number;

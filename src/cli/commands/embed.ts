@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { extname } from 'node:path';
 import { EMBEDDING_FORMATS, embedImages, embeddingsJson, writeEmbeddings } from '../../workflow/index.js';
 import { embedText } from '../format.js';
-import { UsageError, addModelFlags, modelName, positiveInt } from '../parse.js';
+import { UsageError, addModelFlags, modelName, positiveInt, threadCount, threadsCap } from '../parse.js';
 import { type CommandEnv, modelSource } from '../context.js';
 
 export function addEmbedCommand(program: Command, { io, out }: CommandEnv): void {
@@ -20,7 +20,7 @@ export function addEmbedCommand(program: Command, { io, out }: CommandEnv): void
     .option('--ema-off', 'with a checkpoint trained with --ema: use the raw weights')
     .option('--out <file>', `write the embeddings: ${EMBEDDING_FORMATS.join(', ')} (by extension)`)
     .option('--input <size>', 'input size (default: the checkpoint\'s; 224 for ImageNet models)', positiveInt('--input'))
-    .option('--threads <n>', 'ONNX Runtime threads', positiveInt('--threads'))
+    .option('--threads <n>', `ONNX Runtime threads (${threadsCap()})`, threadCount('--threads'))
     .option('--json', 'print the embeddings as JSON')
     .action(async (images: string[], o: Record<string, unknown>) => {
       const src = await modelSource(o, false, io);

@@ -2,17 +2,17 @@
 import type { Command } from 'commander';
 import { exportOnnx, exportPth, exportWeb } from '../../workflow/index.js';
 import { exportPthText, exportText, exportWebText } from '../format.js';
-import { UsageError, addModelFlags, modelName, positiveInt } from '../parse.js';
+import { UsageError, addModelFlags, modelName, positiveInt, shellQuote, threadCount, threadsCap } from '../parse.js';
 import { type CommandEnv, modelSource } from '../context.js';
 
-export function addExportCommand(program: Command, { io, out }: CommandEnv): void {
+export function addExportCommand(program: Command, { ctx, io, out }: CommandEnv): void {
   addModelFlags(
     program
       .command('export')
       .description('write an eval-mode ONNX model (verified in onnxruntime), the state dict as a .pth for PyTorch, or a static web page that classifies images in the browser')
       .option('--onnx <file>', 'output: the .onnx file')
       .option('--pth <file>', 'output: the state dict in torch.save format with torchvision\'s / megvii\'s key names (torch.load(file, weights_only=True) reads it)')
-      .option('--web <dir>', 'output: a static site in a new or empty folder (or a previous export --web): index.html, model.onnx, model.json, onnxruntime-web; serve it with any static server')
+      .option('--web <dir>', 'output: a static site in a new or empty folder (or a previous export --web, whose files it replaces; files you added are kept, files of it you changed make it refuse): index.html, model.onnx, model.json, onnxruntime-web; serve it with any static server')
       .option('--from-onnx <file>', 'with --web: put this ONNX file (from export or quantize: its metadata gives the preprocessing and class names) on the page instead of exporting --checkpoint / --weights / --model')
       .option('--checkpoint <file>', 'a checkpoint-*.json written by train')
       .option('--weights <file|name>', 'a state dict (.pth / .safetensors), or published weights by name (mobilezoo weights); needs --model unless it is a name')
@@ -22,7 +22,7 @@ export function addExportCommand(program: Command, { io, out }: CommandEnv): voi
     .option('--ema-off', 'with a checkpoint trained with --ema: export the raw weights')
     .option('--batch <n>', 'fixed batch size of --onnx (default: symbolic N)', positiveInt('--batch'))
     .option('--input <size>', 'input size (default: the checkpoint\'s or the model\'s)', positiveInt('--input'))
-    .option('--threads <n>', 'ONNX Runtime threads for the check', positiveInt('--threads'))
+    .option('--threads <n>', `ONNX Runtime threads for the check (${threadsCap()})`, threadCount('--threads'))
     .option('--json', 'print JSON')
     .addHelpText('after', '\n--onnx, --pth and --web are the outputs (one per run). The model comes from --checkpoint, --weights with --model, --model alone (random weights), or, for --web, an ONNX file given with --from-onnx.')
     .action(async (o: Record<string, unknown>) => {
@@ -34,7 +34,7 @@ export function addExportCommand(program: Command, { io, out }: CommandEnv): voi
       const common = { input: o.input as number | undefined, threads: o.threads as number | undefined, ema: o.emaOff ? false : undefined };
       if (o.web) {
         if (o.fromOnnx && (src.checkpoint || src.weights || src.model)) throw new UsageError('--from-onnx: give it or --checkpoint / --weights / --model, not both');
-        const r = await exportWeb({ ...src, onnx: o.fromOnnx as string | undefined, dir: o.web as string, ...common });
+        const r = await exportWeb({ ...src, onnx: o.fromOnnx as string | undefined, dir: o.web as string, ...common, command: shellQuote(['mobilezoo', ...ctx.argv]), log: (m) => io.stderr.write(`${m}\n`) });
         return out(o.json ? JSON.stringify(r, null, 2) : exportWebText(r));
       }
       if (o.pth) {

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { predictImages } from '../../workflow/index.js';
 import { predictText } from '../format.js';
-import { UsageError, addModelFlags, modelName, positiveInt } from '../parse.js';
+import { UsageError, addModelFlags, modelName, positiveInt, threadCount, threadsCap } from '../parse.js';
 import { type CommandEnv, modelSource } from '../context.js';
 
 export function addPredictCommand(program: Command, { io, out }: CommandEnv): void {
@@ -20,7 +20,7 @@ export function addPredictCommand(program: Command, { io, out }: CommandEnv): vo
     .option('--ema-off', 'with a checkpoint trained with --ema: use the raw weights')
     .option('--top <k>', 'labels per image (default 5)', positiveInt('--top'))
     .option('--input <size>', 'input size (default: the checkpoint\'s; 224 for ImageNet models)', positiveInt('--input'))
-    .option('--threads <n>', 'ONNX Runtime threads', positiveInt('--threads'))
+    .option('--threads <n>', `ONNX Runtime threads (${threadsCap()})`, threadCount('--threads'))
     .option('--json', 'print JSON')
     .action(async (images: string[], o: Record<string, unknown>) => {
       const src = await modelSource(o, true, io);

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { DATASET_NAMES } from '../../data/index.js';
 import { DEFAULT_CALIBRATION_IMAGES, quantizeToOnnx } from '../../workflow/index.js';
 import { quantizeText } from '../format.js';
-import { UsageError, addModelFlags, modelName, numberIn, oneOf, positiveInt } from '../parse.js';
+import { UsageError, addModelFlags, modelName, numberIn, oneOf, positiveInt, threadCount, threadsCap } from '../parse.js';
 import { type CommandEnv, modelSource } from '../context.js';
 
 export function addQuantizeCommand(program: Command, { io, out }: CommandEnv): void {
@@ -26,7 +26,7 @@ export function addQuantizeCommand(program: Command, { io, out }: CommandEnv): v
     .option('--data <dir>', 'directory searched first for the dataset (the image root for folder)')
     .option('--download', 'download the dataset if it is not found')
     .option('--input <size>', 'input size (default: the checkpoint\'s or the model\'s)', positiveInt('--input'))
-    .option('--threads <n>', 'ONNX Runtime threads', positiveInt('--threads'))
+    .option('--threads <n>', `ONNX Runtime threads (${threadsCap()})`, threadCount('--threads'))
     .option('--json', 'print JSON')
     .action(async (o: Record<string, unknown>) => {
       const src = await modelSource(o, false, io);

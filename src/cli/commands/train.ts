@@ -6,7 +6,7 @@ import { OPTIMIZER_TYPES, RECIPES, type TrainSettings, resolveTrainConfig } from
 import { SCHEDULE_TYPES } from '../../train/schedules.js';
 import { AUTO_AUGMENT_POLICIES } from '../../data/transforms-augment.js';
 import { inspectPretrained, openResume, resumeConfig } from '../../workflow/index.js';
-import { UsageError, addModelFlags, explicit, integer, modelName, modelOptionsFrom, nonNegativeInt, nonNegativeNumber, numberIn, numberList, oneOf, positiveInt, positiveNumber } from '../parse.js';
+import { UsageError, addModelFlags, explicit, modelName, modelOptionsFrom, nonNegativeInt, nonNegativeNumber, numberIn, numberList, oneOf, positiveInt, positiveNumber, threadCount, threadsCap, workerCount, workersCap } from '../parse.js';
 import { type CommandEnv, runTraining, timestamp, flagOf, weightsFile, RESUMABLE } from '../context.js';
 
 export function addTrainCommand(program: Command, { ctx, io }: CommandEnv): void {
@@ -20,6 +20,7 @@ export function addTrainCommand(program: Command, { ctx, io }: CommandEnv): void
     .option('--dataset <name>', `${DATASET_NAMES.join(' | ')} (default cifar10)`, oneOf('--dataset', DATASET_NAMES))
     .option('--data <dir>', 'directory searched first for the dataset (the image root for folder)')
     .option('--download', 'download the dataset if it is not found (never done otherwise)')
+    .option('--allow-single-class', 'train on a dataset of one class (otherwise an error: every prediction would be that class)')
     .option('--epochs <n>', 'epochs (default 15; recipes set their own)', positiveInt('--epochs'))
     .option('--batch-size <n>', 'batch size (default 128)', positiveInt('--batch-size'))
     .option('--optimizer <name>', `${OPTIMIZER_TYPES.join(' | ')} (default adam)`, oneOf('--optimizer', OPTIMIZER_TYPES))
@@ -43,9 +44,9 @@ export function addTrainCommand(program: Command, { ctx, io }: CommandEnv): void
     .option('--cutmix <alpha>', 'cutmix of each batch with its reverse, box area ~ Beta(alpha, alpha) (e.g. 1.0)', nonNegativeNumber('--cutmix'))
     .option('--mix-prob <p>', 'probability that a batch is mixed (default 1)', numberIn('--mix-prob', 0, 1.000001))
     .option('--mix-switch-prob <p>', 'with --mixup and --cutmix: probability of cutmix for a mixed batch (default 0.5)', numberIn('--mix-switch-prob', 0, 1.000001))
-    .option('--seed <n>', 'seed of the initialization, data order, augmentation and dropout (default 0)', integer('--seed'))
-    .option('--threads <n>', 'ONNX Runtime intra-op threads (default: all cores)', positiveInt('--threads'))
-    .option('--workers <n>', 'data-loading worker threads (default 1; 0 = main thread)', nonNegativeInt('--workers'))
+    .option('--seed <n>', 'seed of the initialization, data order, augmentation and dropout (default 0)', nonNegativeInt('--seed'))
+    .option('--threads <n>', `ONNX Runtime intra-op threads (default: all cores) (${threadsCap()})`, threadCount('--threads'))
+    .option('--workers <n>', `data-loading worker threads (default 1; 0 = main thread) (${workersCap()})`, workerCount('--workers'))
     .option('--out <dir>', 'output folder (default runs/<model>-<dataset>-<timestamp>)')
     .option('--save-every <n>', 'checkpoint every N epochs (default 5; a "last" one is always written)', positiveInt('--save-every'))
     .option('--resume <checkpoint>', 'continue a run from its checkpoint-*.json (same settings; --epochs may extend it)')
@@ -88,6 +89,7 @@ export function addTrainCommand(program: Command, { ctx, io }: CommandEnv): void
         dataset: o.dataset as string | undefined,
         dataDir: o.data as string | undefined,
         download: o.download as boolean | undefined,
+        allowSingleClass: o.allowSingleClass as boolean | undefined,
         input: o.input as number | undefined,
         epochs: o.epochs as number | undefined,
         batchSize: o.batchSize as number | undefined,

@@ -3,12 +3,13 @@
  * evaluation, and what every checkpoint and the report are written from.
  */
 import { join } from 'node:path';
+import type { OutputFolder } from '../../io/output-folder.js';
 import { type EpochMetrics, MetricsCsv } from '../../report/index.js';
 import type { Trainer } from '../../train/trainer.js';
-import { type CheckpointRecord, type EpochAccumulator, CHECKPOINT_FORMAT, CHECKPOINT_VERSION, writeCheckpoint } from '../checkpoints.js';
+import { type CheckpointRecord, type EpochAccumulator, CHECKPOINT_FORMAT, CHECKPOINT_VERSION, checkpointFileNames, writeCheckpoint } from '../checkpoints.js';
 import { type TrainConfig, describeOptimization } from '../config.js';
 import type { EvalResult } from '../evaluate.js';
-import { runEnvironment, writeRunReport } from '../report.js';
+import { RUN_REPORT_FILES, runEnvironment, writeRunReport } from '../report.js';
 import type { RunProgress } from './resume.js';
 import type { RunSetup } from './setup.js';
 
@@ -16,6 +17,8 @@ type RecordBase = Omit<CheckpointRecord, 'files' | 'tag' | 'epoch' | 'progress' 
 
 export interface RunRecordOptions {
   outDir: string;
+  /** The locked run folder: every file the record writes is tracked in its manifest. */
+  folder: OutputFolder;
   config: TrainConfig;
   setup: RunSetup;
   /** Command lines of the run so far (a resumed run's, then this one). */
@@ -40,7 +43,7 @@ export class RunRecord {
   /** A record continuing `progress`; metrics.csv is rewritten with its rows. */
   static async start(o: RunRecordOptions, progress: RunProgress): Promise<RunRecord> {
     const r = new RunRecord(o, progress);
-    await r.csv.rewrite(r.history);
+    await o.folder.track(['metrics.csv'], () => r.csv.rewrite(r.history));
     return r;
   }
 
@@ -52,7 +55,7 @@ export class RunRecord {
   async addEpoch(row: EpochMetrics, evaluation: EvalResult): Promise<void> {
     this.lastEval = evaluation;
     this.history.push(row);
-    await this.csv.append(row);
+    await this.o.folder.track(['metrics.csv'], () => this.csv.append(row));
   }
 
   private base(): RecordBase {
@@ -89,7 +92,8 @@ export class RunRecord {
   /** Writes checkpoint-<tag> at step `stepInEpoch` of the epoch after `epoch` completed ones; returns its JSON's path. */
   async save(trainer: Trainer, tag: string, epoch: number, stepInEpoch: number, stepsPerEpoch: number, sums?: EpochAccumulator): Promise<string> {
     const last = this.lastEval;
-    return writeCheckpoint(
+    const ema = trainer.emaStateDict();
+    return this.o.folder.track(checkpointFileNames(tag, ema !== undefined), () => writeCheckpoint(
       this.o.outDir,
       {
         ...this.base(),
@@ -101,21 +105,22 @@ export class RunRecord {
         history: this.history,
         seconds: this.seconds,
       },
-      { weights: this.o.setup.model.stateDict(), optimizer: trainer.optimizerStateDict(), ema: trainer.emaStateDict() },
-    );
+      { weights: this.o.setup.model.stateDict(), optimizer: trainer.optimizerStateDict(), ema },
+    ));
   }
 
   /** Writes the charts and report.html; undefined before the first evaluation. */
   async report(): Promise<string | undefined> {
     const { config, setup, outDir } = this.o;
     const { data, counts } = setup;
-    if (!this.lastEval || this.history.length === 0) return undefined;
-    return writeRunReport(outDir, {
-      history: this.history, evaluation: this.lastEval, classNames: data.train.classNames, command: this.o.commands.join('\n'),
+    const lastEval = this.lastEval;
+    if (!lastEval || this.history.length === 0) return undefined;
+    return this.o.folder.track(RUN_REPORT_FILES, () => writeRunReport(outDir, {
+      history: this.history, evaluation: lastEval, classNames: data.train.classNames, command: this.o.commands.join('\n'),
       model: { name: config.model, options: setup.modelOptions, params: counts.totalParams, macs: counts.totalMacs },
       dataset: { name: data.title, trainSize: data.train.length, testSize: data.test.length },
       environment: { ...runEnvironment(this.o.threads), seed: config.seed, optimizer: describeOptimization(config), input: setup.inputSize.join('x') },
       seconds: this.seconds,
-    });
+    }));
   }
 }

@@ -4,13 +4,14 @@
  * the step count and the running sums of a partly trained epoch, so it computes what an uninterrupted
  * run computes.
  */
-import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { loadStateDictFile } from '../../io/checkpoint.js';
+import { existsSync, readdirSync, realpathSync } from 'node:fs';
+import { openStateDictFile, readExpected } from '../../io/checkpoint.js';
+import { ReadBudget } from '../../io/limits.js';
 import type { Network } from '../../models/network.js';
 import type { EpochMetrics } from '../../report/csv.js';
 import type { Trainer } from '../../train/trainer.js';
-import { type CheckpointRecord, type EpochAccumulator, readCheckpointRecord } from '../checkpoints.js';
+import { RefusedError } from '../../io/refused.js';
+import { type CheckpointRecord, type EpochAccumulator, checkpointFile, loadWeights, readResumableCheckpoint } from '../checkpoints.js';
 import type { TrainConfig } from '../config.js';
 
 /** A checkpoint to continue from: its record, the folder its file names are relative to, its path. */
@@ -20,9 +21,9 @@ export interface ResumePoint {
   path: string;
 }
 
-/** Reads the checkpoint a run continues from. */
+/** Reads the checkpoint a run continues from (a complete one: its JSON records this save). */
 export function openResume(path: string): Promise<ResumePoint> {
-  return readCheckpointRecord(path);
+  return readResumableCheckpoint(path);
 }
 
 /** The config to continue a checkpoint with: its own, with `epochs` optionally changed. */
@@ -33,20 +34,23 @@ export function resumeConfig(record: CheckpointRecord, overrides: { epochs?: num
   return c;
 }
 
-/** Refuses a resume of a clock-scheduled run, and a fresh run into a folder that already holds one. */
+/**
+ * Refuses a resume of a clock-scheduled run, and a run into a folder that already holds one unless it
+ * continues that run in its own folder (the files of two runs would mix).
+ */
 export function checkStart(config: TrainConfig, outDir: string, resume: ResumePoint | undefined): void {
   if (resume && config.minutes !== undefined) {
     throw new Error(`${resume.path}: a run with a minutes budget cannot be resumed: its schedule follows the clock of the run that started it`);
   }
-  if (!resume && existsSync(outDir) && readdirSync(outDir).some((f) => /^checkpoint-.*\.json$/.test(f))) {
-    throw new Error(`${outDir} already holds a training run (checkpoint-*.json); choose another output folder, or resume it`);
+  if (resume && existsSync(outDir) && realpathSync(resume.dir) === realpathSync(outDir)) return;
+  if (existsSync(outDir) && readdirSync(outDir).some((f) => /^checkpoint-.*\.json$/.test(f))) {
+    throw new RefusedError(`${outDir} already holds a training run (checkpoint-*.json); choose another \`out\`, or continue it with \`resume\``);
   }
 }
 
 /** Loads a resumed run's weights into the model. */
 export async function loadResumedWeights(model: Network, resume: ResumePoint): Promise<void> {
-  const weights = join(resume.dir, resume.record.files.weights);
-  model.loadStateDict(await loadStateDictFile(weights), { source: weights });
+  await loadWeights(model, checkpointFile(resume.record, resume.path, 'weights'));
 }
 
 export function zeroAccumulator(): EpochAccumulator {
@@ -68,11 +72,15 @@ export function freshProgress(): RunProgress {
 
 /** Restores the optimizer state of a resumed run into the trainer, after checking it fits; returns its progress. */
 export async function restoreTrainer(trainer: Trainer, resume: ResumePoint, stepsPerEpoch: number): Promise<RunProgress> {
-  const { record, dir, path } = resume;
+  const { record, path } = resume;
   if (record.progress.stepsPerEpoch !== stepsPerEpoch) {
     throw new Error(`${path}: ${record.progress.stepsPerEpoch} steps per epoch when saved, ${stepsPerEpoch} now (has the dataset or the batch size changed?)`);
   }
-  trainer.loadOptimizerStateDict(await loadStateDictFile(join(dir, record.files.optimizer)));
+  // Checked against the trainer's own state (names, shapes) before any tensor is read.
+  const expected = trainer.optimizerStateDict();
+  const file = checkpointFile(record, path, 'optimizer');
+  const state = await openStateDictFile(file, { budget: ReadBudget.forShapes(expected.values()) });
+  trainer.loadOptimizerStateDict(readExpected(state, expected, file.path));
   if (trainer.step !== record.progress.step) throw new Error(`${path}: optimizer state is at step ${trainer.step}, record says ${record.progress.step}`);
   return {
     epoch: record.epoch,

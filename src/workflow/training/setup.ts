@@ -6,10 +6,10 @@
 import { DataLoader, type TransformSpec, resolveTransform } from '../../data/index.js';
 import { type Preprocessing, recordPreprocessing } from '../../data/preprocessing.js';
 import type { Network } from '../../models/network.js';
-import { createModel } from '../../models/registry.js';
 import { summary } from '../../nn/summary.js';
 import type { PretrainedRecord, TrainConfig } from '../config.js';
 import { type TrainingData, openTrainingData, planModel, sourcePreprocessing, trainTransforms } from '../data.js';
+import { buildModel } from '../model-memory.js';
 import { loadPretrained, summarizeTensorNames } from '../pretrained.js';
 import { type ResumePoint, loadResumedWeights } from './resume.js';
 
@@ -37,12 +37,13 @@ export async function openRunSetup(config: TrainConfig, o: { workers: number; lo
   const data = await openTrainingData(config);
   log(`dataset: ${data.title}, ${data.train.length} train / ${data.test.length} test images, ${data.train.numClasses} classes`);
   const plan = planModel(config, { height: data.train.height, width: data.train.width, numClasses: data.train.numClasses, title: data.title });
-  for (const n of plan.notes) log(`note: ${n}`);
+  for (const n of [...data.notes, ...plan.notes]) log(n.startsWith('warning: ') ? n : `note: ${n}`);
   if (resume && JSON.stringify(resume.record.model.inputSize) !== JSON.stringify(plan.inputSize)) {
     throw new Error(`${resume.path}: was trained at input ${resume.record.model.inputSize.join('x')}, this run would use ${plan.inputSize.join('x')}`);
   }
   const modelOptions = resume ? { ...resume.record.model.options } : plan.options;
-  const model = createModel(config.model, modelOptions);
+  // Sized before it is built: a model, input size or batch that cannot fit in memory is refused here.
+  const model = buildModel(config.model, modelOptions, resume ? `${resume.path}: model` : 'training', { inputSize: plan.inputSize, batch: config.batchSize, training: true });
   // Weights first: frozen layers are compiled into the train step as constants.
   const pretrained = resume ? resume.record.pretrained : await startFromPretrained(model, config, log);
   if (resume) await loadResumedWeights(model, resume);
