@@ -8,7 +8,9 @@ import type { Network } from '../models/network.js';
 import { encodeModel, toModelProto } from '../onnx/serialize.js';
 import { traceInference } from '../runtime/inference.js';
 import { createSession, ort } from '../runtime/node-backend.js';
+import type { CheckpointRecord } from './checkpoints.js';
 import { type Classifier, type ClassifierSource, classifierInputs, openClassifier } from './classifier.js';
+import type { TrainedOn } from './model-split.js';
 
 export interface ExportOptions extends ClassifierSource {
   /** Output .onnx path. */
@@ -41,7 +43,7 @@ export function modelMetadata(c: Classifier): { key: string; value: string }[] {
   const meta: Record<string, string> = {
     'mobilezoo.model': c.model,
     ...(c.network ? { 'mobilezoo.options': JSON.stringify(c.network.options) } : {}),
-    ...(c.record ? { 'mobilezoo.dataset': c.record.dataset.name } : {}),
+    ...(c.record ? { 'mobilezoo.dataset': c.record.dataset.name, 'mobilezoo.dataset_record': JSON.stringify(trainedOn(c.record)) } : {}),
     'mobilezoo.class_names': JSON.stringify(c.classNames),
     'mobilezoo.preprocessing': JSON.stringify(p),
     'mobilezoo.input_size': JSON.stringify(p.inputSize),
@@ -50,6 +52,12 @@ export function modelMetadata(c: Classifier): { key: string; value: string }[] {
     'mobilezoo.grayscale': String(p.grayscale),
   };
   return Object.entries(meta).map(([key, value]) => ({ key, value }));
+}
+
+/** What `test` needs to reopen a checkpoint's dataset the way it was split (kept in exported models). */
+function trainedOn(r: CheckpointRecord): TrainedOn {
+  const { name, options, trainSize, testSize } = r.dataset;
+  return { name, options, trainSize, testSize };
 }
 
 /** The network of a classifier source (export and quantize need one: an ONNX file is already exported). */
