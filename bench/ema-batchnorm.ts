@@ -11,6 +11,7 @@ import { InferenceSession } from '../src/runtime/inference.js';
 import { readCheckpointRecord } from '../src/workflow/checkpoints.js';
 import { Trainer } from '../src/train/trainer.js';
 import { EMA_BATCHNORM_BATCHES, evaluateLoader, openTrainingData, trainTransforms } from '../src/workflow/index.js';
+import { nodeBackend } from '../src/runtime/node-backend.js';
 
 const paths = process.argv.slice(2);
 if (paths.length === 0) {
@@ -26,14 +27,14 @@ for (const path of paths) {
   const model = createModel(record.model.name, { ...record.model.options });
   model.loadStateDict(await loadStateDictFile(join(dir, record.files.weights)));
   // The optimizer file holds the EMA parameters (ema.*); a trainer with emaDecay takes them from there.
-  const trainer = await Trainer.create(model, { optimizer: config.optimizer, lr: config.lr, emaDecay: config.emaDecay ?? 0.999, inputSize });
+  const trainer = await Trainer.create(model, { optimizer: config.optimizer, lr: config.lr, emaDecay: config.emaDecay ?? 0.999, inputSize, backend: nodeBackend() });
   trainer.loadOptimizerStateDict(await loadStateDictFile(join(dir, record.files.optimizer)));
   const tf = trainTransforms(data.train, inputSize, false);
   const testLoader = new DataLoader(data.test, { batchSize: 250, transform: tf.eval, workers: 1 });
   const evaluate = async (label: string) => {
     const m = createModel(record.model.name, { ...record.model.options });
     m.loadStateDict(trainer.emaStateDict()!);
-    const s = await InferenceSession.create(m, { inputSize });
+    const s = await InferenceSession.create(m, { inputSize, backend: nodeBackend() });
     const r = (await evaluateLoader((x) => s.run(x), testLoader, m.numClasses))!;
     console.log(`${path}: EMA weights, ${label}: ${(r.top1 * 100).toFixed(2)}% (loss ${r.loss.toFixed(4)})`);
     await s.dispose();

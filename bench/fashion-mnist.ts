@@ -26,6 +26,7 @@ import { Trainer } from '../src/train/trainer.js';
 import { testModel } from '../src/workflow/index.js';
 import { openTrainingData, planModel, trainFromConfig, trainTransforms } from '../src/workflow/index.js';
 import { epochLine } from '../src/cli/progress.js';
+import { nodeBackend } from '../src/runtime/node-backend.js';
 
 const t0 = performance.now();
 const elapsed = () => (performance.now() - t0) / 1000;
@@ -71,7 +72,7 @@ const net = createModel(probe.model, plan.options);
 const trainer = await Trainer.create(net, {
   optimizer: probe.optimizer, lr: probe.lr, schedule: probe.schedule, epochs: probe.epochs, warmupEpochs: probe.warmupEpochs,
   stepsPerEpoch: Math.ceil(data.train.length / batchSize), labelSmoothing: probe.labelSmoothing, seed: probe.seed,
-  inputSize: plan.inputSize, threads, batchSize, emaDecay: probe.emaDecay,
+  inputSize: plan.inputSize, backend: nodeBackend({ threads }), batchSize, emaDecay: probe.emaDecay,
 });
 const tf = trainTransforms(data.train, plan.inputSize, probe.augment, probe.randomErasing);
 const loader = new DataLoader(data.train, { batchSize, shuffle: true, seed: 1, transform: tf.train, workers });

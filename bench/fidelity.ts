@@ -11,6 +11,7 @@ import { createModel } from '../src/models/registry.js';
 import { InferenceSession } from '../src/runtime/inference.js';
 import { Trainer } from '../src/train/trainer.js';
 import { REFERENCE, gradientErrors, maxAbs, maxAbsDiff, modelOptions } from '../test/models/fixtures.js';
+import { nodeBackend } from '../src/runtime/node-backend.js';
 
 
 console.log('| case | eval logits rel. error | train loss rel. error | gradients rel. L2 (ours) | gradients rel. L2 (PyTorch fp32) | min cosine |');
@@ -24,10 +25,10 @@ for (const id of readdirSync(REFERENCE).sort()) {
   const exact = readSafetensors(readFileSync(`${REFERENCE}${id}/case_exact.safetensors`), 'exact');
   const inputSize = meta.input_shape.slice(1) as [number, number, number];
   const input = c.get('input')!.toFloat32();
-  const session = await InferenceSession.create(model, { inputSize });
+  const session = await InferenceSession.create(model, { inputSize, backend: nodeBackend() });
   const reference = exact.get('logits_eval')!.toFloat32();
   const evalErr = maxAbsDiff(await session.run(input), reference) / maxAbs(reference);
-  const trainer = await Trainer.create(model, { optimizer: { type: 'sgd' }, lr: 0, inputSize });
+  const trainer = await Trainer.create(model, { optimizer: { type: 'sgd' }, lr: 0, inputSize, backend: nodeBackend() });
   const r = await trainer.lossAndGradients(input, c.get('labels')!.data as BigInt64Array);
   const loss = exact.get('loss')!.toFloat32()[0]!;
   const g = gradientErrors(exact, r.grads);

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { createModel } from '../src/models/registry.js';
 import { summary } from '../src/nn/summary.js';
 import { traceInference } from '../src/runtime/inference.js';
-import { createSession, ort } from '../src/runtime/session.js';
+import { createSession, ort } from '../src/runtime/node-backend.js';
 import { FAMILIES } from './families.js';
 import { type TimingOptions, benchInput, compareModels, measure } from './interleave.js';
 

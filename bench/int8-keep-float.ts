@@ -14,7 +14,7 @@ import { createModel } from '../src/models/registry.js';
 import { serializeModel } from '../src/onnx/serialize.js';
 import { quantizeModel, traceFolded } from '../src/quantize/quantize-model.js';
 import { traceInference } from '../src/runtime/inference.js';
-import { createSession, ort } from '../src/runtime/session.js';
+import { createSession, ort } from '../src/runtime/node-backend.js';
 import { INPUT, SMALL_MODELS, argmax, images, logits, relativeError, trainedModel } from '../test/quantize/helpers.js';
 import { benchInput, cpuMsPerRun } from './interleave.js';
 

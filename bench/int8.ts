@@ -16,7 +16,7 @@ import { createModel } from '../src/models/registry.js';
 import { serializeModel } from '../src/onnx/serialize.js';
 import { quantizeModel } from '../src/quantize/quantize-model.js';
 import { traceInference } from '../src/runtime/inference.js';
-import { ort } from '../src/runtime/session.js';
+import { ort } from '../src/runtime/node-backend.js';
 import { FAMILIES } from './families.js';
 import { type TimingOptions, benchInput, compareModels } from './interleave.js';
 

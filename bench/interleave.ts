@@ -4,7 +4,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Graph } from '../src/graph/ir.js';
-import { createSession, type ort } from '../src/runtime/session.js';
+import { createSession, type ort } from '../src/runtime/node-backend.js';
 
 export interface TimingOptions {
   /** Wall time to spend measuring one configuration, after warm-up. */

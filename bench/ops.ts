@@ -9,7 +9,7 @@
 import { parseArgs } from 'node:util';
 import { GraphBuilder } from '../src/graph/builder.js';
 import { attr } from '../src/graph/ir.js';
-import { createSession, ort } from '../src/runtime/session.js';
+import { createSession, ort } from '../src/runtime/node-backend.js';
 import { Tensor } from '../src/tensor.js';
 
 const { values } = parseArgs({ options: { threads: { type: 'string', default: '1' } } });

@@ -10,12 +10,13 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createModel } from '../src/models/registry.js';
 import { Trainer } from '../src/train/trainer.js';
+import { nodeBackend } from '../src/runtime/node-backend.js';
 
 const { values } = parseArgs({ options: { model: { type: 'string', default: 'mobilenet_v2' }, batch: { type: 'string', default: '32' }, threads: { type: 'string', default: '1' }, nodes: { type: 'string', default: '0' } } });
 const batch = Number(values.batch);
 const dir = mkdtempSync(join(tmpdir(), 'mobilezoo-profile-'));
 const model = createModel(values.model!, { numClasses: 10, stem: 'cifar' });
-const trainer = await Trainer.create(model, { optimizer: { type: 'sgd', momentum: 0.9 }, lr: 0.01, threads: Number(values.threads), batchSize: batch, profilePrefix: join(dir, 'step') });
+const trainer = await Trainer.create(model, { optimizer: { type: 'sgd', momentum: 0.9 }, lr: 0.01, backend: nodeBackend({ threads: Number(values.threads) }), batchSize: batch, profilePrefix: join(dir, 'step') });
 const x = new Float32Array(batch * 3 * 32 * 32);
 for (let i = 0; i < x.length; i++) x[i] = Math.sin(i * 12.9898) * 0.5;
 const y = Int32Array.from({ length: batch }, (_, i) => i % 10);

@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { createModel } from '../src/models/registry.js';
 import { resolveFreeze } from '../src/train/freeze.js';
 import { Trainer } from '../src/train/trainer.js';
+import { nodeBackend } from '../src/runtime/node-backend.js';
 
 const { values } = parseArgs({ options: { model: { type: 'string', default: 'mobilenet_v2' }, input: { type: 'string', default: '32' }, width: { type: 'string', default: '1.0' }, batch: { type: 'string', default: '32' }, threads: { type: 'string', default: '1' }, steps: { type: 'string', default: '5' }, freeze: { type: 'string', default: 'none' } } });
 const batch = Number(values.batch);
@@ -19,7 +20,7 @@ const size = Number(values.input);
 const model = createModel(values.model!, { numClasses: 10, stem: 'cifar', ...(values.model!.startsWith('mobilenet') ? { widthMult: Number(values.width) } : {}) });
 const t0 = performance.now();
 const frozen = resolveFreeze(model, values.freeze!);
-const trainer = await Trainer.create(model, { optimizer: { type: 'sgd', momentum: 0.9 }, lr: 0.01, threads, batchSize: batch, inputSize: [3, size, size], frozen, ...(process.env.MZ_SPIN ? { spinning: process.env.MZ_SPIN === '1' } : {}) });
+const trainer = await Trainer.create(model, { optimizer: { type: 'sgd', momentum: 0.9 }, lr: 0.01, backend: nodeBackend({ threads }), batchSize: batch, inputSize: [3, size, size], frozen, ...(process.env.MZ_SPIN ? { spinning: process.env.MZ_SPIN === '1' } : {}) });
 const compileMs = performance.now() - t0;
 const x = new Float32Array(batch * 3 * size * size);
 for (let i = 0; i < x.length; i++) x[i] = Math.sin(i * 12.9898) * 0.5;

@@ -8,8 +8,7 @@ import { readFileSync } from 'node:fs';
 import { loadStateDictFile } from '../src/io/index.js';
 import { readSafetensors } from '../src/io/safetensors.js';
 import { createModel } from '../src/models/registry.js';
-import { nchwcBlockSize } from '../src/runtime/nchwc.js';
-import { createSession, ort } from '../src/runtime/session.js';
+import { createSession, nchwcBlockSize, ort } from '../src/runtime/node-backend.js';
 import { buildStepGraph } from '../src/train/step-graph.js';
 import { REFERENCE, modelOptions, readMeta } from '../test/models/fixtures.js';
 

@@ -1,6 +1,6 @@
 // examples/classify.ts: a torchvision checkpoint, loaded by name, classifies an image on ONNX Runtime.
 // node --import tsx examples/classify.ts mobilenet_v2-b0353104.pth cat.jpg
-import { IMAGENET_CLASSES, InferenceSession, createModel, loadStateDictFile, preprocessImagenet, summary } from 'mobilezoo';
+import { IMAGENET_CLASSES, InferenceSession, createModel, loadStateDictFile, nodeBackend, preprocessImagenet, summary } from 'mobilezoo';
 
 const [weights = 'mobilenet_v2-b0353104.pth', image = 'cat.jpg'] = process.argv.slice(2);
 
@@ -8,8 +8,8 @@ const [weights = 'mobilenet_v2-b0353104.pth', image = 'cat.jpg'] = process.argv.
 const model = createModel('mobilenet_v2');
 model.loadStateDict(await loadStateDictFile(weights!));
 
-// Eval-mode graph, BatchNorm folded by ORT, any batch size.
-const session = await InferenceSession.create(model, { inputSize: [3, 224, 224], threads: 2 });
+// Eval-mode graph, BatchNorm folded by ORT, any batch size, on a runtime backend: onnxruntime-node, 2 threads.
+const session = await InferenceSession.create(model, { inputSize: [3, 224, 224], backend: nodeBackend({ threads: 2 }) });
 const x = await preprocessImagenet(image!); // Float32Array [1, 3, 224, 224]: resize 256, crop 224, ImageNet mean/std
 const logits = await session.run(x); // Float32Array [1 x 1000]
 const best = logits.indexOf(Math.max(...logits));

@@ -1,13 +1,13 @@
 // examples/trainer.ts: the engine under train(): one ONNX graph per step (train-mode forward,
 // cross-entropy, backward, optimizer update), fed with your own batches.
 // node --import tsx examples/trainer.ts
-import { Trainer, createModel } from 'mobilezoo';
+import { Trainer, createModel, nodeBackend } from 'mobilezoo';
 
 const model = createModel('mobilenet_v2', { widthMult: 0.5, numClasses: 10, stem: 'cifar' });
 const trainer = await Trainer.create(model, {
   optimizer: { type: 'sgd', momentum: 0.9, nesterov: true, weightDecay: 5e-4, noDecayBnBias: true },
   lr: 0.1, schedule: { type: 'cosine' }, warmupEpochs: 1, epochs: 30, stepsPerEpoch: 469,
-  labelSmoothing: 0.1, threads: 2, seed: 0,
+  labelSmoothing: 0.1, seed: 0, backend: nodeBackend({ threads: 2 }), // onnxruntime-node; mobilezoo/web has webBackend(ort)
 });
 
 // A batch of 8 random 32x32 RGB images (NCHW float32) and their labels.

@@ -29,13 +29,15 @@ export { PUBLISHED_WEIGHTS, publishedWeightsOf, type PublishedWeights } from './
 export { summary, type Summary, type LayerRow } from './nn/summary.js';
 
 // loading and saving weights
-export { loadStateDictFile, savePthFile, saveSafetensorsFile, loadCheckpoint, type LoadStateDictFileOptions } from './io/checkpoint.js';
+export { loadStateDictFile, savePthFile, saveSafetensorsFile, type LoadStateDictFileOptions } from './io/checkpoint.js';
+export { loadCheckpoint } from './io/state-dict-bytes.js';
 export { readSafetensors, writeSafetensors } from './io/safetensors.js';
 export { writePth } from './io/pth-writer.js';
 
-// inference
-export { InferenceSession, traceInference, type InferenceOutputs, type FeatureMapInfo, type TraceOptions } from './runtime/inference.js';
-export { createSession, ort, type SessionOptions } from './runtime/session.js';
+// inference, and the runtime under it and the Trainer: onnxruntime-node (mobilezoo/web binds onnxruntime-web)
+export { InferenceSession, traceInference, type InferenceSessionOptions, type InferenceOutputs, type FeatureMapInfo, type TraceOptions } from './runtime/inference.js';
+export { nodeBackend, createSession, ort, type NodeBackendOptions, type NodeSessionOptions } from './runtime/node-backend.js';
+export type { Backend, BackendCapabilities, SessionOptions } from './runtime/backend.js';
 
 // training
 export { Trainer, type TrainerOptions, type StepResult } from './train/trainer.js';

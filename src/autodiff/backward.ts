@@ -7,6 +7,7 @@
 import type { GraphBuilder } from '../graph/builder.js';
 import type { Node } from '../graph/ir.js';
 import { Tensor, numel } from '../tensor.js';
+import { nchwcGradRules } from './nchwc.js';
 import { gradRules } from './rules.js';
 
 /** A gradient computed for an output directly from its inputs, bypassing the nodes that produced it. */
@@ -97,7 +98,7 @@ function nodeStep(g: GraphBuilder, n: Node): Step {
     inputs: n.inputs,
     outputs: n.outputs,
     run: (dys) => {
-      const rule = gradRules.get(n.op);
+      const rule = gradRules.get(n.op) ?? (g.nchwcBlock ? nchwcGradRules.get(n.op) : undefined);
       if (!rule) throw new Error(`autodiff: no gradient rule for op '${n.op}' (node ${n.name} in ${n.scope || 'the model'})`);
       return g.inScope(`grad:${n.scope}`, () => rule(g, n, dys));
     },

@@ -9,12 +9,11 @@ import {
   computeMeanStd,
   DatasetFormatError,
   DatasetNotFoundError,
-  dataRoots,
-  downloadDefault,
   sharedBytes,
   sharedInt32,
   type Split,
 } from './dataset.js';
+import { dataRoots, downloadDefault } from './data-roots.js';
 import { downloadFile, extractTarGz, joinUrl, verifyMd5 } from './download.js';
 
 export type CifarVariant = 'cifar10' | 'cifar100';

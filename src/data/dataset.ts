@@ -1,7 +1,5 @@
 /** Core dataset types, the in-memory dataset, channel statistics and shared helpers. */
 
-import os from 'node:os';
-import path from 'node:path';
 import { Rng } from './random.js';
 
 export type Split = 'train' | 'test';
@@ -94,13 +92,18 @@ export function hasStorage(ds: Dataset): ds is Dataset & { storage(): DatasetSto
   return typeof (ds as { storage?: unknown }).storage === 'function';
 }
 
-/** A Uint8Array backed by a SharedArrayBuffer (so worker threads can read it without copying). */
+/**
+ * Memory that worker threads can read without copying: a SharedArrayBuffer, where there is one (a
+ * browser page has it only when cross-origin isolated; elsewhere a plain ArrayBuffer).
+ */
+const SharedMemory: new (bytes: number) => ArrayBufferLike = typeof SharedArrayBuffer === 'function' ? SharedArrayBuffer : ArrayBuffer;
+
 export function sharedBytes(n: number): Uint8Array {
-  return new Uint8Array(new SharedArrayBuffer(n));
+  return new Uint8Array(new SharedMemory(n));
 }
 
 export function sharedInt32(n: number): Int32Array {
-  return new Int32Array(new SharedArrayBuffer(n * 4));
+  return new Int32Array(new SharedMemory(n * 4));
 }
 
 /**
@@ -203,35 +206,4 @@ export class DatasetNotFoundError extends Error {
     super(message);
     this.name = 'DatasetNotFoundError';
   }
-}
-
-/** `$MOBILEZOO_HOME`, else `$XDG_CACHE_HOME/mobilezoo` or `~/.cache/mobilezoo`. */
-export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.MOBILEZOO_HOME) return path.resolve(env.MOBILEZOO_HOME);
-  const xdg = env.XDG_CACHE_HOME;
-  if (xdg && path.isAbsolute(xdg)) return path.join(xdg, 'mobilezoo');
-  return path.join(os.homedir(), '.cache', 'mobilezoo');
-}
-
-/** Whether downloads are allowed by default (env MOBILEZOO_OFFLINE=1 turns them off). */
-export function downloadDefault(env: NodeJS.ProcessEnv = process.env): boolean {
-  const v = env.MOBILEZOO_OFFLINE;
-  return !(v && v !== '0' && v.toLowerCase() !== 'false');
-}
-
-/**
- * The ordered data roots to search: explicit dir, env MOBILEZOO_DATA, the cache dir.
- * Duplicates removed. The first entry is where downloads go.
- */
-export function dataRoots(dir?: string, env: NodeJS.ProcessEnv = process.env): { path: string; source: string }[] {
-  const out: { path: string; source: string }[] = [];
-  const add = (p: string | undefined, source: string) => {
-    if (!p) return;
-    const abs = path.resolve(p);
-    if (!out.some((o) => o.path === abs)) out.push({ path: abs, source });
-  };
-  add(dir, '--data / dir option');
-  add(env.MOBILEZOO_DATA, 'MOBILEZOO_DATA');
-  add(cacheDir(env), 'cache');
-  return out;
 }

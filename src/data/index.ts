@@ -17,11 +17,13 @@ import { loadIdx, describeIdxSearch, type IdxOptions } from './mnist.js';
 import { makeSynthetic, type SyntheticOptions } from './synthetic.js';
 
 export * from './dataset.js';
+export * from './data-roots.js';
 export * from './random.js';
 export * from './transforms.js';
 export * from './transforms-augment.js';
 export * from './transforms-mix.js';
-export { DataLoader, batchTensors, workerEntry, type Batch, type DataLoaderOptions } from './loader.js';
+export { BatchLoader, type Batch, type BatchLoaderOptions } from './batch-loader.js';
+export { DataLoader, batchTensors, workerEntry, type DataLoaderOptions } from './loader.js';
 export {
   loadCifar,
   loadCifarFolder,

@@ -2,48 +2,25 @@
  * Batch loader: seeded per-epoch shuffling, serializable transforms, batches assembled in
  * worker threads (raw images shared once through a SharedArrayBuffer) with prefetching.
  * Results are identical for any worker count (augmentation randomness depends only on
- * seed, epoch and the sample's position in the epoch).
+ * seed, epoch and the sample's position in the epoch); the batches themselves are BatchLoader's
+ * (batch-loader.ts), which assembles them on the calling thread where there are no worker threads.
  */
 
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { Tensor } from '../tensor.js';
-import { Assembler, type AssemblerInit, type BatchJob } from './assemble.js';
+import type { AssemblerInit, BatchJob } from './assemble.js';
+import { type Batch, BatchLoader, type BatchLoaderOptions } from './batch-loader.js';
 import { hasStorage, sharedBytes, type Dataset } from './dataset.js';
-import { Rng } from './random.js';
-import { resolveTransform, transformOutputShape, type ImageShape, type TransformSpec } from './transforms.js';
 
-export interface DataLoaderOptions {
-  batchSize: number;
-  /** Seeded permutation per epoch (default false). */
-  shuffle?: boolean;
-  /** Seed for shuffling and augmentation (default 0). */
-  seed?: number;
-  /** Drop the last incomplete batch (default false). */
-  dropLast?: boolean;
-  /** Serializable transform spec (default []: just uint8 → float [0,1] CHW). `normalize` without values uses the dataset's mean/std. */
-  transform?: TransformSpec;
+export type { Batch };
+
+export interface DataLoaderOptions extends BatchLoaderOptions {
   /** Worker threads assembling batches (default 1; 0 = on the main thread). */
   workers?: number;
   /** Batches in flight per worker (default 2). */
   prefetch?: number;
-}
-
-export interface Batch {
-  /** n × C × H × W float32. */
-  images: Float32Array;
-  labels: Int32Array;
-  /** The same labels as int64 (what ONNX cross-entropy losses take). */
-  labels64: BigInt64Array;
-  n: number;
-  /** [n, C, H, W] */
-  shape: [number, number, number, number];
-  /** Dataset indices of the samples. */
-  indices: Int32Array;
-  /** Batch number within the epoch, and the epoch. */
-  index: number;
-  epoch: number;
 }
 
 /** Batch → { images: float32 [n,C,H,W], labels: int64 [n] } tensors. */
@@ -184,91 +161,16 @@ class WorkerPool {
   }
 }
 
-export class DataLoader implements AsyncIterable<Batch> {
-  readonly batchSize: number;
-  readonly shuffle: boolean;
-  readonly seed: number;
-  readonly dropLast: boolean;
+export class DataLoader extends BatchLoader {
   readonly workers: number;
   readonly prefetch: number;
-  /** The resolved transform (normalize filled in with the dataset's statistics). */
-  readonly transform: TransformSpec;
-  /** Shape of one transformed sample. */
-  readonly sampleShape: ImageShape;
-  private epoch = 0;
   private pool: WorkerPool | null = null;
-  private local: Assembler | null = null;
 
-  constructor(
-    readonly dataset: Dataset,
-    opts: DataLoaderOptions,
-  ) {
-    const { batchSize } = opts;
-    if (!(Number.isInteger(batchSize) && batchSize > 0)) throw new RangeError(`DataLoader: batchSize must be a positive integer, got ${batchSize}`);
-    this.batchSize = batchSize;
-    this.shuffle = opts.shuffle ?? false;
-    this.seed = opts.seed ?? 0;
-    this.dropLast = opts.dropLast ?? false;
+  constructor(dataset: Dataset, opts: DataLoaderOptions) {
+    super(dataset, opts);
     this.workers = opts.workers ?? 1;
     if (!(Number.isInteger(this.workers) && this.workers >= 0)) throw new RangeError(`DataLoader: workers must be an integer ≥ 0`);
     this.prefetch = Math.max(1, opts.prefetch ?? 2);
-    this.transform = resolveTransform(opts.transform ?? [], dataset);
-    // Fails early on bad specs (and checks that the spec survives structured cloning unchanged).
-    this.sampleShape = transformOutputShape(JSON.parse(JSON.stringify(this.transform)) as TransformSpec, dataset);
-  }
-
-  /** Number of batches per epoch. */
-  get length(): number {
-    const n = this.dataset.length;
-    return this.dropLast ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize);
-  }
-
-  /** Sets the epoch used by the next iteration (it seeds the shuffle and the augmentation). */
-  setEpoch(epoch: number): void {
-    if (!Number.isInteger(epoch) || epoch < 0) throw new RangeError(`DataLoader: epoch must be a non-negative integer`);
-    this.epoch = epoch;
-  }
-
-  getEpoch(): number {
-    return this.epoch;
-  }
-
-  /** The sample order of an epoch. */
-  order(epoch = this.epoch): Int32Array {
-    const n = this.dataset.length;
-    if (this.shuffle) return Rng.from(this.seed, 'shuffle', epoch).permutation(n);
-    const idx = new Int32Array(n);
-    for (let i = 0; i < n; i++) idx[i] = i;
-    return idx;
-  }
-
-  [Symbol.asyncIterator](): AsyncIterator<Batch> {
-    return this.iterate(this.epoch);
-  }
-
-  private labelsOf(indices: Int32Array): Int32Array {
-    const ds = this.dataset;
-    const out = new Int32Array(indices.length);
-    if (hasStorage(ds)) {
-      const labels = ds.storage().labels;
-      for (let j = 0; j < indices.length; j++) out[j] = labels[indices[j]];
-    } else for (let j = 0; j < indices.length; j++) out[j] = ds.get(indices[j]).label;
-    return out;
-  }
-
-  private makeBatch(images: Float32Array, indices: Int32Array, index: number, epoch: number): Batch {
-    const labels = this.labelsOf(indices);
-    const { channels, height, width } = this.sampleShape;
-    return {
-      images,
-      labels,
-      labels64: BigInt64Array.from(labels, (v) => BigInt(v)),
-      n: indices.length,
-      shape: [indices.length, channels, height, width],
-      indices,
-      index,
-      epoch,
-    };
   }
 
   private getPool(): WorkerPool {
@@ -284,27 +186,14 @@ export class DataLoader implements AsyncIterable<Batch> {
     return this.pool;
   }
 
-  private getLocal(): Assembler {
-    if (!this.local) {
-      const ds = this.dataset;
-      this.local = new Assembler((i) => ds.get(i).image, ds, this.transform, this.seed);
-    }
-    return this.local;
-  }
-
   /** Iterates the batches of one epoch. */
-  async *iterate(epoch = this.epoch): AsyncGenerator<Batch, void, undefined> {
-    const order = this.order(epoch);
-    const nb = this.length;
-    const jobs = Array.from({ length: nb }, (_, b) => {
-      const start = b * this.batchSize;
-      return { epoch, start, indices: order.slice(start, Math.min(start + this.batchSize, order.length)) };
-    });
+  override async *iterate(epoch = this.getEpoch()): AsyncGenerator<Batch, void, undefined> {
     if (this.workers === 0) {
-      const asm = this.getLocal();
-      for (let b = 0; b < nb; b++) yield this.makeBatch(asm.assemble(jobs[b]), jobs[b].indices, b, epoch);
+      yield* super.iterate(epoch);
       return;
     }
+    const jobs = this.jobs(epoch);
+    const nb = jobs.length;
     const pool = this.getPool();
     const inFlight = this.workers * this.prefetch;
     const results: Promise<Float32Array>[] = [];
@@ -326,7 +215,7 @@ export class DataLoader implements AsyncIterable<Batch> {
   }
 
   /** Stops the worker threads (a later iteration starts new ones). */
-  async close(): Promise<void> {
+  override async close(): Promise<void> {
     const p = this.pool;
     this.pool = null;
     if (p) await p.close();

@@ -10,12 +10,11 @@ import {
   DatasetFormatError,
   DatasetNotFoundError,
   computeMeanStd,
-  dataRoots,
-  downloadDefault,
   sharedBytes,
   sharedInt32,
   type Split,
 } from './dataset.js';
+import { dataRoots, downloadDefault } from './data-roots.js';
 import { downloadFile, joinUrl } from './download.js';
 
 const gunzip = promisify(zlib.gunzip);

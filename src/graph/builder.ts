@@ -23,7 +23,7 @@ export interface BuilderOptions {
   bufferMode?: ParamMode;
   /** Called with each module call as it completes (for summaries). */
   onModuleCall?: (call: ModuleCall) => void;
-  /** Channel block of ORT's NCHWc kernels, for graphs that use them (see src/runtime/nchwc.ts). */
+  /** Channel block of ORT's NCHWc kernels, for graphs that use them (BackendCapabilities.nchwcBlock in src/runtime/backend.ts). */
   nchwcBlock?: number;
   /** Parameters and buffers that enter as constants whatever the mode (frozen layers of a train step). */
   constants?: ReadonlySet<string>;

@@ -5,18 +5,16 @@
  * @module mobilezoo/io
  */
 export {
-  loadCheckpoint,
   loadStateDictFile,
-  openCheckpoint,
   openStateDictFile,
   readExpected,
   readSafetensorsFileMetadata,
   saveFileAtomic,
   savePthFile,
   saveSafetensorsFile,
-  stripPrefix,
   type LoadStateDictFileOptions,
 } from './checkpoint.js';
+export { loadCheckpoint, openCheckpoint, stripPrefix } from './state-dict-bytes.js';
 export { checkHubHash, hubHashPrefix } from './hub-hash.js';
 export { MAX_CHECKPOINT_BYTES, isTorchSave, openCheckpointObject, readAll, readCheckpointObject, readPth, stateDictFromObject } from './pth.js';
 export { ReadBudget } from './limits.js';

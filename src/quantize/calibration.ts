@@ -6,7 +6,7 @@
 import { copyGraph } from '../graph/edit.js';
 import type { Graph } from '../graph/ir.js';
 import { serializeModel } from '../onnx/serialize.js';
-import { createSession, ort } from '../runtime/session.js';
+import { createSession, ort } from '../runtime/node-backend.js';
 import { Histogram } from './histogram.js';
 
 export type CalibrationMethod = 'minmax' | 'percentile';

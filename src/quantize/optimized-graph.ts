@@ -15,10 +15,10 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Decoded, type ModelProto, decodeModel } from '../onnx/serialize.js';
-import { type SessionOptions, ort, ortSessionOptions } from '../runtime/session.js';
+import { type NodeSessionOptions, ort, ortSessionOptions } from '../runtime/node-backend.js';
 
 /** The graph ORT runs for `model` after its optimizations at `o.optimization` (default 'extended'). */
-export async function optimizedModel(model: Uint8Array, o: SessionOptions = {}): Promise<Decoded<ModelProto>> {
+export async function optimizedModel(model: Uint8Array, o: NodeSessionOptions = {}): Promise<Decoded<ModelProto>> {
   const dir = await mkdtemp(join(tmpdir(), 'mobilezoo-optimized-'));
   try {
     const path = join(dir, 'optimized.onnx');
@@ -39,6 +39,6 @@ export function opCounts(model: Decoded<ModelProto>): Record<string, number> {
 }
 
 /** Node counts by op type of the graph ORT runs for `model` (see optimizedModel). */
-export async function optimizedOpCounts(model: Uint8Array, o: SessionOptions = {}): Promise<Record<string, number>> {
+export async function optimizedOpCounts(model: Uint8Array, o: NodeSessionOptions = {}): Promise<Record<string, number>> {
   return opCounts(await optimizedModel(model, o));
 }

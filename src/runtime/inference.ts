@@ -4,12 +4,11 @@
  * features, as tfjs-models' `infer(img, true)` and timm's `num_classes=0`) and the feature maps (the
  * last output at each resolution, as timm's `features_only`, for detection / segmentation heads).
  */
-import type ort from 'onnxruntime-node';
 import { GraphBuilder, type ModuleCall } from '../graph/builder.js';
 import type { Graph } from '../graph/ir.js';
 import { pruneDeadNodes } from '../graph/simplify.js';
 import { type Module, classifierName } from '../nn/module.js';
-import { type SessionOptions, createSession, ort as ortModule } from './session.js';
+import { type Backend, type RuntimeSession, type RuntimeTensor, type SessionOptions, compileSession } from './backend.js';
 
 /** What the traced graph outputs: 'logits'; 'embedding' ([N, D]); 'features' (feature_0 … feature_k, [N, C, H, W]). */
 export type InferenceOutputs = 'logits' | 'embedding' | 'features';
@@ -91,33 +90,38 @@ function traceWithInfo(model: Module, o: TraceOptions): { graph: Graph; features
   }
 }
 
+export interface InferenceSessionOptions extends Omit<TraceOptions, 'outputs'>, SessionOptions {
+  /** The runtime (src/runtime/backend.ts): nodeBackend() in Node, webBackend(ort) in a browser. */
+  backend: Backend;
+}
+
 export class InferenceSession {
-  private embedding?: Promise<ort.InferenceSession>;
-  private features?: Promise<{ session: ort.InferenceSession; maps: FeatureMapInfo[] }>;
+  private embedding?: Promise<RuntimeSession>;
+  private features?: Promise<{ session: RuntimeSession; maps: FeatureMapInfo[] }>;
 
   private constructor(
-    readonly session: ort.InferenceSession,
+    readonly session: RuntimeSession,
     readonly inputSize: [number, number, number],
     readonly numOutputs: number,
     private readonly model: Module,
-    private readonly options: SessionOptions,
+    private readonly options: InferenceSessionOptions,
   ) {}
 
-  /** Compile a module's current weights into an ORT session. */
-  static async create(model: Module, o: Omit<TraceOptions, 'outputs'> & SessionOptions): Promise<InferenceSession> {
+  /** Compile a module's current weights into a session of the backend. */
+  static async create(model: Module, o: InferenceSessionOptions): Promise<InferenceSession> {
     const graph = traceInference(model, o);
     const out = graph.outputs[0]!.shape;
-    const session = await createSession(graph, o);
+    const session = await compileSession(o.backend, graph, o);
     return new InferenceSession(session, o.inputSize, Number(out[out.length - 1]), model, o);
   }
 
-  private input(images: Float32Array, batch?: number): ort.Tensor {
+  private input(images: Float32Array, batch?: number): RuntimeTensor {
     const per = this.inputSize[0] * this.inputSize[1] * this.inputSize[2];
     const n = batch ?? images.length / per;
     if (!Number.isInteger(n) || n * per !== images.length) {
       throw new Error(`inference: got ${images.length} values, expected a multiple of ${per} (${this.inputSize.join('x')} per image)`);
     }
-    return new ortModule.Tensor('float32', images, [n, ...this.inputSize]);
+    return this.options.backend.tensor('float32', images, [n, ...this.inputSize]);
   }
 
   /** Logits for a batch of images, NCHW float32; returns [batch, numOutputs] row-major. */
@@ -131,7 +135,7 @@ export class InferenceSession {
    * graph is compiled on first use, with the module's weights at that time.
    */
   async embed(images: Float32Array, batch?: number): Promise<{ dim: number; data: Float32Array }> {
-    this.embedding ??= createSession(traceInference(this.model, { inputSize: this.inputSize, outputs: 'embedding' }), this.options);
+    this.embedding ??= compileSession(this.options.backend, traceInference(this.model, { inputSize: this.inputSize, outputs: 'embedding' }), this.options);
     const out = (await (await this.embedding).run({ input: this.input(images, batch) })).embedding!;
     return { dim: Number(out.dims[1]), data: out.data as Float32Array };
   }
@@ -140,7 +144,7 @@ export class InferenceSession {
   async featureMaps(images: Float32Array, batch?: number): Promise<(FeatureMapInfo & { dims: number[]; data: Float32Array })[]> {
     this.features ??= (async () => {
       const { graph, features } = traceWithInfo(this.model, { inputSize: this.inputSize, outputs: 'features' });
-      return { session: await createSession(graph, this.options), maps: features };
+      return { session: await compileSession(this.options.backend, graph, this.options), maps: features };
     })();
     const { session, maps } = await this.features;
     const out = await session.run({ input: this.input(images, batch) });

@@ -22,7 +22,7 @@ export interface StepGraphOptions {
   optimizer?: OptimizerSpec;
   /** Batch size: fixed, or symbolic (default) so the last smaller batch of an epoch runs too. */
   batch?: number | 'N';
-  /** Channel block of ORT's NCHWc kernels on this machine (src/runtime/nchwc.ts): depthwise convs use them. */
+  /** Channel block of the backend's NCHWc kernels (BackendCapabilities): depthwise convs use them. */
   nchwcBlock?: number;
   /** Module paths that do not train (src/train/freeze.ts): inference mode, tensors as constants, no update. */
   frozen?: ReadonlySet<string>;

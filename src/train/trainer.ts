@@ -2,12 +2,10 @@
  * Training on ONNX Runtime: one compiled train-step graph; parameters, buffers and optimizer state live
  * on the host between steps and are fed in / read back each step (no per-step recompilation).
  */
-import type ort from 'onnxruntime-node';
 import { Rng } from '../nn/init.js';
 import type { Network } from '../models/network.js';
 import type { Module } from '../nn/module.js';
-import { nchwcBlockSize } from '../runtime/nchwc.js';
-import { type SessionOptions, createSession, ort as ortModule } from '../runtime/session.js';
+import { type Backend, type Feeds, type RuntimeSession, type RuntimeTensor, type SessionOptions, compileSession } from '../runtime/backend.js';
 import { crossEntropyMean } from '../report/metrics.js';
 import { InferenceSession } from '../runtime/inference.js';
 import { type StateDict, Tensor } from '../tensor.js';
@@ -17,6 +15,8 @@ import { isFrozenTensor } from './freeze.js';
 import { type BatchStatisticsGraph, type StepGraph, buildBatchStatisticsGraph, buildStepGraph } from './step-graph.js';
 
 export interface TrainerOptions extends SessionOptions {
+  /** The runtime (src/runtime/backend.ts): nodeBackend() in Node, webBackend(ort) in a browser or worker. */
+  backend: Backend;
   optimizer: OptimizerSpec;
   lr: number;
   schedule?: ScheduleSpec;
@@ -58,19 +58,15 @@ type Labels = Int32Array | BigInt64Array | number[];
 
 interface Compiled {
   graph: StepGraph;
-  session: ort.InferenceSession;
+  session: RuntimeSession;
 }
 
 function toInt64(labels: Labels): BigInt64Array {
   return labels instanceof BigInt64Array ? labels : BigInt64Array.from(Array.from(labels, (v) => BigInt(v)));
 }
 
-function fromOrt(v: ort.Tensor): Tensor {
-  return new Tensor(v.type === 'int64' ? 'int64' : 'float32', v.dims as number[], v.data as Float32Array | BigInt64Array);
-}
-
-function ortTensor(t: Tensor): ort.Tensor {
-  return new ortModule.Tensor(t.dtype === 'int64' ? 'int64' : 'float32', t.data as Float32Array | BigInt64Array, [...t.shape]);
+function fromRuntime(v: RuntimeTensor): Tensor {
+  return new Tensor(v.type === 'int64' ? 'int64' : 'float32', [...v.dims], v.data as Float32Array | BigInt64Array);
 }
 
 export class Trainer {
@@ -87,7 +83,7 @@ export class Trainer {
   private ema?: Map<string, Float32Array>;
   /** BatchNorm statistics measured for the EMA weights, valid while `version` is unchanged. */
   private emaBuffers?: { version: number; values: Map<string, Tensor> };
-  private statsSession?: { graph: BatchStatisticsGraph; session: ort.InferenceSession };
+  private statsSession?: { graph: BatchStatisticsGraph; session: RuntimeSession };
   private frozenModules: ReadonlySet<string>;
 
   private constructor(
@@ -144,12 +140,12 @@ export class Trainer {
     if (!c) {
       const graph = buildStepGraph(this.model, {
         inputSize: this.inputSize, numClasses: this.model.numClasses, labelSmoothing: this.options.labelSmoothing,
-        optimizer: withOptimizer ? this.options.optimizer : undefined, batch, nchwcBlock: await nchwcBlockSize(),
+        optimizer: withOptimizer ? this.options.optimizer : undefined, batch, nchwcBlock: (await this.backend.capabilities()).nchwcBlock,
         frozen: this.frozenModules, lrMultiplier: this.options.lrMultiplier, softTargets: this.options.softTargets,
       });
       // Without memory patterns ORT's arena grows with the tensors alive at once instead of one
       // block per run rounded up to a power of two: half the peak memory at batch 128, a few % slower.
-      c = { graph, session: await createSession(graph.graph, { memPattern: false, ...this.options }) };
+      c = { graph, session: await compileSession(this.backend, graph.graph, { memPattern: false, ...this.options }) };
       // Keep at most two: the full batch and an epoch's last, smaller one.
       if (cache.size >= 2) {
         const [oldest, old] = cache.entries().next().value!;
@@ -159,6 +155,14 @@ export class Trainer {
       cache.set(batch, c);
     }
     return c;
+  }
+
+  get backend(): Backend {
+    return this.options.backend;
+  }
+
+  private tensor(t: Tensor): RuntimeTensor {
+    return this.backend.tensor(t.dtype === 'int64' ? 'int64' : 'float32', t.data as Float32Array | BigInt64Array, t.shape);
   }
 
   get inputSize(): [number, number, number] {
@@ -173,31 +177,31 @@ export class Trainer {
     }, this.options.schedulePosition ? this.options.schedulePosition() : this.step / perEpoch);
   }
 
-  private feeds(images: Float32Array, labels: Labels, g: StepGraph, targets?: Float32Array): Record<string, ort.Tensor> {
+  private feeds(images: Float32Array, labels: Labels, g: StepGraph, targets?: Float32Array): Feeds {
     const n = labels.length;
     const per = this.inputSize.reduce((a, b) => a * b, 1);
     if (images.length !== n * per) {
       throw new Error(`trainer: ${images.length} image values for ${n} labels; expected ${n} x ${this.inputSize.join('x')}`);
     }
-    const feeds: Record<string, ort.Tensor> = { input: new ortModule.Tensor('float32', images, [n, ...this.inputSize]) };
+    const feeds: Feeds = { input: this.backend.tensor('float32', images, [n, ...this.inputSize]) };
     if (this.options.softTargets) {
       const k = this.model.numClasses;
       if (targets?.length !== n * k) throw new Error(`trainer: softTargets needs targets of ${n} x ${k} class probabilities, got ${targets ? targets.length : 'none'}`);
-      feeds.targets = new ortModule.Tensor('float32', targets, [n, k]);
-    } else feeds.labels = new ortModule.Tensor('int64', toInt64(labels), [n]);
+      feeds.targets = this.backend.tensor('float32', targets, [n, k]);
+    } else feeds.labels = this.backend.tensor('int64', toInt64(labels), [n]);
     const sd = this.model.stateDict();
-    for (const name of [...g.params, ...g.buffers]) feeds[name] = ortTensor(sd.get(name)!);
+    for (const name of [...g.params, ...g.buffers]) feeds[name] = this.tensor(sd.get(name)!);
     for (const m of g.masks) feeds[m.name] = this.dropoutMask(n, m.shape.slice(1) as number[], m.p);
     return feeds;
   }
 
-  private dropoutMask(n: number, featureShape: number[], p: number): ort.Tensor {
+  private dropoutMask(n: number, featureShape: number[], p: number): RuntimeTensor {
     const size = n * featureShape.reduce((a, b) => a * b, 1);
     const d = new Float32Array(size);
     const keep = 1 / (1 - p);
     for (let i = 0; i < size; i++) d[i] = this.rng.uniform() < p ? 0 : keep;
     this.rngDraws += size;
-    return new ortModule.Tensor('float32', d, [n, ...featureShape]);
+    return this.backend.tensor('float32', d, [n, ...featureShape]);
   }
 
   /**
@@ -207,9 +211,9 @@ export class Trainer {
   async trainStep(images: Float32Array, labels: Labels, o: { logits?: boolean; targets?: Float32Array } = {}): Promise<StepResult> {
     const { graph: g, session } = await this.compiled(this.steps, labels.length, true);
     const feeds = this.feeds(images, labels, g, o.targets);
-    for (const s of g.slots) feeds[s.name] = ortTensor(this.state.get(s.name)!);
+    for (const s of g.slots) feeds[s.name] = this.tensor(this.state.get(s.name)!);
     const scalars = stepScalars(this.options.optimizer, this.currentLr(), this.step + 1);
-    for (const k of STEP_INPUTS) feeds[k] = new ortModule.Tensor('float32', Float32Array.of(scalars[k]), []);
+    for (const k of STEP_INPUTS) feeds[k] = this.backend.tensor('float32', Float32Array.of(scalars[k]), []);
     const out = await session.run(feeds);
     this.step++;
     this.version++;
@@ -217,11 +221,10 @@ export class Trainer {
     return { loss: (out.loss!.data as Float32Array)[0]!, logits: o.logits ? (out.logits!.data as Float32Array) : undefined };
   }
 
-  private writeBack(out: ort.InferenceSession.ReturnType, g: StepGraph): void {
+  private writeBack(out: Record<string, RuntimeTensor>, g: StepGraph): void {
     const params = new Map<string, Tensor>();
     for (const [key, outName] of g.outputs.newValues) {
-      const v = out[outName]!;
-      const t = fromOrt(v);
+      const t = fromRuntime(out[outName]!);
       if (this.state.has(key)) this.state.set(key, t);
       else params.set(key, t);
     }
@@ -244,8 +247,7 @@ export class Trainer {
     for (const [p, name] of graph.outputs.grads) grads.set(p, out[name]!.data as Float32Array);
     const buffersAfter = new Map<string, Tensor>();
     for (const [b, name] of graph.outputs.newValues) {
-      const v = out[name]!;
-      buffersAfter.set(b, fromOrt(v));
+      buffersAfter.set(b, fromRuntime(out[name]!));
     }
     return { loss: (out.loss!.data as Float32Array)[0]!, logits: out.logits!.data as Float32Array, grads, buffersAfter };
   }
@@ -254,7 +256,7 @@ export class Trainer {
   async predict(images: Float32Array): Promise<Float32Array> {
     if (!this.evalSession || this.evalSession.version !== this.version) {
       await this.evalSession?.session.dispose();
-      this.evalSession = { session: await InferenceSession.create(this.model, { inputSize: this.inputSize, threads: this.options.threads }), version: this.version };
+      this.evalSession = { session: await InferenceSession.create(this.model, { inputSize: this.inputSize, backend: this.backend }), version: this.version };
     }
     return this.evalSession.session.run(images);
   }
@@ -288,15 +290,15 @@ export class Trainer {
     if (!ema) throw new Error('measureEmaBatchNorm: the trainer keeps no EMA (emaDecay is not set)');
     if (!this.statsSession) {
       const graph = buildBatchStatisticsGraph(this.model, { inputSize: this.inputSize, frozen: this.frozenModules });
-      this.statsSession = { graph, session: await createSession(graph.graph, { memPattern: false, ...this.options }) };
+      this.statsSession = { graph, session: await compileSession(this.backend, graph.graph, { memPattern: false, ...this.options }) };
     }
     const { graph, session } = this.statsSession;
     const sums = new Map<string, Float64Array>();
     const per = this.inputSize.reduce((a, b) => a * b, 1);
     let count = 0;
     for await (const images of batches) {
-      const feeds: Record<string, ort.Tensor> = { input: new ortModule.Tensor('float32', images, [images.length / per, ...this.inputSize]) };
-      for (const name of [...graph.params, ...graph.buffers]) feeds[name] = ortTensor(ema.get(name)!);
+      const feeds: Feeds = { input: this.backend.tensor('float32', images, [images.length / per, ...this.inputSize]) };
+      for (const name of [...graph.params, ...graph.buffers]) feeds[name] = this.tensor(ema.get(name)!);
       const out = await session.run(feeds);
       for (const [buffer, name] of graph.statistics) {
         const v = out[name]!.data as Float32Array;

@@ -1,30 +1,15 @@
 /**
- * An exported model (model.onnx + its sidecar model.json) as a classifier on any ONNX Runtime
- * JavaScript build: onnxruntime-web in a browser, onnxruntime-react-native, onnxruntime-node. The
- * runtime is a parameter, so this module imports none of them; inputs are made by the model's one
- * preprocessing (src/data/preprocessing.ts), the same code and numbers as the command line.
+ * An exported model (model.onnx + its sidecar model.json) as a classifier on any of the engine's
+ * backends (src/runtime/backend.ts): onnxruntime-web in a browser (webBackend), onnxruntime-node
+ * (nodeBackend). The backend is a parameter, so this module imports no runtime; inputs are made by the
+ * model's one preprocessing (src/data/preprocessing.ts), the same code and numbers as the command line.
  */
 import { compilePreprocessing } from '../data/preprocessing.js';
 import type { Image } from '../data/transforms.js';
 import { type ClassScore, topClasses } from '../report/metrics.js';
+import type { Backend, SessionOptions } from '../runtime/backend.js';
 import { rgbFromRgba } from './pixels.js';
 import { type WebSidecar, parseSidecar } from './sidecar.js';
-
-/** The part of an ONNX Runtime JavaScript module that is used (`import * as ort from 'onnxruntime-web'`). */
-export interface OrtRuntime {
-  InferenceSession: { create(model: Uint8Array, options?: object): Promise<OrtSession> };
-  Tensor: new (type: 'float32', data: Float32Array, dims: readonly number[]) => OrtTensor;
-}
-
-export interface OrtTensor {
-  readonly data: unknown;
-  readonly dims: readonly number[];
-}
-
-export interface OrtSession {
-  run(feeds: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>>;
-  release(): Promise<void>;
-}
 
 /** Pixels as a canvas gives them (RGBA, e.g. ImageData). */
 export interface RgbaPixels {
@@ -38,9 +23,10 @@ export interface WebClassifierOptions {
   model: ArrayBuffer | Uint8Array | string;
   /** The sidecar: parsed model.json, or a URL to fetch. */
   sidecar: unknown;
-  ort: OrtRuntime;
-  /** Passed to InferenceSession.create (default: all graph optimizations; the runtime's default execution provider, wasm in onnxruntime-web). */
-  sessionOptions?: object;
+  /** The runtime: webBackend(ort) with onnxruntime-web's module, nodeBackend() in Node. */
+  backend: Backend;
+  /** The session's settings (default: all graph optimizations). */
+  sessionOptions?: SessionOptions;
 }
 
 export interface Classification {
@@ -71,14 +57,14 @@ const isImage = (x: Image | RgbaPixels): x is Image => 'channels' in x;
 export async function createWebClassifier(o: WebClassifierOptions): Promise<WebClassifier> {
   const sidecar = typeof o.sidecar === 'string' ? parseSidecar(await (await fetchOk(o.sidecar)).json(), o.sidecar) : parseSidecar(o.sidecar);
   const bytes = typeof o.model === 'string' ? new Uint8Array(await (await fetchOk(o.model)).arrayBuffer()) : new Uint8Array(o.model);
-  const session = await o.ort.InferenceSession.create(bytes, o.sessionOptions ?? { graphOptimizationLevel: 'all' });
+  const session = await o.backend.createSession(bytes, o.sessionOptions);
   const prepare = compilePreprocessing(sidecar.preprocessing);
   const { input, output } = sidecar.file;
   const numClasses = sidecar.classNames.length;
 
   const preprocess = (image: Image | RgbaPixels) => prepare(isImage(image) ? image : rgbFromRgba(image));
   const logits = async (x: Float32Array) => {
-    const out = await session.run({ [input]: new o.ort.Tensor('float32', x, [1, ...sidecar.inputSize]) });
+    const out = await session.run({ [input]: o.backend.tensor('float32', x, [1, ...sidecar.inputSize]) });
     const y = out[output];
     if (!y || !(y.data instanceof Float32Array) || y.data.length !== numClasses) {
       throw new Error(`model output '${output}' is not ${numClasses} float32 logits (the sidecar's class count)`);

@@ -4,12 +4,10 @@
  */
 import { describePreprocessing } from '../data/preprocessing.js';
 import { type ClassScore, humanBytes } from '../report/metrics.js';
-import { type Classification, type OrtRuntime, type WebClassifier, createWebClassifier } from './classifier.js';
+import { type OrtWebModule, webBackend } from '../runtime/web-backend.js';
+import { type Classification, type WebClassifier, createWebClassifier } from './classifier.js';
 import { type PixelSource, imageDataOf } from './pixels.js';
 import type { WebSidecar } from './sidecar.js';
-
-/** onnxruntime-web's module: the runtime plus its wasm settings. */
-export type OrtWeb = OrtRuntime & { env: { wasm: { wasmPaths?: unknown; numThreads?: number } } };
 
 export interface PageApi {
   /** Resolves with the sidecar once the model is loaded (rejects if it cannot be). */
@@ -25,7 +23,7 @@ declare global {
 }
 
 export interface PageOptions {
-  ort: OrtWeb;
+  ort: OrtWebModule;
   /** Absolute URL of the folder holding onnxruntime-web's .wasm and .mjs loader. */
   wasmPaths: string;
   modelUrl: string;
@@ -59,9 +57,8 @@ function showBars(list: HTMLOListElement, top: ClassScore[]): void {
 }
 
 export function startPage(o: PageOptions): PageApi {
-  // Threads need SharedArrayBuffer, which only a cross-origin isolated page (COOP + COEP headers) has.
-  o.ort.env.wasm.numThreads = globalThis.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
-  o.ort.env.wasm.wasmPaths = o.wasmPaths;
+  // Up to 4 threads where the page is cross-origin isolated, else 1 (see webBackend).
+  const backend = webBackend(o.ort, { wasmPaths: o.wasmPaths });
   const ui = {
     name: element<HTMLHeadingElement>('model-name'),
     info: element<HTMLParagraphElement>('model-info'),
@@ -74,7 +71,7 @@ export function startPage(o: PageOptions): PageApi {
     latency: element<HTMLParagraphElement>('latency'),
     preprocessing: element<HTMLElement>('preprocessing'),
   };
-  const loading: Promise<WebClassifier> = createWebClassifier({ model: o.modelUrl, sidecar: o.sidecarUrl, ort: o.ort });
+  const loading: Promise<WebClassifier> = createWebClassifier({ model: o.modelUrl, sidecar: o.sidecarUrl, backend });
   const ready = loading.then((c) => c.sidecar);
 
   const run = async (source: PixelSource, k = 5): Promise<Classification> => (await loading).classify(await imageDataOf(source), k);

@@ -1,9 +1,7 @@
 /**
- * Training checkpoints: `checkpoint-<tag>.json` (the record: model, dataset, preprocessing, progress,
- * metrics, optimizer and the full training config) next to `checkpoint-<tag>.safetensors` (weights,
- * the record also in its metadata), `checkpoint-<tag>.optim.safetensors` (Trainer.optimizerStateDict)
- * and, with EMA, `checkpoint-<tag>.ema.safetensors`. Tensor files are written first and the JSON last,
- * all atomically, so a JSON that exists always describes complete files. File names in the record are
+ * Training checkpoints on disk: the files of checkpoint-record.ts (the record and its tensors), written
+ * tensors first and the JSON last, all atomically, so a JSON that exists always describes complete
+ * files; read back, and the model of a checkpoint or weights file. File names in the record are
  * relative to the JSON's folder, so a run folder can be moved.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -13,112 +11,14 @@ import { type StagedFile, saveFileAtomic, stageFile } from '../io/atomic.js';
 import { openStateDictFile, readSafetensorsFileMetadata } from '../io/checkpoint.js';
 import { type InputFile, readInputText, referencedFile } from '../io/input-file.js';
 import { ReadBudget } from '../io/limits.js';
-import { writeSafetensors } from '../io/safetensors.js';
 import type { Network } from '../models/network.js';
 import { publishedWeightsOf } from '../models/published-weights.js';
-import { type Preprocessing, parsePreprocessing, recordPreprocessing } from '../data/preprocessing.js';
-import type { TransformSpec } from '../data/transforms.js';
-import type { EpochMetrics } from '../report/csv.js';
-import type { StateDict } from '../tensor.js';
-import type { Monitor, TrainConfig } from './config.js';
-import type { ValidationSource } from './data.js';
+import type { Preprocessing } from '../data/preprocessing.js';
+import { type CheckpointRecord, type CheckpointTensors, checkpointFiles, checkpointNames, parseCheckpointRecord } from './checkpoint-record.js';
 import { buildModel } from './model-memory.js';
 
-export const CHECKPOINT_FORMAT = 'mobilezoo-checkpoint';
-/** 2: `preprocessing.transform` starts from an image of any size (version 1's applied to images already decoded to the source shape). */
-export const CHECKPOINT_VERSION = 2;
-
+export * from './checkpoint-record.js';
 export type { Preprocessing };
-
-/** Running sums of a partly trained epoch (for exact mid-epoch resume). */
-export interface EpochAccumulator {
-  lossSum: number;
-  correct: number;
-  seen: number;
-  /** Seconds spent in train steps so far. */
-  stepSeconds: number;
-}
-
-export interface PretrainedRecord {
-  file: string;
-  sha256: string;
-  kind: 'checkpoint' | 'state dict';
-  /** Tensors loaded. */
-  loaded: number;
-  /** The model's tensors that kept their own initialization (the new classifier, typically). */
-  reinitialized: string[];
-  /** The file's tensors the model does not have. */
-  unexpected: string[];
-}
-
-export interface EvalSummary {
-  loss: number;
-  top1: number;
-  top5: number;
-  count: number;
-}
-
-export interface CheckpointRecord {
-  format: typeof CHECKPOINT_FORMAT;
-  version: number;
-  /** 'epoch-3', 'last', 'interrupted'. */
-  tag: string;
-  createdAt: string;
-  model: { name: string; options: Record<string, unknown>; numClasses: number; inputSize: [number, number, number]; params: number; macs: number };
-  dataset: {
-    name: string;
-    title: string;
-    classNames: string[];
-    trainSize: number;
-    testSize: number;
-    /** openDataset options used (so `test` can reopen it). */
-    options: Record<string, unknown>;
-    /** Where the validation images came from (trainSize excludes them). */
-    validation?: ValidationSource;
-  };
-  preprocessing: Preprocessing;
-  /** The training transform, resolved (its augmentation steps included), for images of the dataset's shape. */
-  trainTransform?: TransformSpec;
-  /** Completed epochs. */
-  epoch: number;
-  /** Planned epochs. */
-  epochs: number;
-  progress: {
-    /** Optimizer steps taken. */
-    step: number;
-    /** Steps already taken in epoch `epoch + 1` (0 at an epoch boundary). */
-    stepInEpoch: number;
-    stepsPerEpoch: number;
-    /** Sums of the partly trained epoch, when stepInEpoch > 0. */
-    partial?: EpochAccumulator;
-  };
-  /** Metrics of the last completed epoch. */
-  metrics?: EpochMetrics;
-  /** Test-set evaluation of these weights, when the run made one (per epoch only with evalTestEvery). */
-  evaluation?: EvalSummary;
-  /** Validation-set evaluation of the last completed epoch. */
-  validation?: EvalSummary;
-  /** The best epoch so far by the monitored validation value (its weights are checkpoint-best). */
-  best?: { epoch: number; monitor: Monitor; value: number };
-  /** Set when early stopping ended the run. */
-  stopped?: { epoch: number; reason: string };
-  /** The run's final test evaluation (in checkpoint-last): of checkpoint-best, or of the last weights without validation. */
-  test?: EvalSummary & { checkpoint: string; epoch: number };
-  /** Every completed epoch's metrics.csv row. */
-  history: EpochMetrics[];
-  optimizer: Pick<TrainConfig, 'optimizer' | 'lr' | 'schedule' | 'warmupEpochs' | 'labelSmoothing' | 'emaDecay'>;
-  config: TrainConfig;
-  /** Where a fine-tuning run's starting weights came from, and what of them it used. */
-  pretrained?: PretrainedRecord;
-  files: { weights: string; optimizer: string; ema?: string };
-  /** Command lines that produced the run (the first, then each resume). */
-  commands: string[];
-  seconds: number;
-  /** ONNX Runtime threads of the run (a resumed run uses the same, for bit-identical results). */
-  threads?: number;
-  /** The run's checkpoint interval in epochs (a resumed run keeps it). */
-  saveEvery?: number;
-}
 
 /**
  * A checkpoint given by its JSON, or by its run folder: the folder's checkpoint-best.json (the epoch the
@@ -141,8 +41,8 @@ export function resolveCheckpoint(path: string): string {
 }
 
 export function checkpointPaths(dir: string, tag: string): { json: string; weights: string; optimizer: string; ema: string } {
-  const base = join(dir, `checkpoint-${tag}`);
-  return { json: `${base}.json`, weights: `${base}.safetensors`, optimizer: `${base}.optim.safetensors`, ema: `${base}.ema.safetensors` };
+  const n = checkpointNames(tag);
+  return { json: join(dir, n.json), weights: join(dir, n.weights), optimizer: join(dir, n.optimizer), ema: join(dir, n.ema) };
 }
 
 /**
@@ -152,67 +52,27 @@ export function checkpointPaths(dir: string, tag: string): { json: string; weigh
  * killed at any moment leaves either the old checkpoint, the new one, or (in the moment of the renames)
  * tensor files without a JSON, which are never taken for a checkpoint.
  */
-export async function writeCheckpoint(
-  dir: string,
-  record: Omit<CheckpointRecord, 'files'>,
-  tensors: { weights: StateDict; optimizer: StateDict; ema?: StateDict },
-): Promise<string> {
-  const p = checkpointPaths(dir, record.tag);
-  const full: CheckpointRecord = {
-    ...record,
-    files: { weights: basename(p.weights), optimizer: basename(p.optimizer), ...(tensors.ema ? { ema: basename(p.ema) } : {}) },
-  };
-  const meta = { format: 'pt', mobilezoo: JSON.stringify(full) };
+export async function writeCheckpoint(dir: string, record: Omit<CheckpointRecord, 'files'>, tensors: CheckpointTensors): Promise<string> {
+  const files = checkpointFiles(record, tensors);
+  const json = files.pop()!;
+  const jsonPath = join(dir, json.name);
   const staged: StagedFile[] = [];
   try {
-    staged.push(await stageFile(p.weights, writeSafetensors(tensors.weights, meta)));
-    staged.push(await stageFile(p.optimizer, writeSafetensors(tensors.optimizer, { format: 'pt', mobilezoo_optimizer: JSON.stringify(full.optimizer) })));
-    if (tensors.ema) staged.push(await stageFile(p.ema, writeSafetensors(tensors.ema, meta)));
+    for (const f of files) staged.push(await stageFile(join(dir, f.name), f.bytes));
   } catch (e) {
-    for (const s of staged) await s.discard();
+    for (const st of staged) await st.discard();
     throw e;
   }
-  await rm(p.json, { force: true });
-  for (const s of staged) await s.commit();
-  await saveFileAtomic(p.json, JSON.stringify(full, null, 2) + '\n');
-  return p.json;
-}
-
-function numericRow(row: EpochMetrics): EpochMetrics {
-  const out = { ...row } as Record<string, unknown>;
-  for (const [k, v] of Object.entries(out)) if (v === null) out[k] = Number.NaN;
-  return out as unknown as EpochMetrics;
+  await rm(jsonPath, { force: true });
+  for (const st of staged) await st.commit();
+  await saveFileAtomic(jsonPath, json.bytes);
+  return jsonPath;
 }
 
 /** The files of checkpoint `tag` in dir, by their names (for the manifest of a run folder). */
 export function checkpointFileNames(tag: string, ema: boolean): string[] {
   const p = checkpointPaths('', tag);
   return [p.weights, p.optimizer, ...(ema ? [p.ema] : []), p.json];
-}
-
-function validateRecord(r: unknown, source: string): CheckpointRecord {
-  const rec = r as Partial<CheckpointRecord> | null;
-  if (!rec || typeof rec !== 'object' || rec.format !== CHECKPOINT_FORMAT) {
-    throw new Error(`${source}: not a mobilezoo checkpoint record (no "format": "${CHECKPOINT_FORMAT}")`);
-  }
-  if (typeof rec.version !== 'number' || rec.version > CHECKPOINT_VERSION) {
-    throw new Error(`${source}: checkpoint format version ${rec.version} is newer than this mobilezoo understands (${CHECKPOINT_VERSION})`);
-  }
-  for (const k of ['model', 'dataset', 'preprocessing', 'progress', 'config', 'files'] as const) {
-    if (!rec[k] || typeof rec[k] !== 'object') throw new Error(`${source}: checkpoint record lacks "${k}"`);
-  }
-  // JSON writes NaN (a split not evaluated that epoch) as null.
-  if (Array.isArray(rec.history)) rec.history = rec.history.map(numericRow);
-  if (rec.metrics) rec.metrics = numericRow(rec.metrics);
-  if (rec.version < 2) {
-    // Version 1 decoded images straight to the source shape; that decode is now the transform's first steps.
-    const old = rec.preprocessing!;
-    rec.preprocessing = recordPreprocessing(old.source, old.transform);
-  } else {
-    // Checked now (sizes included), not when the first image is transformed.
-    rec.preprocessing = parsePreprocessing(rec.preprocessing, `${source}: preprocessing`);
-  }
-  return rec as CheckpointRecord;
 }
 
 /**
@@ -228,16 +88,16 @@ function validateRecord(r: unknown, source: string): CheckpointRecord {
 export async function readCheckpointRecord(path: string): Promise<{ record: CheckpointRecord; dir: string; path: string; committed: boolean }> {
   const abs = resolve(path);
   if (!abs.endsWith('.safetensors')) {
-    return { record: validateRecord(parseRecordJson(await readInputText(abs), path), path), dir: dirname(abs), path: abs, committed: true };
+    return { record: parseCheckpointRecord(parseRecordJson(await readInputText(abs), path), path), dir: dirname(abs), path: abs, committed: true };
   }
   const meta = await readSafetensorsFileMetadata(abs);
   if (!meta.mobilezoo) throw new Error(`${path}: safetensors without a mobilezoo record in its metadata; use --weights with --model instead`);
-  const record = validateRecord(parseRecordJson(meta.mobilezoo, `${path}: metadata "mobilezoo"`), path);
+  const record = parseCheckpointRecord(parseRecordJson(meta.mobilezoo, `${path}: metadata "mobilezoo"`), path);
   const json = checkpointPaths(dirname(abs), record.tag).json;
   const committed = await readInputText(json).then((t) => JSON.parse(t) as CheckpointRecord, () => undefined);
   const name = basename(abs);
   if (committed && committed.createdAt === record.createdAt && (committed.files?.weights === name || committed.files?.ema === name)) {
-    return { record: validateRecord(committed, json), dir: dirname(abs), path: json, committed: true };
+    return { record: parseCheckpointRecord(committed, json), dir: dirname(abs), path: json, committed: true };
   }
   return { record: { ...record, files: { weights: name, optimizer: '' } }, dir: dirname(abs), path: abs, committed: false };
 }
@@ -276,7 +136,7 @@ export async function weightsRecord(path: string): Promise<CheckpointRecord | un
   } catch {
     return undefined; // not readable as safetensors: loading it will say why
   }
-  return meta.mobilezoo ? validateRecord(parseRecordJson(meta.mobilezoo, `${path}: metadata "mobilezoo"`), path) : undefined;
+  return meta.mobilezoo ? parseCheckpointRecord(parseRecordJson(meta.mobilezoo, `${path}: metadata "mobilezoo"`), path) : undefined;
 }
 
 /** The output rows of the weights' tensor for the model's last Linear layer, if the weights hold it. */

@@ -11,7 +11,7 @@ import type { Network } from '../models/network.js';
 import { publishedWeightsOf } from '../models/published-weights.js';
 import { decodeModel } from '../onnx/serialize.js';
 import { InferenceSession } from '../runtime/inference.js';
-import { createSession, ort } from '../runtime/session.js';
+import { createSession, nodeBackend, ort } from '../runtime/node-backend.js';
 import { ConfigError } from '../config-error.js';
 import type { GuardedPath } from '../io/output-guard.js';
 import { type CheckpointRecord, type ModelSource, loadModel, readCheckpointRecord } from './checkpoints.js';
@@ -130,7 +130,7 @@ export async function openClassifier(src: ClassifierSource, o: { threads?: numbe
     async run(images, n) {
       if (!session || sessionFor !== c.preprocessing) {
         await session?.dispose();
-        session = await InferenceSession.create(model, { inputSize: c.preprocessing.inputSize, threads: o.threads });
+        session = await InferenceSession.create(model, { inputSize: c.preprocessing.inputSize, backend: nodeBackend({ threads: o.threads }) });
         sessionFor = c.preprocessing;
       }
       return session.run(images, n);

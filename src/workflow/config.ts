@@ -8,7 +8,38 @@ import type { AugmentSettings } from '../data/transforms.js';
 import type { MixSettings } from '../data/transforms-mix.js';
 import type { OptimizerSpec, OptimizerType } from '../train/optimizers.js';
 import { SCHEDULE_TYPES, type ScheduleSpec } from '../train/schedules.js';
-import type { PretrainedSource } from './pretrained.js';
+import type { Preprocessing } from '../data/preprocessing.js';
+
+/** What a pretrained file is, recorded in the run's config (so a resumed run needs nothing else). */
+export interface PretrainedSource {
+  /** Absolute path. */
+  file: string;
+  sha256: string;
+  kind: 'checkpoint' | 'state dict';
+  /** A checkpoint's model and options (without numClasses and seed, which the new run sets). */
+  model?: string;
+  modelOptions?: Record<string, unknown>;
+  /** Outputs of the source's classifier (its last 2-D tensor for a state dict). */
+  numClasses?: number;
+  classNames?: string[];
+  /** The source's preprocessing: its record's, or ImageNet's for a 1000-class state dict. */
+  preprocessing?: Preprocessing;
+  /** The tensors file a checkpoint's weights come from (its EMA weights when it kept them: what it evaluated). */
+  weights: string;
+}
+
+/** Where a fine-tuning run's starting weights came from, and what of them it used (in its checkpoints). */
+export interface PretrainedRecord {
+  file: string;
+  sha256: string;
+  kind: 'checkpoint' | 'state dict';
+  /** Tensors loaded. */
+  loaded: number;
+  /** The model's tensors that kept their own initialization (the new classifier, typically). */
+  reinitialized: string[];
+  /** The file's tensors the model does not have. */
+  unexpected: string[];
+}
 import { ConfigError } from '../config-error.js';
 
 export { ConfigError };

@@ -10,6 +10,7 @@ import { type GuardedPath, refuseOutputsOverInputs } from '../io/output-guard.js
 import { writeNpy } from '../io/npy.js';
 import { writeSafetensors } from '../io/safetensors.js';
 import { InferenceSession } from '../runtime/inference.js';
+import { nodeBackend } from '../runtime/node-backend.js';
 import { Tensor } from '../tensor.js';
 import type { ModelSource } from './checkpoints.js';
 import { classifierInputs } from './classifier.js';
@@ -42,7 +43,7 @@ export async function embedImages(paths: string[], o: EmbedOptions): Promise<Emb
   const files = imageFiles(paths);
   if (files.length === 0) throw new Error('no images given');
   const c = await openNetworkClassifier({ ...o });
-  const session = await InferenceSession.create(c.network, { inputSize: c.preprocessing.inputSize, threads: o.threads });
+  const session = await InferenceSession.create(c.network, { inputSize: c.preprocessing.inputSize, backend: nodeBackend({ threads: o.threads }) });
   const rows: Float32Array[] = [];
   let dim = 0;
   try {

@@ -1,6 +1,9 @@
-/** Evaluation of a predictor over a data loader: loss, top-1 / top-5, confusion matrix, per-class accuracy. */
-import type { DataLoader } from '../data/index.js';
-import { addConfusion, argmaxRows, confusionMatrix, crossEntropyMean, perClassAccuracy, topK } from '../report/index.js';
+/**
+ * Evaluation of a predictor over batches: loss, top-1 / top-5, confusion matrix, per-class accuracy.
+ * No Node dependencies (mobilezoo/web evaluates with it too).
+ */
+import type { Batch } from '../data/batch-loader.js';
+import { addConfusion, argmaxRows, confusionMatrix, crossEntropyMean, perClassAccuracy, topK } from '../report/metrics.js';
 
 export interface EvalResult {
   loss: number;
@@ -14,12 +17,12 @@ export interface EvalResult {
 }
 
 /**
- * Evaluates `predict` (NCHW float32 → logits) over a loader. Returns null if `signal` aborts
- * between batches.
+ * Evaluates `predict` (NCHW float32 → logits) over the epoch-0 batches of a loader (a DataLoader, a
+ * BatchLoader). Returns null if `signal` aborts between batches.
  */
 export async function evaluateLoader(
   predict: (images: Float32Array) => Promise<Float32Array>,
-  loader: DataLoader,
+  loader: { readonly length: number; iterate(epoch: number): AsyncIterable<Pick<Batch, 'images' | 'labels' | 'n'>> },
   numClasses: number,
   o: { signal?: AbortSignal; onBatch?: (done: number, total: number) => void; labelMap?: number[] } = {},
 ): Promise<EvalResult | null> {

@@ -7,7 +7,7 @@ import { refuseOutputsOverInputs } from '../io/output-guard.js';
 import type { Network } from '../models/network.js';
 import { encodeModel, toModelProto } from '../onnx/serialize.js';
 import { traceInference } from '../runtime/inference.js';
-import { createSession, ort } from '../runtime/session.js';
+import { createSession, ort } from '../runtime/node-backend.js';
 import type { CheckpointRecord } from './checkpoints.js';
 import { type Classifier, type ClassifierSource, classifierInputs, openClassifier } from './classifier.js';
 import type { TrainedOn } from './model-split.js';

@@ -8,32 +8,16 @@
  */
 import { createHash } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
-import { type Preprocessing, imagenetPreprocessing } from '../data/preprocessing.js';
-import { openCheckpoint, openStateDictFile } from '../io/checkpoint.js';
+import { imagenetPreprocessing } from '../data/preprocessing.js';
+import { openStateDictFile } from '../io/checkpoint.js';
+import { openCheckpoint } from '../io/state-dict-bytes.js';
 import { checkHubHash } from '../io/hub-hash.js';
 import { readInputFile, withInputFile } from '../io/input-file.js';
 import { MAX_CHECKPOINT_BYTES, ReadBudget } from '../io/limits.js';
 import { publishedWeightsOf } from '../models/published-weights.js';
 import type { Module } from '../nn/module.js';
 import { checkpointFile, readCheckpointRecord, resolveCheckpoint } from './checkpoints.js';
-
-/** What a pretrained file is, recorded in the run's config (so a resumed run needs nothing else). */
-export interface PretrainedSource {
-  /** Absolute path. */
-  file: string;
-  sha256: string;
-  kind: 'checkpoint' | 'state dict';
-  /** A checkpoint's model and options (without numClasses and seed, which the new run sets). */
-  model?: string;
-  modelOptions?: Record<string, unknown>;
-  /** Outputs of the source's classifier (its last 2-D tensor for a state dict). */
-  numClasses?: number;
-  classNames?: string[];
-  /** The source's preprocessing: its record's, or ImageNet's for a 1000-class state dict. */
-  preprocessing?: Preprocessing;
-  /** The tensors file a checkpoint's weights come from (its EMA weights when it kept them: what it evaluated). */
-  weights: string;
-}
+import type { PretrainedSource } from './config.js';
 
 /** Reads what is needed to plan a run from a pretrained file: a checkpoint-*.json (or its run folder), or a state dict (.pth, .pth.tar, .safetensors). */
 export async function inspectPretrained(file: string, o: { checkHash?: boolean } = {}): Promise<PretrainedSource> {

@@ -2,8 +2,8 @@
 import os from 'node:os';
 import { join } from 'node:path';
 import { type ChartMark, type EpochMetrics, type ReportStatus, type StepPoint, runCharts, writeChart, writeReport } from '../report/index.js';
-import { ort } from '../runtime/session.js';
-import type { PretrainedRecord } from './checkpoints.js';
+import { ort } from '../runtime/node-backend.js';
+import type { PretrainedRecord } from './config.js';
 import type { ValidationSource } from './data.js';
 import type { EvalResult } from './evaluate.js';
 

@@ -17,6 +17,7 @@ import type { OutputFolder } from '../io/output-folder.js';
 import { refuseOutputsOverInputs } from '../io/output-guard.js';
 import { type DataLoader, mixes } from '../data/index.js';
 import type { EpochMetrics } from '../report/index.js';
+import { nodeBackend } from '../runtime/node-backend.js';
 import { backboneParameters, resolveFreeze } from '../train/freeze.js';
 import { Trainer } from '../train/trainer.js';
 import { type EpochAccumulator, checkpointPaths, readCheckpointRecord } from './checkpoints.js';
@@ -388,7 +389,7 @@ class TrainingSession {
       emaDecay: config.emaDecay,
       schedulePosition: this.clock.schedulePosition(),
       inputSize: setup.inputSize,
-      threads: options.threads,
+      backend: nodeBackend({ threads: options.threads }),
       batchSize: config.batchSize,
       frozen: this.frozenAt(startEpoch),
       lrMultiplier: backbone ? (p) => (backbone.has(p) ? config.backboneLrMult : 1) : undefined,
@@ -396,7 +397,7 @@ class TrainingSession {
     });
     this.evaluator = new RunEvaluator(this.trainer, {
       model: config.model, modelOptions: setup.modelOptions, inputSize: setup.inputSize, numClasses: setup.model.numClasses,
-      threads: options.threads, batchNorm: setup.loaders.batchNorm,
+      batchNorm: setup.loaders.batchNorm,
     });
     return this.trainer;
   }

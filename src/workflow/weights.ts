@@ -10,7 +10,7 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import { cacheDir, downloadDefault } from '../data/dataset.js';
+import { cacheDir, downloadDefault } from '../data/data-roots.js';
 import { hubHashPrefix } from '../io/hub-hash.js';
 import { type DownloadProgress, DownloadError, downloadFile } from '../io/download.js';
 import { PUBLISHED_WEIGHTS, type PublishedWeights, findPublishedWeights, weightsName } from '../models/published-weights.js';

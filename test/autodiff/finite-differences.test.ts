@@ -9,9 +9,8 @@ import { backward } from '../../src/autodiff/backward.js';
 import { GraphBuilder } from '../../src/graph/builder.js';
 import { attr, type Attrs } from '../../src/graph/ir.js';
 import { depthwiseConvNchwc } from '../../src/graph/nchwc.js';
-import { nchwcBlockSize } from '../../src/runtime/nchwc.js';
 import { Rng } from '../../src/nn/init.js';
-import { createSession, ort } from '../../src/runtime/session.js';
+import { createSession, nchwcBlockSize, ort } from '../../src/runtime/node-backend.js';
 import { Tensor, numel } from '../../src/tensor.js';
 import { batchNormTrain, crossEntropy } from '../../src/train/composites.js';
 

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { GraphBuilder } from '../../src/graph/builder.js';
 import { Graph, attr } from '../../src/graph/ir.js';
 import { OPSET, decodeModel, serializeModel, toModelProto } from '../../src/onnx/serialize.js';
-import { createSession, ort } from '../../src/runtime/session.js';
+import { createSession, ort } from '../../src/runtime/node-backend.js';
 import { Tensor } from '../../src/tensor.js';
 
 // The decoded message with the fields these tests read required (decodeModel gives every repeated field as an array).

@@ -6,7 +6,7 @@ import { GraphBuilder } from '../../src/graph/builder.js';
 import { type Attrs, type Dim, attr } from '../../src/graph/ir.js';
 import { broadcastShapes, dimProduct, hasShapeRule } from '../../src/graph/shapes.js';
 import { serializeModel } from '../../src/onnx/serialize.js';
-import { ort, ortSessionOptions } from '../../src/runtime/session.js';
+import { ort, ortSessionOptions } from '../../src/runtime/node-backend.js';
 import { Tensor } from '../../src/tensor.js';
 
 type Shape = Dim[];

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GraphBuilder } from '../../src/graph/builder.js';
 import { elideOutputIdentities, pruneDeadNodes } from '../../src/graph/simplify.js';
-import { createSession, ort } from '../../src/runtime/session.js';
+import { createSession, ort } from '../../src/runtime/node-backend.js';
 import { Tensor } from '../../src/tensor.js';
 import { createModel } from '../../src/models/registry.js';
 import { buildStepGraph } from '../../src/train/step-graph.js';

@@ -12,7 +12,7 @@ import { StateDictError } from '../../src/nn/module.js';
 import { summary } from '../../src/nn/summary.js';
 import { decodeModel, serializeModel } from '../../src/onnx/serialize.js';
 import { InferenceSession, traceInference } from '../../src/runtime/inference.js';
-import { createSession, ort, ortSessionOptions } from '../../src/runtime/session.js';
+import { createSession, nodeBackend, ort, ortSessionOptions } from '../../src/runtime/node-backend.js';
 import { Tensor } from '../../src/tensor.js';
 import { NO_FIXTURES, REFERENCE, REFERENCE_BENCH_ONNX, maxAbs, maxAbsDiff, modelOptions, readCounts } from './fixtures.js';
 
@@ -99,7 +99,7 @@ test('CIFAR-stem MobileNetV2 matches torch.onnx.export of the reference network 
   let seed = 12345;
   for (let i = 0; i < x.length; i++) x[i] = ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32) * 2 - 1;
 
-  const ours = await InferenceSession.create(model, { inputSize: CIFAR, threads: 2 });
+  const ours = await InferenceSession.create(model, { inputSize: CIFAR, backend: nodeBackend({ threads: 2 }) });
   const theirs = await createSession(bytes, { threads: 2 });
   try {
     const a = await ours.run(x, batch);

@@ -1,5 +1,10 @@
 // Argument mapping and comparisons for the PyTorch reference fixtures (not a test file); where they are: ../reference-fixtures.ts.
+import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
+import { readSafetensors } from '../../src/io/safetensors.js';
+import type { Module } from '../../src/nn/module.js';
+import type { Backend } from '../../src/runtime/backend.js';
+import { InferenceSession } from '../../src/runtime/inference.js';
 import { COUNTS, NO_FIXTURES, REFERENCE } from '../reference-fixtures.js';
 
 export { COUNTS, NO_FIXTURES, ORIGINAL_FIXTURES, REFERENCE, REFERENCE_BENCH_ONNX, SHARED } from '../reference-fixtures.js';
@@ -110,4 +115,31 @@ export function gradientErrors(exact: Map<string, { toFloat32(): Float32Array }>
     if (Math.sqrt(ee) > 1e-4 * largest) cosines.set(name, dot / Math.sqrt(oo * ee));
   }
   return { globalRelL2: Math.sqrt(num / den), cosines, missing };
+}
+
+/** The fixtures README's bar for float32 eval logits. */
+export const EVAL_TOLERANCE = 1e-4;
+
+/**
+ * max |ours − PyTorch| / max |PyTorch| of a case's eval logits, with the case's weights already in
+ * `model`, on a backend; asserts the README's bar.
+ */
+export async function evalLogitsError(id: string, model: Module, backend: Backend): Promise<number> {
+  const meta = readMeta(id);
+  const [batch, ...inputSize] = meta.input_shape;
+  const data = readSafetensors(readFileSync(`${REFERENCE}${id}/case.safetensors`), `${id}/case.safetensors`);
+  const input = data.get('input')!;
+  const expected = data.get('logits_eval')!.toFloat32();
+  assert.deepEqual([...input.shape], meta.input_shape);
+  const session = await InferenceSession.create(model, { inputSize: inputSize as [number, number, number], backend });
+  let logits: Float32Array;
+  try {
+    logits = await session.run(input.toFloat32(), batch);
+  } finally {
+    await session.dispose();
+  }
+  assert.equal(logits.length, batch * meta.num_classes);
+  const rel = maxAbsDiff(logits, expected) / maxAbs(expected);
+  assert.ok(rel <= EVAL_TOLERANCE, `${id} on ${backend.name}: eval logits relative error ${rel} > ${EVAL_TOLERANCE}`);
+  return rel;
 }

@@ -16,7 +16,7 @@ import { type ModelProto, decodeModel, encodeModel } from '../../src/onnx/proto.
 import { toModelProto } from '../../src/onnx/serialize.js';
 import { quantizeModel } from '../../src/quantize/quantize-model.js';
 import { traceInference } from '../../src/runtime/inference.js';
-import { ort, ortSessionOptions } from '../../src/runtime/session.js';
+import { ort, ortSessionOptions } from '../../src/runtime/node-backend.js';
 import { Tensor } from '../../src/tensor.js';
 import { NO_FIXTURES, REFERENCE_BENCH_ONNX } from '../reference-fixtures.js';
 import { buildStepGraph } from '../../src/train/step-graph.js';

@@ -50,9 +50,9 @@ describe('npm pack + npm install of the tarball', () => {
     if (existsSync(ortBin)) assert.ok(!readdirSync(ortBin).some((f) => /cuda|tensorrt/.test(f)), 'no CUDA provider was fetched');
 
     const esm = run(process.execPath, ['--input-type=module', '-e', `
-      import { createModel, InferenceSession } from 'mobilezoo';
+      import { createModel, InferenceSession, nodeBackend } from 'mobilezoo';
       const model = createModel('shufflenet_v2_x0_5', { numClasses: 3, stem: 'cifar' });
-      const s = await InferenceSession.create(model, { inputSize: [3, 32, 32], threads: 1 });
+      const s = await InferenceSession.create(model, { inputSize: [3, 32, 32], backend: nodeBackend({ threads: 1 }) });
       const y = await s.run(new Float32Array(2 * 3 * 32 * 32).fill(0.5));
       console.log(JSON.stringify({ n: y.length, finite: y.every(Number.isFinite) }));
       await s.dispose();`], project);

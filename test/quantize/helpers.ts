@@ -5,7 +5,7 @@ import type { Network } from '../../src/models/network.js';
 import { Tensor } from '../../src/tensor.js';
 import { buildBatchStatisticsGraph } from '../../src/train/step-graph.js';
 import { Trainer } from '../../src/train/trainer.js';
-import { type SessionOptions, createSession, ort } from '../../src/runtime/session.js';
+import { type NodeSessionOptions as SessionOptions, createSession, nodeBackend, ort } from '../../src/runtime/node-backend.js';
 import type { Graph } from '../../src/graph/ir.js';
 import { traceInference } from '../../src/runtime/inference.js';
 
@@ -157,7 +157,7 @@ export async function withClassMeanHead(model: Network, train: Images): Promise<
  */
 export async function trainedModel(name: string, options: Record<string, unknown>, train: Images, steps = train.batches.length): Promise<Network> {
   const model = createModel(name, options);
-  const trainer = await Trainer.create(model, { optimizer: { type: 'sgd', momentum: 0.9, nesterov: true }, lr: 0.05, threads: 2, seed: 0 });
+  const trainer = await Trainer.create(model, { optimizer: { type: 'sgd', momentum: 0.9, nesterov: true }, lr: 0.05, backend: nodeBackend({ threads: 2 }), seed: 0 });
   for (let i = 0; i < steps; i++) await trainer.trainStep(train.batches[i % train.batches.length]!, train.labels[i % train.batches.length]!);
   await trainer.dispose();
   return withDataStatistics(model, train.batches.slice(0, 8));

@@ -12,6 +12,7 @@ import { backboneParameters, classifierName, isFrozenTensor, resolveFreeze } fro
 import { buildStepGraph } from '../../src/train/step-graph.js';
 import { Trainer } from '../../src/train/trainer.js';
 import { NO_FIXTURES, ORIGINAL_FIXTURES, REFERENCE, gradientErrors, maxAbs, maxAbsDiff } from '../models/fixtures.js';
+import { nodeBackend } from '../../src/runtime/node-backend.js';
 
 const CASE = `${REFERENCE}mobilenet_v2_0.5_cifar/`;
 const refBytes = readFileSync(new URL('../fixtures/freeze-reference.safetensors', import.meta.url));
@@ -69,7 +70,7 @@ describe('train steps with frozen layers, against PyTorch', { skip: NO_FIXTURES 
       const model = await referenceModel();
       const frozen = resolveFreeze(model, setting);
       const { x, labels } = caseInput();
-      const trainer = await Trainer.create(model, { optimizer: { type: 'sgd' }, lr: 0, threads: 2, inputSize: [3, 32, 32], frozen });
+      const trainer = await Trainer.create(model, { optimizer: { type: 'sgd' }, lr: 0, backend: nodeBackend({ threads: 2 }), inputSize: [3, 32, 32], frozen });
       const r = await trainer.lossAndGradients(x, labels);
       const fp32Loss = Number(refMeta[`${setting}/fp32_loss_rel`]);
       const fp32Grads = Number(refMeta[`${setting}/fp32_grads_rel_l2`]);
@@ -105,7 +106,7 @@ describe('train steps with frozen layers, against PyTorch', { skip: NO_FIXTURES 
     const frozen = resolveFreeze(model, 'backbone');
     const before = model.stateDict();
     const { x, labels } = caseInput();
-    const trainer = await Trainer.create(model, { optimizer: { type: 'sgd', momentum: 0.9, weightDecay: 5e-4 }, lr: 0.1, threads: 2, inputSize: [3, 32, 32], frozen });
+    const trainer = await Trainer.create(model, { optimizer: { type: 'sgd', momentum: 0.9, weightDecay: 5e-4 }, lr: 0.1, backend: nodeBackend({ threads: 2 }), inputSize: [3, 32, 32], frozen });
     await trainer.trainStep(x, labels);
     const after = model.stateDict();
     for (const [k, t] of before) {
@@ -125,7 +126,7 @@ describe('train steps with frozen layers, against PyTorch', { skip: NO_FIXTURES 
   test('setFrozen unfreezes: every parameter trains from the next step, new slots start at zero', async () => {
     const model = await referenceModel();
     const { x, labels } = caseInput();
-    const trainer = await Trainer.create(model, { optimizer: { type: 'sgd', momentum: 0.9 }, lr: 0.05, threads: 2, inputSize: [3, 32, 32], frozen: resolveFreeze(model, 'backbone') });
+    const trainer = await Trainer.create(model, { optimizer: { type: 'sgd', momentum: 0.9 }, lr: 0.05, backend: nodeBackend({ threads: 2 }), inputSize: [3, 32, 32], frozen: resolveFreeze(model, 'backbone') });
     await trainer.trainStep(x, labels);
     const head = trainer.optimizerStateDict().get('optimizer.momentum_buffer/classifier.1.weight')!.toFloat32().slice();
     await trainer.setFrozen(new Set());
@@ -148,7 +149,7 @@ describe('train steps with frozen layers, against PyTorch', { skip: NO_FIXTURES 
       const w0 = model.stateDict().get('features.18.0.weight')!.toFloat32().slice();
       const h0 = model.stateDict().get('classifier.1.weight')!.toFloat32().slice();
       const trainer = await Trainer.create(model, {
-        optimizer: { type: 'sgd' }, lr: 100, threads: 2, inputSize: [3, 32, 32],
+        optimizer: { type: 'sgd' }, lr: 100, backend: nodeBackend({ threads: 2 }), inputSize: [3, 32, 32],
         frozen: resolveFreeze(model, 'features.17'), lrMultiplier: (p) => (p.startsWith('features.') ? mult : 1),
       });
       await trainer.trainStep(x, labels);

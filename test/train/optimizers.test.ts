@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { GraphBuilder } from '../../src/graph/builder.js';
-import { createSession, ort } from '../../src/runtime/session.js';
+import { createSession, ort } from '../../src/runtime/node-backend.js';
 import { backward } from '../../src/autodiff/backward.js';
 import { crossEntropy } from '../../src/train/composites.js';
 import { type OptimizerSpec, STEP_INPUTS, emitUpdate, optimizerSlots, stepScalars } from '../../src/train/optimizers.js';

@@ -10,7 +10,7 @@ import { backward } from '../../src/autodiff/backward.js';
 import { mixTargets } from '../../src/data/transforms-mix.js';
 import { GraphBuilder } from '../../src/graph/builder.js';
 import { createModel } from '../../src/models/registry.js';
-import { createSession, ort } from '../../src/runtime/session.js';
+import { createSession, nodeBackend, ort } from '../../src/runtime/node-backend.js';
 import { crossEntropy } from '../../src/train/composites.js';
 import { Trainer, type TrainerOptions } from '../../src/train/trainer.js';
 
@@ -47,7 +47,7 @@ for (const c of fx.cases) {
 
 const SIZE = 16;
 const model = () => createModel('mobilenet_v2', { widthMult: 0.25, numClasses: 4, stem: 'cifar', seed: 5, dropout: 0 });
-const options: TrainerOptions = { optimizer: { type: 'sgd', momentum: 0.9 }, lr: 0.05, threads: 2, seed: 1, inputSize: [3, SIZE, SIZE], labelSmoothing: 0.1 };
+const options: TrainerOptions = { optimizer: { type: 'sgd', momentum: 0.9 }, lr: 0.05, backend: nodeBackend({ threads: 2 }), seed: 1, inputSize: [3, SIZE, SIZE], labelSmoothing: 0.1 };
 
 function batch(n: number): { images: Float32Array; labels: Int32Array } {
   const images = Float32Array.from({ length: n * 3 * SIZE * SIZE }, (_, i) => Math.sin(i * 0.37) * 0.8);

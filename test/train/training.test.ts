@@ -6,6 +6,7 @@ import { createModel } from '../../src/models/registry.js';
 import { Trainer, type TrainerOptions, emaDecayAt } from '../../src/train/trainer.js';
 import { learningRate } from '../../src/train/schedules.js';
 import { noDecayParams } from '../../src/train/step-graph.js';
+import { nodeBackend } from '../../src/runtime/node-backend.js';
 
 const SIZE = 16;
 
@@ -29,7 +30,7 @@ function batches(count: number, batch: number) {
 const small = () => createModel('mobilenet_v2', { widthMult: 0.25, numClasses: 4, stem: 'cifar', dropout: 0.2, seed: 1 });
 const options: TrainerOptions = {
   optimizer: { type: 'sgd', momentum: 0.9, nesterov: true, weightDecay: 5e-4, noDecayBnBias: true },
-  lr: 0.05, schedule: { type: 'cosine' }, epochs: 2, stepsPerEpoch: 6, threads: 2, seed: 7, inputSize: [3, SIZE, SIZE],
+  lr: 0.05, schedule: { type: 'cosine' }, epochs: 2, stepsPerEpoch: 6, backend: nodeBackend({ threads: 2 }), seed: 7, inputSize: [3, SIZE, SIZE],
 };
 
 test('a small network learns a synthetic task: the loss falls by at least half over 24 steps', async () => {

@@ -12,8 +12,9 @@ import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { decodeImageRgb } from '../../src/data/decode.js';
 import type { ClassScore } from '../../src/report/metrics.js';
-import type * as OrtWebModule from 'onnxruntime-web';
-import type { OrtWeb, PageApi } from '../../src/web/page.js';
+import type * as OrtWeb from 'onnxruntime-web';
+import type { PageApi } from '../../src/web/page.js';
+import type { OrtWebModule } from '../../src/runtime/web-backend.js';
 import { exportWeb, predictImages, quantizeToOnnx } from '../../src/workflow/index.js';
 import { rmrf, tempDir } from '../cli/helpers.js';
 import { CHROMIUM, MODEL, decisiveWeights, grayscaleOnnx, serve, writePng } from './helpers.js';
@@ -27,8 +28,8 @@ const IMAGES = { wide: 'wide-40x30.png', tall: 'tall-50x70.png', gray: 'gray-28x
 
 type Source = 'url' | 'element' | 'canvas' | 'imageData';
 
-// onnxruntime-web's module is what the page and createWebClassifier take (checked by npm run typecheck).
-const ortWebFits: typeof OrtWebModule extends OrtWeb ? true : false = true;
+// onnxruntime-web's module is what webBackend takes (checked by npm run typecheck).
+const ortWebFits: typeof OrtWeb extends OrtWebModule ? true : false = true;
 void ortWebFits;
 
 describe('the exported page in Chromium', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} not found (install Debian's chromium package to run this test)` }, () => {

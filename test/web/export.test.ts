@@ -9,7 +9,6 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import ort from 'onnxruntime-node';
 import { decodeImageRgb } from '../../src/data/decode.js';
 import { compilePreprocessing } from '../../src/data/preprocessing.js';
 import { exportWeb, onnxMetadata, predictImages } from '../../src/workflow/index.js';
@@ -18,6 +17,7 @@ import { createWebClassifier, parseSidecar, rgbFromRgba } from '../../src/web/in
 import { runCli } from '../../src/cli/program.js';
 import { ROOT, memoryStreams, rmrf, tempDir } from '../cli/helpers.js';
 import { FASHION_CLASSES, MODEL, decisiveWeights, grayscaleOnnx, rewriteMetadata, writePng } from './helpers.js';
+import { nodeBackend } from '../../src/runtime/node-backend.js';
 
 const DIST = join(ROOT, 'dist');
 const dir = tempDir('mobilezoo-web-test-');
@@ -44,13 +44,33 @@ describe('the browser modules', () => {
     assert.deepEqual(importSpecifiers(code).sort(), ['../c.js', './a.js', './d.js', './e.js', './h.js', 'node:fs', 'sharp']);
   });
 
-  test('the compiled mobilezoo/web entry and the page reach no node: module, sharp or onnxruntime-node', async () => {
-    const graph = await moduleGraph([join(DIST, 'web', 'index.js'), join(DIST, 'web', 'page.js')]);
-    assert.deepEqual(graph.external, []);
+  test('the compiled mobilezoo/web entry, the trainer\'s modules included, and the page reach no node: module, sharp or onnxruntime-node', async () => {
+    const graph = await moduleGraph([join(DIST, 'web', 'index.js')]);
+    // fflate (zip for .pth) is an ES module with a browser build; a page maps its name (an import map).
+    // The ONNX codec is our own ES module (no onnx-proto, which is CommonJS).
+    const external = [...new Set(graph.external.map((e) => e.specifier))].sort();
+    assert.deepEqual(external, ['fflate'], JSON.stringify(graph.external));
     const files = graph.files.map((f) => relative(DIST, f)).sort();
+    const engine = [
+      'graph/ir.js', 'graph/builder.js', 'autodiff/backward.js', 'autodiff/rules.js', 'autodiff/nchwc.js', 'nn/module.js', 'models/registry.js',
+      'onnx/serialize.js', 'runtime/backend.js', 'runtime/web-backend.js', 'runtime/inference.js', 'train/trainer.js', 'train/step-graph.js',
+      'train/optimizers.js', 'train/schedules.js', 'train/freeze.js', 'io/safetensors.js', 'io/pth.js', 'io/pth-zip.js', 'io/pth-legacy.js',
+      'io/state-dict-bytes.js', 'data/preprocessing.js', 'data/transforms.js', 'data/batch-loader.js', 'workflow/checkpoint-record.js',
+      'workflow/config.js', 'workflow/model-plan.js', 'workflow/evaluate.js', 'web/classifier.js',
+    ];
+    for (const f of engine) assert.ok(files.includes(f), f);
+    assert.ok(!files.some((f) => f.startsWith('cli/') || f === 'runtime/node-backend.js'), files.join(', '));
+
+    // The trainer's Web Worker imports no package at all: import maps do not reach into workers.
+    assert.deepEqual((await moduleGraph([join(DIST, 'web', 'trainer-worker-main.js')])).external, []);
+
+    // The page of export --web loads only what classifying needs (the site's lib/), and nothing external.
+    const page = await moduleGraph([join(DIST, 'web', 'page.js')]);
+    assert.deepEqual(page.external, []);
+    const pageFiles = page.files.map((f) => relative(DIST, f)).sort();
     // The preprocessing is the library's own compiled modules, not a copy.
-    for (const f of ['data/preprocessing.js', 'data/transforms.js', 'data/random.js', 'web/classifier.js']) assert.ok(files.includes(f), f);
-    assert.ok(files.every((f) => /^(web|data|report)\//.test(f) || f === 'io/file-names.js'), files.join(', '));
+    for (const f of ['data/preprocessing.js', 'data/transforms.js', 'data/random.js', 'web/classifier.js']) assert.ok(pageFiles.includes(f), f);
+    assert.ok(pageFiles.every((f) => /^(web|data|report|runtime)\//.test(f) || f === 'io/file-names.js'), pageFiles.join(', '));
     // The same walk does see Node imports where there are some.
     const node = await moduleGraph([join(DIST, 'workflow', 'predict.js')]);
     for (const s of ['sharp', 'onnxruntime-node']) assert.ok(node.external.some((e) => e.specifier === s), s);
@@ -143,7 +163,7 @@ describe('exportWeb', () => {
       [graySite, { onnx: grayOnnx }, [images.gray, images.wide]],
     ] as const) {
       const sidecar = JSON.parse(await readFile(join(site, 'model.json'), 'utf8')) as unknown;
-      const classifier = await createWebClassifier({ model: await readFile(join(site, 'model.onnx')), sidecar, ort });
+      const classifier = await createWebClassifier({ model: await readFile(join(site, 'model.onnx')), sidecar, backend: nodeBackend({ threads: 1 }) });
       const expected = await predictImages([...files], { ...reference, top: 10, threads: 1 });
       for (const [i, file] of files.entries()) {
         const rgb = await decodeImageRgb(file);

@@ -16,6 +16,7 @@ import type { Tensor } from '../../src/tensor.js';
 import { embedImages } from '../../src/workflow/embed.js';
 import { memoryStreams, rmrf, tempDir } from '../cli/helpers.js';
 import { runCli } from '../../src/cli/program.js';
+import { nodeBackend } from '../../src/runtime/node-backend.js';
 
 function randomInput(n: number, size: number, seed: number): Float32Array {
   let s = seed;
@@ -52,7 +53,7 @@ describe('InferenceSession.embed', () => {
   ] as const) {
     test(`${name}: the logits are the classifier applied to the embedding`, async () => {
       const model = createModel(name, { ...options, numClasses: 7, stem: 'cifar', seed: 1 });
-      const session = await InferenceSession.create(model, { inputSize: [3, 32, 32], threads: 1 });
+      const session = await InferenceSession.create(model, { inputSize: [3, 32, 32], backend: nodeBackend({ threads: 1 }) });
       const x = randomInput(3, 32, 5);
       const logits = await session.run(x);
       const e = await session.embed(x);
@@ -66,7 +67,7 @@ describe('InferenceSession.embed', () => {
 
   test('feature maps: the last output at each stride, the last one pooled is the embedding', async () => {
     const model = createModel('mobilenet_v2', { widthMult: 0.25, numClasses: 5, seed: 2 });
-    const session = await InferenceSession.create(model, { inputSize: [3, 64, 64], threads: 1 });
+    const session = await InferenceSession.create(model, { inputSize: [3, 64, 64], backend: nodeBackend({ threads: 1 }) });
     const x = randomInput(2, 64, 9);
     const maps = await session.featureMaps(x);
     assert.deepEqual(maps.map((m) => m.stride), [2, 4, 8, 16, 32]);

@@ -22,7 +22,6 @@ export interface RunEvaluatorOptions {
   modelOptions: Record<string, unknown>;
   inputSize: [number, number, number];
   numClasses: number;
-  threads?: number;
   /** Un-augmented, shuffled training batches for the EMA weights' BatchNorm statistics (with EMA only). */
   batchNorm?: DataLoader;
 }
@@ -48,7 +47,7 @@ export class RunEvaluator {
       const m: Network = createModel(this.o.model, this.o.modelOptions);
       m.loadStateDict(t.emaStateDict()!, { source: 'EMA weights' });
       await this.emaSession?.dispose();
-      this.emaSession = await InferenceSession.create(m, { inputSize: this.o.inputSize, threads: this.o.threads });
+      this.emaSession = await InferenceSession.create(m, { inputSize: this.o.inputSize, backend: t.backend });
       const s = this.emaSession;
       predict = (x) => s.run(x);
     }
@@ -60,7 +59,7 @@ export class RunEvaluator {
   async ofCheckpoint(path: string): Promise<Predict> {
     const { model } = await loadModel({ checkpoint: path });
     await this.checkpointSession?.dispose();
-    this.checkpointSession = await InferenceSession.create(model, { inputSize: this.o.inputSize, threads: this.o.threads });
+    this.checkpointSession = await InferenceSession.create(model, { inputSize: this.o.inputSize, backend: this.trainer.backend });
     const s = this.checkpointSession;
     return (x) => s.run(x);
   }

@@ -7,8 +7,7 @@ import { DataLoader, type TransformSpec, resolveTransform } from '../../data/ind
 import { type Preprocessing, recordPreprocessing } from '../../data/preprocessing.js';
 import type { Network } from '../../models/network.js';
 import { summary } from '../../nn/summary.js';
-import type { PretrainedRecord } from '../checkpoints.js';
-import type { TrainConfig } from '../config.js';
+import type { PretrainedRecord, TrainConfig } from '../config.js';
 import { type TrainingData, openTrainingData, planModel, sourcePreprocessing, trainTransforms } from '../data.js';
 import { buildModel } from '../model-memory.js';
 import { loadPretrained, summarizeTensorNames } from '../pretrained.js';
