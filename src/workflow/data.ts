@@ -127,7 +127,7 @@ export function sourcePreprocessing(config: Pick<TrainConfig, 'input'> & Partial
  * the dataset's usual recipe, or with `source` (a pretrained model's preprocessing) that one, its
  * normalization included, with augmentedTransform for training.
  */
-export function trainTransforms(ds: Dataset, inputSize: [number, number, number], augment: boolean, randomErasing = 0, source?: Preprocessing): { train: TransformSpec; eval: TransformSpec } {
+export function trainTransforms(ds: Pick<Dataset, 'name' | 'channels' | 'height' | 'width'>, inputSize: [number, number, number], augment: boolean, randomErasing = 0, source?: Preprocessing): { train: TransformSpec; eval: TransformSpec } {
   if (source) {
     const evalSpec = transformForChannels(source, ds.channels);
     return { eval: evalSpec, train: augment ? transformForChannels(source, ds.channels, augmentedTransform(source, { flip: true, randomErasing })) : evalSpec };

@@ -16,4 +16,5 @@ export * from './pretrained.js';
 export * from './embed.js';
 export * from './export-web.js';
 export * from './export-pth.js';
+export * from './export-pytorch.js';
 export * from './quantize.js';
