@@ -386,6 +386,17 @@ def restore_optimizer(optimizer, slots, step):
             optimizer.state[p] = state
 
 
+def rebuild_optimizer(old, model, frozen, step):
+    """The optimizer for a new frozen set: the parameters that kept training keep their state."""
+    optimizer = make_optimizer(param_groups(model, frozen))
+    restore_optimizer(optimizer, {}, step)
+    for g in optimizer.param_groups:
+        for p in g['params']:
+            if p in old.state:
+                optimizer.state[p] = old.state[p]
+    return optimizer
+
+
 def optimizer_slots(optimizer):
     """{name: {slot: tensor}} of the optimizer's state (what mobilezoo's optimizer state holds)."""
     out = {}
@@ -680,13 +691,7 @@ def main(argv=None):
             log(f'epoch {epoch + 1}: unfreezing')
             frozen = now_frozen
             set_modes(model, frozen)
-            old = optimizer
-            optimizer = make_optimizer(param_groups(model, frozen))
-            restore_optimizer(optimizer, {}, step)
-            for g in optimizer.param_groups:
-                for p in g['params']:
-                    if p in old.state:
-                        optimizer.state[p] = old.state[p]
+            optimizer = rebuild_optimizer(optimizer, model, frozen, step)
             net = wrap(model)
         set_modes(model, frozen)
         sampler.set_epoch(epoch)

@@ -1,0 +1,245 @@
+/**
+ * export --pytorch: the folder for every family (the .pth round-trips through our reader, names and
+ * tensors equal the model's; optimizer.pth is PyTorch's optimizer state dict of our state), the recipe
+ * as train.py states it, settings refused by name. With Python: model.py and train.py parse; with
+ * python3-torch: the exported network computes our logits, and a run goes Node → PyTorch → Node (train.py
+ * continues the run; mobilezoo resumes, tests and exports its checkpoint). The exactness of PyTorch's steps
+ * against ours is dev/pytorch-export-check.{ts,py}'s (test/fixtures/pytorch-export/exactness.json).
+ */
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { before, describe, test } from 'node:test';
+import { loadStateDictFile } from '../../src/io/index.js';
+import { readCheckpointObject } from '../../src/io/pth.js';
+import { readSafetensors, writeSafetensors } from '../../src/io/safetensors.js';
+import { createModel } from '../../src/models/registry.js';
+import { InferenceSession } from '../../src/runtime/inference.js';
+import { Tensor } from '../../src/tensor.js';
+import {
+  type CheckpointRecord,
+  ExportPytorchError,
+  exportPytorch,
+  loadModel,
+  readCheckpointRecord,
+  resolveTrainConfig,
+  train,
+  writeCheckpoint,
+} from '../../src/workflow/index.js';
+import { tempDirs } from '../io/temp-dirs.js';
+
+const tmp = tempDirs('mobilezoo-export-pytorch-');
+
+/** A Python that runs (MOBILEZOO_PYTHON, Debian's /usr/bin/python3, python3 on the PATH), and one with torch + torchvision. */
+function findPython(probe: string): string | undefined {
+  for (const p of [process.env.MOBILEZOO_PYTHON, '/usr/bin/python3', 'python3']) {
+    if (p && spawnSync(p, ['-c', probe], { stdio: 'ignore' }).status === 0) return p;
+  }
+  return undefined;
+}
+const PYTHON = findPython('import ast');
+const TORCH = findPython('import torch, torchvision, numpy, PIL');
+const noPython = PYTHON ? false : 'no python3: the Python files are not parsed';
+const noTorch = TORCH ? false : 'python3-torch (with torchvision, numpy, Pillow) is not installed: the PyTorch side is not run (apt-get install python3-torch python3-torchvision)';
+
+const FAMILIES: [string, Record<string, unknown>][] = [
+  ['mobilenet_v1', { widthMult: 0.25, stem: 'cifar' }],
+  ['mobilenet_v2', { widthMult: 0.25, stem: 'cifar' }],
+  ['mobilenet_v3_large', { widthMult: 0.25, stem: 'cifar' }],
+  ['mobilenet_v3_small', { widthMult: 0.5, stem: 'cifar' }],
+  ['shufflenet_v1', { groups: 3, size: '0.5x', stem: 'cifar' }],
+  ['shufflenet_v2_x0_5', { stem: 'imagenet' }],
+];
+
+/** A short synthetic run with a recipe that exercises the optimizer state (SGD momentum, EMA). */
+let run: { dir: string; epoch1: string; record: CheckpointRecord };
+
+before(async () => {
+  const dir = tmp();
+  const config = resolveTrainConfig({
+    model: 'mobilenet_v2', modelOptions: { widthMult: 0.25, dropout: 0 }, dataset: 'synthetic', limit: 24, batchSize: 8, epochs: 2,
+    optimizer: 'sgd', lr: 0.05, momentum: 0.9, nesterov: true, weightDecay: 5e-4, noDecayBnBias: true, schedule: 'cosine',
+    warmup: 0.5, labelSmoothing: 0.1, ema: 0.9, augment: false,
+  });
+  await train(config, { outDir: join(dir, 'run'), saveEvery: 1, threads: 2, workers: 0 });
+  const epoch1 = join(dir, 'run', 'checkpoint-epoch-1.json');
+  run = { dir, epoch1, record: (await readCheckpointRecord(epoch1)).record };
+});
+
+describe('export --pytorch', () => {
+  test('--resume: weights, optimizer state (PyTorch\'s optimizer state dict of ours), EMA and the run\'s record', async () => {
+    const out = join(tmp(), 'resume');
+    const r = await exportPytorch({ resume: run.epoch1, dir: out });
+    assert.equal(r.mode, 'resume');
+    assert.equal(r.epoch, 1);
+    assert.equal(r.step, 3);
+    for (const f of ['model.py', 'train.py', 'weights.pth', 'optimizer.pth', 'ema.pth', 'run.json', 'README.md', 'data/synthetic.safetensors']) {
+      assert.ok(existsSync(join(out, f)), f);
+    }
+    const ckptDir = join(run.dir, 'run');
+    const weights = await loadStateDictFile(join(ckptDir, run.record.files.weights));
+    const pth = await loadStateDictFile(join(out, 'weights.pth'));
+    assert.deepEqual([...pth.keys()], [...weights.keys()]);
+    for (const [k, t] of weights) assert.deepEqual(pth.get(k)!.data, t.data, k);
+
+    const ours = await loadStateDictFile(join(ckptDir, run.record.files.optimizer));
+    const torchState = readCheckpointObject(readFileSync(join(out, 'optimizer.pth')), 'optimizer.pth') as Map<string, unknown>;
+    const groups = torchState.get('param_groups') as Map<string, unknown>[];
+    const state = torchState.get('state') as Map<bigint, Map<string, unknown>>;
+    // Two groups: decayed weights, and BatchNorm parameters and biases without decay.
+    assert.deepEqual(groups.map((g) => g.get('weight_decay')), [5e-4, 0]);
+    const names = groups.flatMap((g) => g.get('param_names') as string[]);
+    const model = createModel(run.record.model.name, run.record.model.options);
+    assert.deepEqual([...names].sort(), model.namedParameters().map(([n]) => n).sort());
+    assert.deepEqual(groups.flatMap((g) => (g.get('params') as bigint[]).map(Number)), names.map((_, i) => i));
+    for (const g of groups) {
+      assert.equal(g.get('momentum'), 0.9);
+      assert.equal(g.get('nesterov'), true);
+      (g.get('param_names') as string[]).forEach((name, i) => {
+        const buf = state.get((g.get('params') as bigint[])[i]!)!.get('momentum_buffer') as Tensor;
+        assert.deepEqual(buf.data, ours.get(`optimizer.momentum_buffer/${name}`)!.data, name);
+      });
+    }
+    const ema = await loadStateDictFile(join(out, 'ema.pth'));
+    assert.deepEqual(ema.get('classifier.1.weight')!.data, ours.get('ema.classifier.1.weight')!.data);
+    const start = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8'));
+    assert.equal(start.progress.step, 3);
+    assert.equal(start.export.kind, 'resume');
+  });
+
+  for (const [name, options] of FAMILIES) {
+    test(`--checkpoint of ${name}: weights.pth round-trips through our reader with the model's names; model.py builds it`, async () => {
+      const dir = tmp();
+      const model = createModel(name, { ...options, numClasses: 10 });
+      const config = { ...run.record.config, model: name, modelOptions: options };
+      const record = { ...run.record, model: { ...run.record.model, name, options: { ...options, numClasses: 10, seed: 0 } }, config, optimizer: run.record.optimizer };
+      const { files: _f, ...rest } = record;
+      const ckpt = await writeCheckpoint(dir, { ...rest, tag: 'x' }, { weights: model.stateDict(), optimizer: new Map() });
+      const out = join(dir, 'export');
+      const r = await exportPytorch({ checkpoint: ckpt, dir: out });
+      assert.equal(r.mode, 'new run');
+      assert.ok(!existsSync(join(out, 'optimizer.pth')), 'a new run has no optimizer state');
+      const pth = await loadStateDictFile(join(out, 'weights.pth'));
+      const sd = model.stateDict();
+      assert.deepEqual([...pth.keys()], [...sd.keys()]);
+      for (const [k, t] of sd) {
+        assert.deepEqual(pth.get(k)!.shape, t.shape, k);
+        assert.deepEqual(pth.get(k)!.data, t.data, k);
+      }
+      const py = readFileSync(join(out, 'model.py'), 'utf8');
+      const builder = name.startsWith('shufflenet_v2') ? name : name.replace(/_(large|small)$/, '_$1');
+      assert.match(py, new RegExp(`return ${builder}\\(`));
+      if (name === 'shufflenet_v1') assert.match(py, /stage_out_channels=\[12, 120, 240, 480\]/);
+    });
+  }
+
+  test('train.py states the recipe: settings, optimizer, transforms', async () => {
+    const out = join(tmp(), 'resume');
+    await exportPytorch({ resume: run.epoch1, dir: out });
+    const py = readFileSync(join(out, 'train.py'), 'utf8');
+    assert.match(py, /return torch\.optim\.SGD\(groups, lr=SETTINGS\['lr'\], momentum=0\.9, nesterov=True\)/);
+    for (const line of ['"optimizer": "sgd"', '"weight_decay": 0.0005', '"no_decay_bn_bias": True', '"label_smoothing": 0.1', '"warmup_epochs": 0.5', '"ema_decay": 0.9', '"type": "cosine"', '"batch_size": 8']) {
+      assert.ok(py.includes(line), line);
+    }
+    const norm = run.record.preprocessing.transform.find((s) => s.op === 'normalize')!;
+    assert.ok(norm.op === 'normalize' && py.includes(`T.Normalize(mean=[${norm.mean!.join(', ')}], std=[${norm.std!.join(', ')}])`), 'the recorded normalization');
+  });
+
+  test('settings it cannot carry over are refused by name', async () => {
+    const dir = tmp();
+    const write = async (change: (r: CheckpointRecord) => CheckpointRecord) => {
+      const { files: _f, ...rest } = change(structuredClone(run.record));
+      const weights = await loadStateDictFile(join(run.dir, 'run', run.record.files.weights));
+      const optimizer = await loadStateDictFile(join(run.dir, 'run', run.record.files.optimizer));
+      return writeCheckpoint(dir, { ...rest, tag: `t${Math.random().toString(36).slice(2)}` }, { weights, optimizer });
+    };
+    const minutes = await write((r) => ({ ...r, config: { ...r.config, minutes: 5 } }));
+    await assert.rejects(exportPytorch({ resume: minutes, dir: join(dir, 'a') }), (e: Error) => e instanceof ExportPytorchError && /--minutes/.test(e.message));
+    const fresh = await exportPytorch({ checkpoint: minutes, dir: join(dir, 'b') });
+    assert.match(fresh.notes.join('\n'), /not carried over: --minutes 5/);
+    const unknown = await write((r) => ({ ...r, config: { ...r.config, mixup: 0.2 } as CheckpointRecord['config'] }));
+    await assert.rejects(exportPytorch({ resume: unknown, dir: join(dir, 'c') }), /export --pytorch: config\.mixup: 0\.2 is a setting export --pytorch does not know/);
+    const off = await write((r) => ({ ...r, config: { ...r.config, mixup: 0 } as CheckpointRecord['config'] }));
+    await exportPytorch({ resume: off, dir: join(dir, 'd') });
+    const option = await write((r) => ({ ...r, optimizer: r.optimizer, config: { ...r.config, optimizer: { ...r.config.optimizer, amsgrad: true } as never } }));
+    await assert.rejects(exportPytorch({ resume: option, dir: join(dir, 'e') }), /optimizer\.amsgrad/);
+    const step = await write((r) => ({ ...r, preprocessing: { ...r.preprocessing, transform: [{ op: 'posterize', bits: 4 } as never, ...r.preprocessing.transform] } }));
+    await assert.rejects(exportPytorch({ resume: step, dir: join(dir, 'f') }), /preprocessing/);
+    writeFileSync(join(dir, 'g-file'), 'x');
+    await assert.rejects(exportPytorch({ resume: run.epoch1, dir }), /is not empty and holds no previous export --pytorch/);
+  });
+
+  test('model.py and train.py parse', { skip: noPython }, async () => {
+    const out = join(tmp(), 'resume');
+    await exportPytorch({ resume: run.epoch1, dir: out });
+    for (const f of ['model.py', 'train.py']) execFileSync(PYTHON!, ['-c', 'import ast, sys; ast.parse(open(sys.argv[1]).read())', join(out, f)]);
+  });
+
+  test('PyTorch: every family\'s model.py with weights.pth computes our eval-mode logits', { skip: noTorch }, async () => {
+    const dir = tmp();
+    const cases: { out: string; logits: Float32Array }[] = [];
+    const x = Float32Array.from({ length: 2 * 3 * 32 * 32 }, (_, i) => Math.sin(i * 0.37) * 1.5);
+    for (const [name, options] of FAMILIES) {
+      const model = createModel(name, { ...options, numClasses: 10, seed: 3 });
+      const config = { ...run.record.config, model: name, modelOptions: options };
+      const { files: _f, ...rest } = { ...run.record, model: { ...run.record.model, name, options: { ...options, numClasses: 10, seed: 3 } }, config };
+      const ckpt = await writeCheckpoint(join(dir, name), { ...rest, tag: 'x' }, { weights: model.stateDict(), optimizer: new Map() });
+      const out = join(dir, name, 'export');
+      await exportPytorch({ checkpoint: ckpt, dir: out });
+      const session = await InferenceSession.create(model, { inputSize: [3, 32, 32], threads: 2 });
+      cases.push({ out, logits: await session.run(x) });
+      await session.dispose();
+    }
+    writeFileSync(join(dir, 'input.safetensors'), writeSafetensors(new Map([['x', Tensor.float32([2, 3, 32, 32], x)]])));
+    const script = String.raw`
+import importlib, json, sys, torch
+x = None
+out = {}
+for folder in sys.argv[2:]:
+    sys.path.insert(0, folder)
+    sys.modules.pop('model', None)
+    m = importlib.import_module('model').build_model()
+    sys.path.pop(0)
+    m.load_state_dict(torch.load(folder + '/weights.pth'), strict=True)
+    m.eval()
+    if x is None:
+        import struct
+        raw = open(sys.argv[1], 'rb').read(); n = struct.unpack('<Q', raw[:8])[0]
+        x = torch.frombuffer(bytearray(raw[8 + n:]), dtype=torch.float32).reshape(2, 3, 32, 32)
+    with torch.no_grad():
+        out[folder] = m(x).flatten().tolist()
+print(json.dumps(out))`;
+    const got = JSON.parse(execFileSync(TORCH!, ['-c', script, join(dir, 'input.safetensors'), ...cases.map((c) => c.out)], { encoding: 'utf8' })) as Record<string, number[]>;
+    for (const c of cases) {
+      const theirs = got[c.out]!;
+      const scale = Math.max(...theirs.map(Math.abs));
+      const err = Math.max(...theirs.map((v, i) => Math.abs(v - c.logits[i]!))) / scale;
+      assert.ok(err <= 1e-4, `${c.out}: eval logits relative error ${err}`);
+    }
+  });
+
+  test('PyTorch: train.py continues the run and mobilezoo resumes, tests and exports what it wrote', { skip: noTorch }, async () => {
+    const out = join(tmp(), 'resume');
+    await exportPytorch({ resume: run.epoch1, dir: out });
+    const py = spawnSync(TORCH!, ['train.py', '--workers', '0', '--threads', '2'], { cwd: out, encoding: 'utf8' });
+    assert.equal(py.status, 0, `${py.stdout}\n${py.stderr}`);
+    const last = join(out, 'run', 'checkpoint-last.json');
+    const { record } = await readCheckpointRecord(last);
+    assert.equal(record.epoch, 2);
+    assert.equal(record.progress.step, 6);
+    assert.equal(record.history.length, 2);
+    assert.ok(Number.isFinite(record.history[1]!.trainLoss) && Number.isFinite(record.history[1]!.testLoss));
+    assert.match(readFileSync(join(out, 'run', 'metrics.csv'), 'utf8'), /^epoch,lr,train_loss,train_acc,test_loss,test_acc,images_per_sec,seconds\n1,.*\n2,/);
+    const optim = readSafetensors(readFileSync(join(out, 'run', record.files.optimizer)), 'optim');
+    assert.equal(Number(optim.get('optimizer.step')!.data[0]), 6);
+    assert.ok(optim.has('optimizer.momentum_buffer/features.0.0.weight') && optim.has('ema.features.0.0.weight'));
+    // Back in mobilezoo: the checkpoint loads (EMA weights), and the run continues with its optimizer state.
+    const loaded = await loadModel({ checkpoint: last });
+    assert.match(loaded.source, /EMA weights/);
+    const r = await train({ ...record.config, epochs: 3 }, { outDir: join(out, 'run'), resume: last, threads: 2, workers: 0 });
+    assert.equal(r.history.length, 3);
+    const back = await readCheckpointRecord(join(out, 'run', 'checkpoint-last.json'));
+    assert.equal(back.record.progress.step, 9);
+  });
+});
