@@ -27,6 +27,7 @@ import {
   train,
   writeCheckpoint,
 } from '../../src/workflow/index.js';
+import { runCliInMemory } from '../cli/helpers.js';
 import { tempDirs } from '../io/temp-dirs.js';
 
 const tmp = tempDirs('mobilezoo-export-pytorch-');
@@ -168,6 +169,23 @@ describe('export --pytorch', () => {
     await assert.rejects(exportPytorch({ resume: step, dir: join(dir, 'f') }), /preprocessing/);
     writeFileSync(join(dir, 'g-file'), 'x');
     await assert.rejects(exportPytorch({ resume: run.epoch1, dir }), /is not empty and holds no previous export --pytorch/);
+  });
+
+  test('the command: --pytorch DIR with --checkpoint or --resume; other inputs are usage errors', async () => {
+    const out = join(tmp(), 'cli');
+    const ok = await runCliInMemory(['export', '--pytorch', out, '--resume', run.epoch1]);
+    assert.equal(ok.code, 0, ok.err);
+    assert.match(ok.out, new RegExp(`^wrote ${out.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: .*train\\.py.*\nmobilenet_v2 on synthetic: continues its run at epoch 1 of 2 \\(step 3\\)\nrun it: cd `));
+    for (const [args, message] of [
+      [['export', '--pytorch', out], /--pytorch: give --checkpoint .* or --resume/],
+      [['export', '--onnx', join(out, 'm.onnx'), '--resume', run.epoch1], /--resume: an input of --pytorch/],
+      [['export', '--pytorch', out, '--checkpoint', run.epoch1, '--batch', '4'], /--batch: not used with --pytorch/],
+      [['export', '--pytorch', out, '--checkpoint', run.epoch1, '--resume', run.epoch1], /one of them/],
+    ] as [string[], RegExp][]) {
+      const r = await runCliInMemory(args);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.err}`);
+      assert.match(r.err, message);
+    }
   });
 
   test('model.py and train.py parse', { skip: noPython }, async () => {
