@@ -14,7 +14,7 @@ Per case (family x optimizer, and two recipe cases):
     exported state) and over all 40 (from the initial weights); distances are ||a - b|| / ||ours40 - w0||
     over all parameters (how far apart, relative to how far the 40 steps moved the weights).
 
-  /usr/bin/python3 dev/pytorch-export-check.py OUT [--json test/fixtures/pytorch-export/exactness.json]
+  /usr/bin/python3 dev/pytorch-export-check.py OUT [--json test/fixtures/pytorch-export/exactness.json] [case prefix ...]
 """
 import importlib.util
 import json
@@ -101,7 +101,16 @@ def first_step(tr, start, batch_index, images, labels, steps_per_epoch, ours_par
         r.run(images, labels, steps_per_epoch, 1)
     exact = flat(params_of(r64.model), names) - before
     ref_loss = r64.losses[0]
+
+    def min_cosine(params):
+        # The smallest per-tensor cosine between an update and the exact one, over tensors whose exact update is not negligible.
+        e64, top = params_of(r64.model), max(float((params_of(r64.model)[n] - weights[n].double()).norm()) for n in names)
+        cos = [float(torch.nn.functional.cosine_similarity((params[n] - weights[n].double()).flatten(), (e64[n] - weights[n].double()).flatten(), 0))
+               for n in names if float((e64[n] - weights[n].double()).norm()) > 1e-4 * top]
+        return min(cos)
     return {
+        'update_min_cosine_ours': min_cosine(ours_params),
+        'update_min_cosine_torch32': min_cosine(params_of(r32.model)),
         'loss_ours_vs_fp64': abs(ours_loss - ref_loss) / abs(ref_loss),
         'loss_torch32_vs_fp64': abs(r32.losses[0] - ref_loss) / abs(ref_loss),
         'update_ours_vs_fp64': rel(flat(ours_params, names) - before, exact, exact),
@@ -168,10 +177,11 @@ def check_case(case_dir):
 def main():
     root = sys.argv[1]
     json_out = sys.argv[sys.argv.index('--json') + 1] if '--json' in sys.argv else None
+    only = [a for a in sys.argv[2:] if not a.startswith('--') and a != json_out]
     torch.set_num_threads(2)
     results = {}
     for case in sorted(os.listdir(root)):
-        if not os.path.isfile(os.path.join(root, case, 'ours.safetensors')):
+        if not os.path.isfile(os.path.join(root, case, 'ours.safetensors')) or (only and not any(case.startswith(o) for o in only)):
             continue
         r = check_case(os.path.join(root, case))
         results[case] = r

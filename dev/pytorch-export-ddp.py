@@ -2,7 +2,8 @@
 
 A mobilezoo run (MobileNetV2 0.25x, no dropout, Fashion-MNIST's first 512 images, batch 64, no
 augmentation, SGD Nesterov, cosine, label smoothing) is exported after its first epoch with --resume;
-train.py then trains the second epoch (8 steps) three ways on this machine's CPUs:
+train.py then trains the second epoch three ways on this machine's CPUs (an epoch of 8 steps, and one of a
+single step with the first 64 images):
   single   python train.py (one process, the global batch of 32)
   ddp      torchrun --nproc_per_node 2 train.py --sync-bn (gloo, 16 images per process)
   ddp-bn   the same without --sync-bn (plain DDP: BatchNorm over each process's 16 images)
@@ -30,15 +31,13 @@ def sh(cmd, cwd=ROOT, env=None):
     subprocess.run(cmd, cwd=cwd, check=True, env=dict(os.environ, **(env or {})))
 
 
-def main():
-    out = os.path.abspath(sys.argv[1])
-    json_out = sys.argv[sys.argv.index('--json') + 1] if '--json' in sys.argv else None
+def check(out, limit, batch):
     shutil.rmtree(out, ignore_errors=True)
     os.makedirs(out)
     mz = ['node', os.path.join(ROOT, 'bin', 'mobilezoo.js')]
     env = {'MOBILEZOO_FROM_SRC': '1'}
-    sh(mz + ['train', '--model', 'mobilenet_v2', '--width', '0.25', '--dropout', '0', '--dataset', 'fashion-mnist', '--limit', '512',
-             '--test-limit', '128', '--batch-size', '64', '--epochs', '2', '--no-augment', '--optimizer', 'sgd', '--lr', '0.01',
+    sh(mz + ['train', '--model', 'mobilenet_v2', '--width', '0.25', '--dropout', '0', '--dataset', 'fashion-mnist', '--limit', str(limit),
+             '--test-limit', '128', '--batch-size', str(batch), '--epochs', '2', '--no-augment', '--optimizer', 'sgd', '--lr', '0.01',
              '--momentum', '0.9', '--nesterov', '--weight-decay', '5e-4', '--schedule', 'cosine', '--label-smoothing', '0.1',
              '--save-every', '1', '--threads', '2', '--out', os.path.join(out, 'run')], env=env)
     export = os.path.join(out, 'export')
@@ -52,7 +51,10 @@ def main():
     sh(torchrun + common + ['--out', os.path.join(out, 'ddp-bn')], cwd=export)
 
     sys.path.insert(0, export)
-    import train as tr  # the exported train.py: its safetensors reader
+    sys.modules.pop('train', None)
+    sys.modules.pop('model', None)
+    import train as tr  # the exported train.py: its functions and safetensors reader
+    sys.path.pop(0)
     runs = {}
     for name in ('single', 'ddp', 'ddp-bn'):
         folder = os.path.join(out, name)
@@ -111,12 +113,22 @@ def main():
         print(f"{name}: weights {r['weights_rel_l2']:.2e} of the epoch's displacement (max abs {r['weights_max_abs']:.1e}), BatchNorm statistics {r['bn_stats_rel_l2']:.2e}; "
               f"train loss {r['train_loss'][0]:.6f} vs {r['train_loss'][1]:.6f}, test loss {r['test_loss'][0]:.6f} vs {r['test_loss'][1]:.6f}, "
               f"test acc {r['test_acc'][0]:.4f} vs {r['test_acc'][1]:.4f}")
+    return results
+
+
+def main():
+    out = os.path.abspath(sys.argv[1])
+    json_out = sys.argv[sys.argv.index('--json') + 1] if '--json' in sys.argv else None
+    results = {}
+    # An epoch of 8 steps (the issue's one epoch on a small split), and of one step (before rounding compounds).
+    for name, limit, batch in (('epoch_of_8_steps', 512, 64), ('epoch_of_1_step', 64, 64)):
+        print(f'--- {name}', flush=True)
+        results[name] = check(os.path.join(out, name), limit, batch)
     if json_out:
         os.makedirs(os.path.dirname(os.path.abspath(json_out)), exist_ok=True)
         with open(json_out, 'w') as f:
             json.dump({'source': f'dev/pytorch-export-ddp.py, torch {torch.__version__}, gloo, 2 CPU processes', **results}, f, indent=1)
             f.write('\n')
-
 
 if __name__ == '__main__':
     main()
