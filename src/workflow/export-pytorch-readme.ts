@@ -7,7 +7,7 @@ const FILES: Record<string, string> = {
   'model.py': "the network as a torch.nn.Module with mobilezoo's (torchvision's / megvii's) state_dict names: `from model import build_model`",
   'train.py': 'the recorded recipe in plain PyTorch (its settings, optimizer and transforms at the top, generated from the record)',
   'weights.pth': "the weights: `model.load_state_dict(torch.load('weights.pth'))`",
-  'optimizer.pth': "PyTorch's optimizer state dict of the run (momentum buffers / Adam moments, step counts); each of its `param_groups` lists its parameters by name in `param_names`, in the order train.py's `param_groups(model, frozen)` builds them",
+  'optimizer.pth': "PyTorch's optimizer state dict of the run (momentum buffers / Adam moments, step counts); each of its `param_groups` lists its parameters by name in `param_names`, in the order train.py's `param_groups(model, frozen)` builds them (PyTorch 1.13's `torch.load(..., weights_only=True)` reads no floats: load it with `weights_only=False` there)",
   'ema.pth': 'the EMA weights the run kept (with their BatchNorm statistics)',
   'run.json': "the run's mobilezoo record (model, dataset, preprocessing, progress, history); train.py starts from it and writes it into its checkpoints",
   'data/split.json': "the folder dataset's split as mobilezoo made it (files relative to the image root, with labels)",

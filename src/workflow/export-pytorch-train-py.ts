@@ -19,6 +19,7 @@ import gzip
 import json
 import math
 import os
+import pickle
 import re
 import signal
 import struct
@@ -553,6 +554,15 @@ def write_metrics(out, history):
     write_atomic(os.path.join(out, 'metrics.csv'), ('\n'.join(lines) + '\n').encode())
 
 
+def torch_load(path):
+    try:
+        return torch.load(path, map_location='cpu', weights_only=True)
+    except pickle.UnpicklingError:
+        # PyTorch 1.13's weights_only unpickler reads no floats (an optimizer state dict's hyper-parameters).
+        # The export wrote this file with this script, so it is as trusted as the script itself.
+        return torch.load(path, map_location='cpu')
+
+
 def load_start(resume):
     """The run to continue: a checkpoint-*.json (mobilezoo's or this script's), or the export's own files."""
     if resume:
@@ -573,15 +583,15 @@ def load_start(resume):
         return record, weights, slots, ema
     with open(os.path.join(HERE, 'run.json')) as f:
         record = json.load(f)
-    weights = torch.load(os.path.join(HERE, 'weights.pth'), map_location='cpu')
+    weights = torch_load(os.path.join(HERE, 'weights.pth'))
     slots, ema = {}, None
     if os.path.exists(os.path.join(HERE, 'optimizer.pth')):
-        saved = torch.load(os.path.join(HERE, 'optimizer.pth'), map_location='cpu')
+        saved = torch_load(os.path.join(HERE, 'optimizer.pth'))
         for group in saved['param_groups']:
             for name, i in zip(group['param_names'], group['params']):
                 slots[name] = {s: t for s, t in saved['state'].get(i, {}).items() if torch.is_tensor(t) and s != 'step'}
     if os.path.exists(os.path.join(HERE, 'ema.pth')):
-        ema = torch.load(os.path.join(HERE, 'ema.pth'), map_location='cpu')
+        ema = torch_load(os.path.join(HERE, 'ema.pth'))
     return record, weights, slots, ema
 
 

@@ -21,6 +21,7 @@ import {
   type CheckpointRecord,
   ExportPytorchError,
   exportPytorch,
+  inspectPretrained,
   loadModel,
   readCheckpointRecord,
   resolveTrainConfig,
@@ -255,6 +256,11 @@ print(json.dumps(out))`;
     // Back in mobilezoo: the checkpoint loads (EMA weights), and the run continues with its optimizer state.
     const loaded = await loadModel({ checkpoint: last });
     assert.match(loaded.source, /EMA weights/);
+    const byWeights = await loadModel({ weights: join(out, 'run', record.files.weights) });
+    assert.equal(byWeights.record?.model.name, 'mobilenet_v2', 'test/predict/export --weights know the model from the safetensors record');
+    const pretrained = await inspectPretrained(last);
+    assert.equal(pretrained.kind, 'checkpoint');
+    assert.deepEqual(pretrained.preprocessing, record.preprocessing);
     const r = await train({ ...record.config, epochs: 3 }, { outDir: join(out, 'run'), resume: last, threads: 2, workers: 0 });
     assert.equal(r.history.length, 3);
     const back = await readCheckpointRecord(join(out, 'run', 'checkpoint-last.json'));
