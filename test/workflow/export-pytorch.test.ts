@@ -8,13 +8,15 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import sharp from 'sharp';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { loadStateDictFile } from '../../src/io/index.js';
 import { readCheckpointObject } from '../../src/io/pth.js';
 import { readSafetensors, writeSafetensors } from '../../src/io/safetensors.js';
 import { createModel } from '../../src/models/registry.js';
+import { DataLoader } from '../../src/data/index.js';
 import { InferenceSession } from '../../src/runtime/inference.js';
 import { Tensor } from '../../src/tensor.js';
 import {
@@ -23,12 +25,16 @@ import {
   exportPytorch,
   inspectPretrained,
   loadModel,
+  openTrainingData,
   readCheckpointRecord,
   resolveTrainConfig,
+  sourcePreprocessing,
   train,
+  trainTransforms,
   writeCheckpoint,
 } from '../../src/workflow/index.js';
 import { runCliInMemory } from '../cli/helpers.js';
+import { writeCifar10Folder } from '../data/helpers.js';
 import { tempDirs } from '../io/temp-dirs.js';
 
 const tmp = tempDirs('mobilezoo-export-pytorch-');
@@ -265,5 +271,57 @@ print(json.dumps(out))`;
     assert.equal(r.history.length, 3);
     const back = await readCheckpointRecord(join(out, 'run', 'checkpoint-last.json'));
     assert.equal(back.record.progress.step, 9);
+  });
+
+  test('PyTorch: train.py reads the images mobilezoo trained on, and its evaluation transform gives our inputs', { skip: noTorch }, async (t) => {
+    const root = tmp();
+    // A folder of PNGs of other sizes (decoded and fitted to 32x32), tiny CIFAR-10 binary files, Fashion-MNIST's IDX files.
+    const folder = join(root, 'shapes');
+    for (const [c, k] of [['circle', 0], ['square', 1]] as const) {
+      mkdirSync(join(folder, c), { recursive: true });
+      for (let i = 0; i < 5; i++) {
+        const [w, h] = [[48, 40], [30, 50], [33, 33], [64, 20], [40, 41]][i]!;
+        const raw = Buffer.from(Array.from({ length: w * h * 3 }, (_, j) => (j * (7 + i) + k * 91 + (j % 3) * 40) % 256));
+        await sharp(raw, { raw: { width: w, height: h, channels: 3 } }).png().toFile(join(folder, c, `${i}.png`));
+      }
+    }
+    writeCifar10Folder(join(root, 'cifar'));
+    const datasets: [string, Record<string, unknown>][] = [
+      ['folder', { dataDir: folder }],
+      ['cifar10', { dataDir: join(root, 'cifar') }],
+    ];
+    if (existsSync('/usr/share/datasets/fashion-mnist')) datasets.push(['fashion-mnist', { limit: 16, testLimit: 8 }]);
+    else t.diagnostic('Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist): its files are not read');
+    for (const [dataset, extra] of datasets) {
+      const config = resolveTrainConfig({ model: 'shufflenet_v2_x0_5', dataset, epochs: 1, batchSize: 16, augment: false, ...extra });
+      const dir = join(root, dataset);
+      await train(config, { outDir: join(dir, 'run'), threads: 2, workers: 0 });
+      const out = join(dir, 'export');
+      await exportPytorch({ checkpoint: join(dir, 'run', 'checkpoint-last.json'), dir: out });
+      const { record } = await readCheckpointRecord(join(dir, 'run', 'checkpoint-last.json'));
+      const data = await openTrainingData(config);
+      const tf = trainTransforms(data.train, record.model.inputSize, false, 0, sourcePreprocessing(config));
+      const loader = new DataLoader(data.test, { batchSize: 64, transform: tf.eval, workers: 0 });
+      const ours: number[] = [];
+      const labels: number[] = [];
+      for await (const b of loader) {
+        ours.push(...b.images);
+        labels.push(...b.labels);
+      }
+      await loader.close();
+      const script = String.raw`
+import json, sys, torch
+sys.path.insert(0, sys.argv[1])
+import train
+ds = train.open_split('test', train.eval_transform(), None)
+n_train = len(train.open_split('train', train.eval_transform(), None))
+print(json.dumps({'x': torch.stack([ds[i][0] for i in range(len(ds))]).flatten().tolist(), 'y': [ds[i][1] for i in range(len(ds))], 'n_train': n_train}))`;
+      const got = JSON.parse(execFileSync(TORCH!, ['-c', script, out], { encoding: 'utf8', maxBuffer: 1 << 28 })) as { x: number[]; y: number[]; n_train: number };
+      assert.equal(got.n_train, record.dataset.trainSize, `${dataset}: training images`);
+      assert.deepEqual(got.y, labels, `${dataset}: test labels in order`);
+      assert.equal(got.x.length, ours.length, `${dataset}: test inputs`);
+      const err = Math.max(...got.x.map((v, i) => Math.abs(v - ours[i]!)));
+      assert.ok(err <= 1e-5, `${dataset}: train.py's evaluation inputs differ from ours by up to ${err}`);
+    }
   });
 });
