@@ -2,8 +2,8 @@
  * The mobilezoo half of the export --pytorch exactness check (the PyTorch half: dev/pytorch-export-check.py).
  * For every family and optimizer it trains 2 epochs (synthetic data, batch 8, no augmentation, no dropout)
  * with `train`, exports the epoch-1 checkpoint twice (--resume and --checkpoint), and writes what PyTorch
- * is compared with. Epochs are 5 steps, 20 in the long cases (MobileNetV2 and ShuffleNetV2 with SGD Nesterov,
- * and the two recipe cases), where PyTorch also continues the run for a whole epoch:
+ * is compared with. Epochs are 5 steps, 20 in the long cases (every family with SGD Nesterov, and the two
+ * recipe cases; PyTorch continues four of them for a whole epoch, see LONG in the .py):
  *   batches.safetensors   the 40 training batches of the run (rebuilt as train() builds its loader)
  *   init.safetensors      the initial weights
  *   ours.safetensors      our weights after step 21 (first step after the resume) and the fresh run's first
@@ -60,8 +60,8 @@ const cases: [string, TrainSettings & { family: string }][] = [
   ...Object.entries(EXTRAS),
 ];
 
-/** The cases whose resumed run PyTorch continues for a whole epoch (dev/pytorch-export-check.py's LONG). */
-const isLong = (id: string) => ['mobilenet_v2.sgd-nesterov', 'shufflenet_v2.sgd-nesterov'].includes(id) || id in EXTRAS;
+/** Epochs of 20 steps: every family with SGD Nesterov, and the recipe cases (dev/pytorch-export-check.py continues four of them). */
+const isLong = (id: string) => id.endsWith('.sgd-nesterov') || id in EXTRAS;
 
 function settingsOf(id: string, c: TrainSettings & { family: string }): TrainConfig {
   const { family, ...rest } = c;
