@@ -13,7 +13,6 @@ export const TRAIN_PY_PARTS = ['DOCSTRING', 'SETTINGS', 'OPTIMIZER', 'TRAIN_TRAN
 export const TRAIN_PY = String.raw`#!/usr/bin/env python3
 """@@DOCSTRING@@"""
 import argparse
-import copy
 import datetime
 import gzip
 import json
