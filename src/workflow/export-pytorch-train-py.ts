@@ -454,6 +454,15 @@ def train_step(model, optimizer, images, labels, lr):
     return loss.detach(), logits.detach()
 
 
+def reduced(t, device, op=None):
+    """A CPU tensor summed (or op-reduced) over the processes; nccl reduces on the GPU."""
+    if not (dist.is_available() and dist.is_initialized()):
+        return t
+    x = t.to(device)
+    dist.all_reduce(x, op=op or dist.ReduceOp.SUM)
+    return x.cpu()
+
+
 def topk_correct(logits, labels, k):
     """Images whose label is among the k largest logits (ties to the lower class index), as mobilezoo counts."""
     v = logits.gather(1, labels[:, None])
@@ -463,7 +472,7 @@ def topk_correct(logits, labels, k):
 
 
 @torch.no_grad()
-def evaluate(model, loader, device, world):
+def evaluate(model, loader, device):
     """Test loss (mean cross-entropy), top-1, top-5 (NaN with 5 classes or fewer) and the image count."""
     model.eval()
     sums = torch.zeros(4, dtype=torch.float64)
@@ -472,9 +481,7 @@ def evaluate(model, loader, device, world):
         logits = model(x).float()
         sums += torch.tensor([float(F.cross_entropy(logits, y, reduction='sum')), topk_correct(logits, y, 1),
                               topk_correct(logits, y, 5) if logits.shape[1] > 5 else 0, len(y)], dtype=torch.float64)
-    if world > 1:
-        dist.all_reduce(sums)
-    loss, top1, top5, n = sums.tolist()
+    loss, top1, top5, n = reduced(sums, device).tolist()
     return {'loss': loss / n, 'top1': top1 / n, 'top5': top5 / n if SETTINGS['num_classes'] > 5 else float('nan'), 'count': int(n)}
 
 
@@ -723,16 +730,12 @@ def main(argv=None):
             sums += torch.tensor([float(loss) * len(y), topk_correct(logits, y, 1), len(y)], dtype=torch.float64)
             step_seconds += time.perf_counter() - t0
             done = i + 1
-            stop = torch.tensor([float(STOP['signals'] > 0)])
-            if world > 1:
-                dist.all_reduce(stop, op=dist.ReduceOp.MAX)
+            stop = reduced(torch.tensor([float(STOP['signals'] > 0)]), device, dist.ReduceOp.MAX)
             if rank == 0 and (done % max(1, steps // 10) == 0 or done == steps):
                 log(f'epoch {epoch + 1}/{epochs} step {done}/{steps} loss {sums[0] / sums[2]:.4f} acc {sums[1] / sums[2]:.4f} lr {lr:.5g}')
             if stop.item() > 0:
                 break
-        total = sums.clone()
-        if world > 1:
-            dist.all_reduce(total)
+        total = reduced(sums.clone(), device)
         seconds += step_seconds
         progress = {'step': step, 'stepInEpoch': 0, 'stepsPerEpoch': steps}
         base = dict(record, epoch=epoch, history=history, seconds=seconds)
@@ -750,9 +753,9 @@ def main(argv=None):
                                                     generator=torch.Generator().manual_seed(SETTINGS['seed'] + 1), num_workers=args.workers)
             measure_batchnorm(ema_model, (x for i, (x, _) in zip(range(SETTINGS['ema_batchnorm_batches']), bn_loader)), frozen, device)
             ema_buffers = {k: v for k, v in ema_model.state_dict().items() if k not in ema.params}
-            evaluation = evaluate(ema_model, test_loader, device, world)
+            evaluation = evaluate(ema_model, test_loader, device)
         else:
-            evaluation = evaluate(model, test_loader, device, world)
+            evaluation = evaluate(model, test_loader, device)
         eval_seconds = time.perf_counter() - t1
         seconds += eval_seconds
         set_modes(model, frozen)
