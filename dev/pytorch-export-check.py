@@ -107,7 +107,7 @@ def first_step(tr, start, batch_index, images, labels, steps_per_epoch, ours_par
         e64, top = params_of(r64.model), max(float((params_of(r64.model)[n] - weights[n].double()).norm()) for n in names)
         cos = [float(torch.nn.functional.cosine_similarity((params[n] - weights[n].double()).flatten(), (e64[n] - weights[n].double()).flatten(), 0))
                for n in names if float((e64[n] - weights[n].double()).norm()) > 1e-4 * top]
-        return min(cos)
+        return min(cos) if cos else None  # None: no update (a warmup's first step has learning rate 0)
     return {
         'update_min_cosine_ours': min_cosine(ours_params),
         'update_min_cosine_torch32': min_cosine(params_of(r32.model)),
@@ -184,7 +184,8 @@ def main():
     json_out = sys.argv[sys.argv.index('--json') + 1] if '--json' in sys.argv else None
     only = [a for a in sys.argv[2:] if not a.startswith('--') and a != json_out]
     torch.set_num_threads(2)
-    results = {}
+    # Cases given by name are added to the results already in the JSON file.
+    results = json.load(open(json_out))['cases'] if json_out and only and os.path.isfile(json_out) else {}
     cases = sorted(os.listdir(root), key=lambda c: (c in LONG, c))
     for case in cases:
         if not os.path.isfile(os.path.join(root, case, 'ours.safetensors')) or (only and not any(case.startswith(o) for o in only)):
