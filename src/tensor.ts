@@ -4,20 +4,35 @@ export type DType = 'float32' | 'float64' | 'int64' | 'int32' | 'uint8' | 'int8'
 
 export type TensorData = Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array | Int8Array;
 
+/** The data of every shape-only tensor (see Tensor.shapeOnly). */
+const NO_VALUES = new Float32Array(0);
+
 export class Tensor {
+  /** Number of elements. */
+  readonly size: number;
+
   constructor(
     readonly dtype: DType,
     readonly shape: readonly number[],
     readonly data: TensorData,
   ) {
-    const n = numel(shape);
-    if (data.length !== n) {
-      throw new Error(`Tensor: shape [${shape.join(', ')}] needs ${n} values, got ${data.length}`);
+    this.size = numel(shape);
+    if (data.length !== this.size && data !== NO_VALUES) {
+      throw new Error(`Tensor: shape [${shape.join(', ')}] needs ${this.size} values, got ${data.length}`);
     }
   }
 
-  get size(): number {
-    return this.data.length;
+  /**
+   * A float32 tensor with a shape and no values, for dry runs that only size a model (parameter count,
+   * layer output shapes) before its weights are allocated; see withoutValues in nn/init.ts.
+   */
+  static shapeOnly(shape: readonly number[]): Tensor {
+    return new Tensor('float32', shape, NO_VALUES);
+  }
+
+  /** The tensor itself: a Tensor is a LazyTensor already read. */
+  read(): Tensor {
+    return this;
   }
 
   static float32(shape: readonly number[], data?: Float32Array | number[]): Tensor {
@@ -59,3 +74,17 @@ export function sameShape(a: readonly number[], b: readonly number[]): boolean {
 
 /** An ordered name → tensor map with PyTorch state_dict key names. */
 export type StateDict = Map<string, Tensor>;
+
+/**
+ * A tensor whose dtype and shape are known before its values are read (a tensor in a checkpoint file):
+ * a state dict can be checked against a model before anything is expanded. Tensor is one, already read.
+ */
+export interface LazyTensor {
+  readonly dtype: DType;
+  readonly shape: readonly number[];
+  /** The values (read, decoded and checked against the reader's memory budget on first use). */
+  read(): Tensor;
+}
+
+/** A state dict whose tensors may not have been read yet. */
+export type LazyStateDict = ReadonlyMap<string, LazyTensor>;

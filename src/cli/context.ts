@@ -1,7 +1,7 @@
 /** What the command modules share: the run's context, exit codes, the model-source flags, training with its progress UI. */
 import { readFileSync } from 'node:fs';
-import type { TrainConfig } from '../workflow/config.js';
-import { type ClassifierSource, type TrainResult, train } from '../workflow/index.js';
+import type { ConfigError } from '../config-error.js';
+import { type ClassifierSource, type TrainOptions, type TrainResult, defaultRunFolder, resolveWeightsFile, train } from '../workflow/index.js';
 import { MODEL_FLAGS, UsageError, modelOptionsFrom, shellQuote } from './parse.js';
 import { type Streams, trainProgress } from './progress.js';
 
@@ -18,10 +18,7 @@ export function packageVersion(): string {
   return '0.0.0';
 }
 
-export function timestamp(d = new Date()): string {
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
-}
+export { defaultRunFolder };
 
 export interface Context {
   io: Streams;
@@ -30,7 +27,7 @@ export interface Context {
 }
 
 /** Runs training with the progress UI and Ctrl-C handling; returns the exit code. */
-export async function runTraining(ctx: Context, config: TrainConfig, run: { outDir: string; saveEvery?: number; threads?: number; workers?: number; resume?: string }): Promise<{ code: number; result?: TrainResult }> {
+export async function runTraining(ctx: Context, options: TrainOptions): Promise<{ code: number; result?: TrainResult }> {
   const { io } = ctx;
   const progress = trainProgress(io);
   const ac = new AbortController();
@@ -49,7 +46,7 @@ export async function runTraining(ctx: Context, config: TrainConfig, run: { outD
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    const result = await train(config, { ...run, command: shellQuote(['mobilezoo', ...ctx.argv]), signal: ac.signal, events: progress.events });
+    const result = await train({ ...options, command: shellQuote(['mobilezoo', ...ctx.argv]), signal: ac.signal, events: progress.events });
     progress.stop();
     if (result.interrupted) {
       io.stderr.write(`interrupted: saved ${result.checkpoint}\ncontinue with: mobilezoo train --resume ${shellQuote([result.checkpoint!])}\n`);
@@ -58,7 +55,10 @@ export async function runTraining(ctx: Context, config: TrainConfig, run: { outD
     }
     if (result.nothingToDo) return { code: EXIT.ok, result };
     const ev = result.evaluation;
-    if (ev) io.stdout.write(`final test accuracy ${(ev.top1 * 100).toFixed(2)}%${Number.isFinite(ev.top5) ? ` (top-5 ${(ev.top5 * 100).toFixed(2)}%)` : ''}, loss ${ev.loss.toFixed(4)}\n`);
+    if (result.stopped) io.stdout.write(`stopped early at epoch ${result.stopped.epoch}: ${result.stopped.reason}\n`);
+    const of = result.best && result.tested ? ` (checkpoint-best, epoch ${result.tested.epoch})` : '';
+    if (ev) io.stdout.write(`final test accuracy${of} ${(ev.top1 * 100).toFixed(2)}%${Number.isFinite(ev.top5) ? ` (top-5 ${(ev.top5 * 100).toFixed(2)}%)` : ''}, loss ${ev.loss.toFixed(4)}\n`);
+    if (result.best) io.stdout.write(`best checkpoint: ${result.best.checkpoint}\n`);
     io.stdout.write(`checkpoint: ${result.checkpoint}\n`);
     if (result.reportPath) io.stdout.write(`report: ${result.reportPath}\n`);
     return { code: EXIT.ok, result };
@@ -72,25 +72,41 @@ export async function runTraining(ctx: Context, config: TrainConfig, run: { outD
 /** Settings `mobilezoo train` may change when resuming. */
 export const RESUMABLE = new Set(['resume', 'epochs', 'out', 'threads', 'workers', 'saveEvery', 'data', 'download']);
 
-const FLAG_OF: Record<string, string> = {
-  batchSize: '--batch-size', weightDecay: '--weight-decay', labelSmoothing: '--label-smoothing', saveEvery: '--save-every',
-  testLimit: '--test-limit', stepSize: '--step-size', reducedTail: '--reduced-tail', augment: '--no-augment',
-};
-export const flagOf = (attr: string) => FLAG_OF[attr] ?? `--${attr}`;
+/** Settings whose flag is not their name in kebab case. */
+const FLAG_OF: Record<string, string> = { augment: '--no-augment', dataDir: '--data', widthMult: '--width', numClasses: '--classes', classNames: '--labels' };
 
-export function modelSource(o: Record<string, unknown>, onnxFlag = true): ClassifierSource {
+/** The flag of a setting (or commander attribute): `batchSize` → `--batch-size`. */
+export const flagOf = (setting: string): string =>
+  setting.startsWith('-') ? setting : FLAG_OF[setting] ?? `--${setting.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+
+/** Settings a lower layer writes in backticks (`batchSize`, `checkHash: false`), as flags (--batch-size, --no-check-hash). */
+export const settingsAsFlags = (text: string): string =>
+  text.replace(/`([A-Za-z]+)(: false)?`/g, (_m, s: string, off?: string) => (off ? `--no-${flagOf(s).slice(2)}` : flagOf(s)));
+
+/** A ConfigError's message with its setting names as flags. */
+export function configErrorText(e: ConfigError): string {
+  return `${flagOf(e.setting)}: ${settingsAsFlags(e.detail)}`;
+}
+
+/** A `--weights` / `--pretrained` value as a file: itself, or published weights by name, downloaded once into the cache (progress on stderr). */
+export function weightsFile(value: string, flag: string, io: Streams): Promise<string> {
+  return resolveWeightsFile(value, flag, { log: (m) => io.stderr.write(`${m}\n`) });
+}
+
+export async function modelSource(o: Record<string, unknown>, onnxFlag: boolean, io: Streams): Promise<ClassifierSource> {
   const checkpoint = o.checkpoint as string | undefined;
-  const weights = o.weights as string | undefined;
+  const given = o.weights as string | undefined;
   const onnx = onnxFlag ? (o.onnx as string | undefined) : undefined;
   const model = o.model as string | undefined;
-  if ([checkpoint, weights, onnx].filter(Boolean).length > 1) throw new UsageError(`${weights ? '--weights' : '--onnx'}: give one of --checkpoint, --weights${onnxFlag ? ', --onnx' : ''}`);
+  if ([checkpoint, given, onnx].filter(Boolean).length > 1) throw new UsageError(`${given ? '--weights' : '--onnx'}: give one of --checkpoint, --weights${onnxFlag ? ', --onnx' : ''}`);
   if (onnx && model) throw new UsageError('--model: an ONNX file records its own model');
   if (!model) {
     const stray = MODEL_FLAGS.find((f) => o[f.attr] !== undefined);
     if (stray) throw new UsageError(`${stray.flag}: model options need --model${checkpoint ? ' (a checkpoint records its own)' : ''}`);
   }
   const modelOptions = model ? modelOptionsFrom(model, o) : {};
-  return { checkpoint, weights, onnx, model, modelOptions };
+  const weights = given ? await weightsFile(given, '--weights', io) : undefined;
+  return { checkpoint, weights, onnx, model, modelOptions, ...(o.checkHash === false ? { checkHash: false } : {}) };
 }
 
 

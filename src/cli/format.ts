@@ -8,6 +8,33 @@ import { shellQuote } from './parse.js';
 
 export const grouped = (n: number) => n.toLocaleString('en-US');
 
+/**
+ * Control characters (C0 but newline and tab, DEL, C1) and the bidirectional overrides, written as
+ * `\uXXXX`: a class or file name that came from a folder must not move the cursor, recolour or retitle
+ * the terminal, or reorder what is shown. The escape is also valid inside JSON strings, so --json output
+ * decodes to the same names.
+ */
+const UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+export function escapeControl(s: string): string {
+  return s.replace(UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** A stream that writes through escapeControl; `raw` is the stream itself (for progress bars, which draw with escapes). */
+export function escapingStream<S extends NodeJS.WritableStream & { isTTY?: boolean }>(stream: S): S & { raw: S } {
+  return new Proxy(stream, {
+    get(target, prop) {
+      if (prop === 'raw') return target;
+      if (prop === 'write') {
+        return (chunk: string | Uint8Array, ...rest: unknown[]) =>
+          (target.write as (c: string | Uint8Array, ...r: unknown[]) => boolean)(typeof chunk === 'string' ? escapeControl(chunk) : escapeControl(Buffer.from(chunk).toString('utf8')), ...rest);
+      }
+      const v = Reflect.get(target, prop, target) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  }) as S & { raw: S };
+}
+
 export function humanCount(n: number): string {
   if (n >= 1e9) return `${(n / 1e9).toFixed(2)}G`;
   if (n >= 1e6) return `${(n / 1e6).toFixed(2)}M`;
@@ -76,24 +103,7 @@ export function testText(r: TestResult): string {
   return [`${r.model} on the ${r.dataset} test split, input ${r.inputSize.join('x')}, weights ${r.weights}${tta}`, ...mapped, evalText(r, r.classNames, r.present)].join('\n');
 }
 
-export function testJson(r: TestResult): object {
-  return {
-    model: r.model,
-    weights: r.weights,
-    dataset: r.dataset,
-    inputSize: r.inputSize,
-    tta: r.tta,
-    count: r.count,
-    loss: r.loss,
-    top1: r.top1,
-    top5: Number.isFinite(r.top5) ? r.top5 : null,
-    perClass: Object.fromEntries(r.present.map((i) => [r.classNames[i]!, Number.isFinite(r.perClass[i]!) ? r.perClass[i] : null])),
-    classNames: r.classNames,
-    present: r.present,
-    classMap: r.classMap ?? null,
-    confusion: r.confusion,
-  };
-}
+export { testResultJson as testJson } from '../workflow/test.js';
 
 export function predictText(r: PredictResult): string {
   const lines = [`${r.model}, weights ${r.weights}`, `preprocessing: ${r.preprocessing}`];

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { listModels, modelOptionNames } from '../models/registry.js';
 import { SHUFFLENET_V1_GROUPS, SHUFFLENET_V1_SIZES } from '../models/shufflenet_v1.js';
+import { maxThreads, maxWorkers } from '../workflow/resources.js';
 
 /** A bad command line: printed without a stack, exit code 2. */
 export class UsageError extends Error {
@@ -60,6 +61,38 @@ export function integer(flag: string) {
     const n = Number(v);
     if (!/^\s*[-+]?\d+\s*$/.test(v) || !Number.isSafeInteger(n)) throw new UsageError(`${flag}: expected an integer, ${got(v)}`);
     return n;
+  };
+}
+
+/** ONNX Runtime threads: a positive integer up to maxThreads() (see workflow/resources.ts). */
+export function threadCount(flag: string) {
+  return (v: string): number => {
+    const n = positiveInt(flag)(v);
+    if (n > maxThreads()) throw new UsageError(`${flag}: ${threadsCap()}; ${got(v)}`);
+    return n;
+  };
+}
+
+/** Data-loading workers: a non-negative integer up to maxWorkers(). */
+export function workerCount(flag: string) {
+  return (v: string): number => {
+    const n = nonNegativeInt(flag)(v);
+    if (n > maxWorkers()) throw new UsageError(`${flag}: ${workersCap()}; ${got(v)}`);
+    return n;
+  };
+}
+
+/** The caps, for help texts. */
+export const threadsCap = (): string => `at most ${maxThreads()} here: 4 per core, never below 64`;
+export const workersCap = (): string => `at most ${maxWorkers()} here: 2 per core, never below 8`;
+
+/** Comma-separated numbers, e.g. '0.4' or '0.4,0.4,0.4,0.1' (the count and ranges are checked by the settings). */
+export function numberList(flag: string) {
+  return (v: string): number[] => {
+    const parts = v.split(',').map((p) => p.trim());
+    const nums = parts.map(Number);
+    if (parts.some((p) => p === '') || nums.some((n) => !Number.isFinite(n))) throw new UsageError(`${flag}: expected comma-separated numbers, ${got(v)}`);
+    return nums;
   };
 }
 

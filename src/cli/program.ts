@@ -1,12 +1,15 @@
 /**
  * The `mobilezoo` command line (commander): parses flags, calls the library, prints. Exit codes: 0 ok,
- * 1 runtime error, 2 bad usage (unknown flag, bad value: the message names the flag), 130 interrupted.
+ * 1 runtime error, 2 bad usage (unknown flag, bad value: the message names the flag; a value, from a flag
+ * or a file, that asks for more than the machine has), 130 interrupted.
  */
 import { Command, CommanderError } from 'commander';
-import { ConfigError } from '../workflow/config.js';
+import { ConfigError } from '../config-error.js';
+import { RefusedError } from '../io/refused.js';
+import { escapingStream } from './format.js';
 import { UsageError } from './parse.js';
 import type { Streams } from './progress.js';
-import { type CommandEnv, type Context, EXIT, packageVersion } from './context.js';
+import { type CommandEnv, type Context, EXIT, configErrorText, packageVersion, settingsAsFlags } from './context.js';
 import { addListCommand } from './commands/list.js';
 import { addSummaryCommand } from './commands/summary.js';
 import { addTrainCommand } from './commands/train.js';
@@ -16,6 +19,7 @@ import { addEmbedCommand } from './commands/embed.js';
 import { addExportCommand } from './commands/export.js';
 import { addQuantizeCommand } from './commands/quantize.js';
 import { addDemoCommand } from './commands/demo.js';
+import { addWeightsCommand } from './commands/weights.js';
 
 export { EXIT };
 
@@ -42,12 +46,14 @@ export function buildProgram(ctx: Context): Command {
   addExportCommand(program, env);
   addQuantizeCommand(program, env);
   addDemoCommand(program, env);
+  addWeightsCommand(program, env);
   return program;
 }
 
 /** Runs the CLI on `argv` (without node and script); resolves to the exit code. */
 export async function runCli(argv: string[], io: Streams = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
-  const ctx: Context = { io, argv, code: EXIT.ok };
+  // Names from files and folders reach the terminal through here: control characters escaped.
+  const ctx: Context = { io: { stdout: escapingStream(io.stdout), stderr: escapingStream(io.stderr) }, argv, code: EXIT.ok };
   const program = buildProgram(ctx);
   if (argv.length === 0) {
     program.outputHelp();
@@ -61,15 +67,20 @@ export async function runCli(argv: string[], io: Streams = { stdout: process.std
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT.ok;
       return EXIT.usage; // commander has printed the message (it names the flag)
     }
+    const stderr = ctx.io.stderr;
     const cmd = argv.find((a) => !a.startsWith('-')) ?? '';
     const prefix = `mobilezoo${cmd ? ` ${cmd}` : ''}: `;
     if (e instanceof UsageError || e instanceof ConfigError) {
-      io.stderr.write(`${prefix}${(e as Error).message}\n(add --help for usage)\n`);
+      stderr.write(`${prefix}${e instanceof ConfigError ? configErrorText(e) : e.message}\n(add --help for usage)\n`);
+      return EXIT.usage;
+    }
+    if (e instanceof RefusedError) {
+      stderr.write(`${prefix}${settingsAsFlags(e.message)}\n`);
       return EXIT.usage;
     }
     const err = e as Error;
-    io.stderr.write(`${prefix}error: ${err?.message ?? String(e)}\n`);
-    if (process.env.MOBILEZOO_DEBUG) io.stderr.write(`${err?.stack ?? ''}\n`);
+    stderr.write(`${prefix}error: ${settingsAsFlags(err?.message ?? String(e))}\n`);
+    if (process.env.MOBILEZOO_DEBUG) stderr.write(`${err?.stack ?? ''}\n`);
     return EXIT.error;
   }
 }

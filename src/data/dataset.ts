@@ -205,8 +205,9 @@ export class DatasetNotFoundError extends Error {
   }
 }
 
-/** `$XDG_CACHE_HOME/mobilezoo` or `~/.cache/mobilezoo`. */
+/** `$MOBILEZOO_HOME`, else `$XDG_CACHE_HOME/mobilezoo` or `~/.cache/mobilezoo`. */
 export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.MOBILEZOO_HOME) return path.resolve(env.MOBILEZOO_HOME);
   const xdg = env.XDG_CACHE_HOME;
   if (xdg && path.isAbsolute(xdg)) return path.join(xdg, 'mobilezoo');
   return path.join(os.homedir(), '.cache', 'mobilezoo');

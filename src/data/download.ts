@@ -1,135 +1,17 @@
-/** Downloads (http/https with redirects, MD5 check, progress bar) and safe tar.gz extraction. */
+/** Dataset downloads (through the one downloader, src/io/download.ts) and safe tar.gz extraction. */
 
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
-import http from 'node:http';
-import https from 'node:https';
-import path from 'node:path';
-import cliProgress from 'cli-progress';
 import * as tar from 'tar';
 
-export interface DownloadOptions {
-  /** Expected MD5 (hex) of the downloaded bytes; null/undefined skips the check. */
-  md5?: string | null;
-  /** Label shown on the progress bar. */
-  label?: string;
-  /** Show a progress bar on stderr (only when stderr is a TTY). Default true. */
-  progress?: boolean;
-  maxRedirects?: number;
-  /** Socket inactivity timeout in ms (default 60 s). */
-  timeoutMs?: number;
-}
+export { type DownloadOptions, downloadFile, joinUrl } from '../io/download.js';
 
 /** MD5 (hex) of a file, streamed. */
 export async function md5File(file: string): Promise<string> {
   const hash = crypto.createHash('md5');
   for await (const chunk of fs.createReadStream(file)) hash.update(chunk as Buffer);
   return hash.digest('hex');
-}
-
-/** Joins a base URL (with or without trailing slash) and a file name. */
-export function joinUrl(base: string, file: string): string {
-  return base.endsWith('/') ? base + file : `${base}/${file}`;
-}
-
-function getResponse(url: string, timeoutMs: number, redirectsLeft: number): Promise<{ res: http.IncomingMessage; url: string }> {
-  return new Promise((resolve, reject) => {
-    let parsed: URL;
-    try {
-      parsed = new URL(url);
-    } catch {
-      reject(new Error(`invalid download URL: ${url}`));
-      return;
-    }
-    const mod = parsed.protocol === 'https:' ? https : parsed.protocol === 'http:' ? http : null;
-    if (!mod) {
-      reject(new Error(`unsupported protocol in download URL: ${url}`));
-      return;
-    }
-    const req = mod.get(parsed, { headers: { 'user-agent': 'mobilezoo', accept: '*/*' } }, (res) => {
-      const status = res.statusCode ?? 0;
-      if (status >= 300 && status < 400 && res.headers.location) {
-        res.resume();
-        if (redirectsLeft <= 0) {
-          reject(new Error(`too many redirects downloading ${url}`));
-          return;
-        }
-        const next = new URL(res.headers.location, parsed).toString();
-        getResponse(next, timeoutMs, redirectsLeft - 1).then(resolve, reject);
-        return;
-      }
-      if (status < 200 || status >= 300) {
-        res.resume();
-        reject(new Error(`HTTP ${status} ${res.statusMessage ?? ''} downloading ${url}`.trim()));
-        return;
-      }
-      resolve({ res, url });
-    });
-    req.setTimeout(timeoutMs, () => req.destroy(new Error(`timed out (${timeoutMs} ms without data) downloading ${url}`)));
-    req.on('error', (e) => reject(new Error(`download of ${url} failed: ${e.message}`)));
-  });
-}
-
-/**
- * Downloads `url` to `dest` (via `dest.part`, renamed on success), following redirects.
- * When `md5` is given and does not match, the file is removed and an error thrown.
- */
-export async function downloadFile(url: string, dest: string, opts: DownloadOptions = {}): Promise<void> {
-  const timeoutMs = opts.timeoutMs ?? 60_000;
-  await fsp.mkdir(path.dirname(dest), { recursive: true });
-  const part = `${dest}.part-${process.pid}`;
-  const { res } = await getResponse(url, timeoutMs, opts.maxRedirects ?? 5);
-  const total = Number(res.headers['content-length'] ?? 0);
-  const showBar = opts.progress !== false && process.stderr.isTTY === true && total > 0;
-  const bar = showBar
-    ? new cliProgress.SingleBar(
-        {
-          stream: process.stderr,
-          format: `${opts.label ?? path.basename(dest)} [{bar}] {percentage}% | {mb}/{totalMb} MB | ETA {eta_formatted}`,
-          hideCursor: true,
-          clearOnComplete: false,
-        },
-        cliProgress.Presets.shades_classic,
-      )
-    : null;
-  const mb = (n: number) => (n / 1048576).toFixed(1);
-  bar?.start(total, 0, { mb: mb(0), totalMb: mb(total) });
-  const hash = crypto.createHash('md5');
-  let received = 0;
-  const out = fs.createWriteStream(part);
-  try {
-    await new Promise<void>((resolve, reject) => {
-      res.on('data', (chunk: Buffer) => {
-        hash.update(chunk);
-        received += chunk.length;
-        bar?.update(received, { mb: mb(received), totalMb: mb(total) });
-      });
-      res.on('error', reject);
-      res.on('aborted', () => reject(new Error(`connection closed early downloading ${url}`)));
-      out.on('error', reject);
-      out.on('finish', resolve);
-      res.pipe(out);
-    });
-    if (total > 0 && received !== total) {
-      throw new Error(`download of ${url} truncated: got ${received} of ${total} bytes`);
-    }
-  } catch (e) {
-    out.destroy();
-    await fsp.rm(part, { force: true });
-    throw e;
-  } finally {
-    bar?.stop();
-  }
-  const digest = hash.digest('hex');
-  if (opts.md5 && digest.toLowerCase() !== opts.md5.toLowerCase()) {
-    await fsp.rm(part, { force: true });
-    throw new Error(
-      `MD5 mismatch for ${url}: expected ${opts.md5.toLowerCase()}, got ${digest} (downloaded file removed; ` +
-        `the server copy may be corrupt or the URL wrong)`,
-    );
-  }
-  await fsp.rename(part, dest);
 }
 
 /** Verifies a local file's MD5; on mismatch removes it and throws. */

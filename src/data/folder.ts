@@ -24,7 +24,7 @@ import { type TransformSpec, applyGeometry } from './transforms.js';
 export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp'];
 
 export interface FolderOptions {
-  /** Root folder: `root/<class>/...`, or `root/train/<class>` + `root/test|val/<class>`. */
+  /** Root folder: `root/<class>/...`, or `root/train/<class>` + `root/test|val/<class>` (with both, val/ is a validation split). */
   root: string;
   /** Output size (square, or [height, width]). Default 224 for 3 channels, 28 for 1. */
   size?: number | [number, number];
@@ -41,6 +41,8 @@ export interface FolderOptions {
   std?: number[];
   /** Dataset name reported (default "folder:<basename>"). */
   name?: string;
+  /** Told (once per call) what was left out of the dataset: symbolic links not followed. */
+  onNote?: (message: string) => void;
 }
 
 export interface FolderIndex {
@@ -48,8 +50,12 @@ export interface FolderIndex {
   /** Per split: files and labels. */
   train: { files: string[]; labels: number[] };
   test: { files: string[]; labels: number[] };
+  /** root/val when root/test exists too: a validation split. */
+  val?: { files: string[]; labels: number[] };
   /** 'subfolders' when root/train + root/test|val exist, else 'seeded'. */
   mode: 'subfolders' | 'seeded';
+  /** Symbolic links not followed (paths): into another part of the dataset, or loops. */
+  skippedLinks: string[];
 }
 
 function isDir(p: string): boolean {
@@ -68,30 +74,73 @@ function listClassDirs(dir: string): string[] {
     .sort();
 }
 
-/** All image files under dir (recursive, following symlinks, sorted per folder like os.walk + sorted). */
-function listImages(dir: string, seen = new Set<string>()): string[] {
+/** The real path, or undefined for a broken link. */
+function realPath(p: string): string | undefined {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    return undefined;
+  }
+}
+
+const within = (child: string, folder: string) => child === folder || child.startsWith(folder.endsWith(path.sep) ? folder : folder + path.sep);
+
+/** Where a class folder lies: its real path, the dataset root's, and the links left out so far. */
+interface ClassScan {
+  classReal: string;
+  rootReal: string;
+  skipped: string[];
+  seen: Set<string>;
+}
+
+/**
+ * All image files under dir (recursive, sorted per folder like os.walk + sorted). Symbolic links are
+ * followed when they stay inside the class folder or lead out of the dataset entirely (a dataset
+ * assembled from links); a link into another part of the dataset (another class, another split, a
+ * folder above) would label those images with this class, and a link to a folder already walked
+ * loops: those are not followed, and recorded in scan.skipped.
+ */
+function listImages(dir: string, scan: ClassScan): string[] {
   const real = fs.realpathSync(dir);
-  if (seen.has(real)) return [];
-  seen.add(real);
+  if (scan.seen.has(real)) return [];
+  scan.seen.add(real);
   const names = fs.readdirSync(dir).filter((n) => !n.startsWith('.')).sort();
   const out: string[] = [];
   const subdirs: string[] = [];
   for (const n of names) {
     const p = path.join(dir, n);
+    if (fs.lstatSync(p).isSymbolicLink()) {
+      const target = realPath(p);
+      if (target === undefined) continue; // broken: not an image
+      const strays = within(target, scan.rootReal) && !within(target, scan.classReal);
+      const loops = isDir(p) && (scan.seen.has(target) || within(real, target));
+      if (strays || loops) {
+        scan.skipped.push(p);
+        continue;
+      }
+    }
     if (isDir(p)) subdirs.push(p);
     else if (IMAGE_EXTENSIONS.includes(path.extname(n).toLowerCase())) out.push(p);
   }
-  for (const s of subdirs) out.push(...listImages(s, seen));
+  for (const s of subdirs) out.push(...listImages(s, scan));
   return out;
 }
 
-function scanClasses(dir: string, classNames: string[]): { files: string[]; labels: number[] } {
+/** The images of one class folder. */
+function classImages(classDir: string, rootReal: string, skipped: string[]): string[] {
+  if (fs.lstatSync(classDir).isSymbolicLink() && within(fs.realpathSync(classDir), rootReal)) {
+    throw new DatasetFormatError(classDir, `is a symbolic link to ${fs.realpathSync(classDir)}, another part of the dataset: its images would be labelled twice (not followed)`);
+  }
+  return listImages(classDir, { classReal: fs.realpathSync(classDir), rootReal, skipped, seen: new Set() });
+}
+
+function scanClasses(dir: string, classNames: string[], rootReal: string, skipped: string[]): { files: string[]; labels: number[] } {
   const files: string[] = [];
   const labels: number[] = [];
   for (const name of listClassDirs(dir)) {
     const label = classNames.indexOf(name);
     if (label < 0) throw new DatasetFormatError(path.join(dir, name), `class "${name}" is not among the training classes`);
-    const imgs = listImages(path.join(dir, name));
+    const imgs = classImages(path.join(dir, name), rootReal, skipped);
     for (const f of imgs) {
       files.push(f);
       labels.push(label);
@@ -104,25 +153,29 @@ function scanClasses(dir: string, classNames: string[]): { files: string[]; labe
 export function indexFolder(opts: Pick<FolderOptions, 'root' | 'testFraction' | 'seed'>): FolderIndex {
   const root = path.resolve(opts.root);
   if (!isDir(root)) throw new DatasetNotFoundError(`image folder ${root} does not exist or is not a directory`);
+  const rootReal = fs.realpathSync(root);
+  const skippedLinks: string[] = [];
   const trainDir = path.join(root, 'train');
   const testDir = ['test', 'val'].map((n) => path.join(root, n)).find(isDir);
   // Only root/test (or root/val): a test set on its own.
   if (!isDir(trainDir) && testDir && listClassDirs(root).every((n) => path.join(root, n) === testDir || ['test', 'val'].includes(n))) {
     const classNames = listClassDirs(testDir);
     if (classNames.length === 0) throw new DatasetFormatError(testDir, 'no class folders found');
-    return { classNames, train: { files: [], labels: [] }, test: scanClasses(testDir, classNames), mode: 'subfolders' };
+    return { classNames, train: { files: [], labels: [] }, test: scanClasses(testDir, classNames, rootReal, skippedLinks), mode: 'subfolders', skippedLinks };
   }
   if (isDir(trainDir)) {
     const classNames = listClassDirs(trainDir);
     if (classNames.length === 0) throw new DatasetFormatError(trainDir, 'no class folders found');
-    const train = scanClasses(trainDir, classNames);
+    const train = scanClasses(trainDir, classNames, rootReal, skippedLinks);
     for (const [i, c] of classNames.entries()) {
       if (!train.labels.includes(i)) {
         throw new DatasetFormatError(path.join(trainDir, c), `no images (${IMAGE_EXTENSIONS.join(', ')}) found for class "${c}"`);
       }
     }
-    const test = testDir ? scanClasses(testDir, classNames) : { files: [], labels: [] };
-    return { classNames, train, test, mode: 'subfolders' };
+    const test = testDir ? scanClasses(testDir, classNames, rootReal, skippedLinks) : { files: [], labels: [] };
+    const valDir = path.join(root, 'val');
+    const val = testDir !== valDir && isDir(valDir) ? scanClasses(valDir, classNames, rootReal, skippedLinks) : undefined;
+    return { classNames, train, test, ...(val ? { val } : {}), mode: 'subfolders', skippedLinks };
   }
   const classNames = listClassDirs(root);
   if (classNames.length === 0) throw new DatasetFormatError(root, 'no class folders found (expected root/<class>/*.jpg|png|webp)');
@@ -131,7 +184,7 @@ export function indexFolder(opts: Pick<FolderOptions, 'root' | 'testFraction' | 
   const train = { files: [] as string[], labels: [] as number[] };
   const test = { files: [] as string[], labels: [] as number[] };
   for (const [label, c] of classNames.entries()) {
-    const files = listImages(path.join(root, c));
+    const files = classImages(path.join(root, c), rootReal, skippedLinks);
     if (files.length === 0) {
       throw new DatasetFormatError(path.join(root, c), `no images (${IMAGE_EXTENSIONS.join(', ')}) found for class "${c}"`);
     }
@@ -145,7 +198,7 @@ export function indexFolder(opts: Pick<FolderOptions, 'root' | 'testFraction' | 
       dst.labels.push(label);
     }
   }
-  return { classNames, train, test, mode: 'seeded' };
+  return { classNames, train, test, mode: 'seeded', skippedLinks };
 }
 
 function sizeOf(opts: FolderOptions): [number, number] {
@@ -201,11 +254,11 @@ export function clearFolderCache(): void {
 async function decodeSplit(
   opts: FolderOptions,
   index: FolderIndex,
-  split: Split,
+  split: Split | 'val',
 ): Promise<{ images: Uint8Array; labels: Int32Array }> {
   const [h, w] = sizeOf(opts);
   const channels = opts.channels ?? 3;
-  const part = index[split];
+  const part = index[split]!;
   const stamp = part.files.map((f) => {
     const st = fs.statSync(f);
     return `${f}:${st.size}:${st.mtimeMs}`;
@@ -229,6 +282,13 @@ async function decodeSplit(
 /** Opens one split of an image-folder dataset (decodes all of its images, cached in memory). */
 export async function loadFolder(split: Split, opts: FolderOptions): Promise<ArrayDataset> {
   const index = indexFolder(opts);
+  const skipped = index.skippedLinks;
+  if (skipped.length) {
+    opts.onNote?.(
+      `${path.resolve(opts.root)}: ${skipped.length} symbolic link${skipped.length === 1 ? '' : 's'} not followed (into another part of the dataset, or a loop): ` +
+        `${skipped.slice(0, 3).join(', ')}${skipped.length > 3 ? ', …' : ''}`,
+    );
+  }
   const [h, w] = sizeOf(opts);
   const channels = opts.channels ?? 3;
   if (split === 'test' && index.mode === 'subfolders' && index.test.files.length === 0) {
@@ -246,6 +306,15 @@ export async function loadFolder(split: Split, opts: FolderOptions): Promise<Arr
   }
   const name = opts.name ?? `folder:${path.basename(path.resolve(opts.root))}`;
   return new ArrayDataset(name, split, data.images, data.labels, { channels, height: h, width: w }, index.classNames, mean, std);
+}
+
+/** The validation split of a folder with train/, val/ and test/ (val/'s images, the training split's statistics); undefined without one. */
+export async function loadFolderValidation(opts: FolderOptions): Promise<ArrayDataset | undefined> {
+  const index = indexFolder(opts);
+  if (!index.val || index.val.files.length === 0) return undefined;
+  const train = await loadFolder('train', opts);
+  const data = await decodeSplit(opts, index, 'val');
+  return new ArrayDataset(train.name, 'test', data.images, data.labels, train.shape, index.classNames, train.mean, train.std);
 }
 
 /**

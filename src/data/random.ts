@@ -135,6 +135,37 @@ export class Rng {
     return r * Math.cos(2 * Math.PI * v);
   }
 
+  /** Gamma(shape, 1) sample (Marsaglia and Tsang; shape < 1 through Gamma(shape + 1)·U^(1/shape)). */
+  gamma(shape: number): number {
+    if (!(shape > 0)) throw new RangeError(`Rng.gamma: shape must be > 0, got ${shape}`);
+    if (shape < 1) {
+      let u = 0;
+      while (u === 0) u = this.random();
+      return this.gamma(shape + 1) * u ** (1 / shape);
+    }
+    const d = shape - 1 / 3;
+    const c = 1 / Math.sqrt(9 * d);
+    for (;;) {
+      let x: number;
+      let v: number;
+      do {
+        x = this.normal();
+        v = 1 + c * x;
+      } while (v <= 0);
+      v = v * v * v;
+      const u = this.random();
+      if (u < 1 - 0.0331 * x ** 4 || Math.log(u) < 0.5 * x * x + d * (1 - v + Math.log(v))) return d * v;
+    }
+  }
+
+  /** Beta(a, b) sample, as numpy's random.beta: X / (X + Y) with X ~ Gamma(a), Y ~ Gamma(b). */
+  beta(a: number, b: number): number {
+    const x = this.gamma(a);
+    const y = this.gamma(b);
+    // Both can underflow to 0 for tiny shapes; the limit puts all the mass at the ends.
+    return x + y > 0 ? x / (x + y) : this.random() < a / (a + b) ? 1 : 0;
+  }
+
   /** In-place Fisher–Yates shuffle. */
   shuffle<T extends { length: number; [i: number]: unknown }>(a: T): T {
     for (let i = a.length - 1; i > 0; i--) {

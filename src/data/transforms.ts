@@ -8,6 +8,10 @@
  */
 
 import type { Rng } from './random.js';
+import {
+  AUTO_AUGMENT_POLICIES, type AutoAugmentPolicy, type JitterRange, type SampledOp, applyAugmentOp, applyColorJitter, jitterRange,
+  randomResizedCropBox, sampleAutoAugment, sampleColorJitter, sampleRandAugment, sampleTrivialAugmentWide,
+} from './transforms-augment.js';
 
 export type Size2 = number | [number, number];
 
@@ -39,7 +43,40 @@ export type TransformStep =
    * torchvision's recipes): with probability p a random rectangle of area scale × H·W and aspect
    * ratio in `ratio` (log-uniform) is set to 0. Defaults p 0.5, scale [0.02, 0.33], ratio [0.3, 3.3].
    */
-  | { op: 'randomErasing'; p?: number; scale?: [number, number]; ratio?: [number, number] };
+  | { op: 'randomErasing'; p?: number; scale?: [number, number]; ratio?: [number, number] }
+  /**
+   * torchvision RandomResizedCrop(size, scale, ratio): a box of area fraction in `scale` and aspect ratio
+   * log-uniform in `ratio` (10 tries, then the central fallback), resized to `size` with PIL's bilinear.
+   * Defaults scale [0.08, 1], ratio [3/4, 4/3].
+   */
+  | { op: 'randomResizedCrop'; size: Size2; scale?: [number, number]; ratio?: [number, number] }
+  /**
+   * torchvision ColorJitter: brightness, contrast and saturation factors uniform in [max(0, 1 − x), 1 + x]
+   * (or a given [min, max]), hue in [−x, x] (x ≤ 0.5), applied in a random order as PIL does them.
+   */
+  | { op: 'colorJitter'; brightness?: JitterRange; contrast?: JitterRange; saturation?: JitterRange; hue?: JitterRange }
+  /** torchvision AutoAugment(policy) (default imagenet): one of the policy's 25 pairs of ops, each with its probability. */
+  | { op: 'autoAugment'; policy?: AutoAugmentPolicy; fill?: number }
+  /** torchvision RandAugment(num_ops = 2, magnitude = 9, num_magnitude_bins = 31). */
+  | { op: 'randAugment'; numOps?: number; magnitude?: number; bins?: number; fill?: number }
+  /** torchvision TrivialAugmentWide(num_magnitude_bins = 31): one op at a uniformly drawn magnitude. */
+  | { op: 'trivialAugmentWide'; bins?: number; fill?: number };
+
+/** torchvision RandomResizedCrop's defaults. */
+const RESIZED_CROP = { scale: [0.08, 1] as [number, number], ratio: [3 / 4, 4 / 3] as [number, number] };
+
+/**
+ * The largest image a transform step may make: PIL's decompression-bomb threshold (Image.MAX_IMAGE_PIXELS,
+ * 89,478,485 pixels, e.g. 9459x9459), so a size read from a file ({ op: 'fit', size: [1e6, 1e6] }) is
+ * refused when the spec is checked, not when the first image is allocated.
+ */
+export const MAX_IMAGE_PIXELS = 89_478_485;
+
+function checkPixels(op: string, height: number, width: number): void {
+  if (height * width > MAX_IMAGE_PIXELS) {
+    throw new RangeError(`${op}: ${height}x${width} is ${height * width} pixels, more than the limit of ${MAX_IMAGE_PIXELS}`);
+  }
+}
 
 /** torchvision RandomErasing's defaults. */
 const ERASING = { p: 0.5, scale: [0.02, 0.33] as [number, number], ratio: [0.3, 3.3] as [number, number] };
@@ -192,19 +229,19 @@ function resamplePass(img: Image, outSize: number, horizontal: boolean): Image {
   const ow = horizontal ? outSize : w;
   const out = new Uint8Array(oh * ow * c);
   const half = 1 << (PRECISION_BITS - 1);
+  // Each output value sums n taps of the input, `step` bytes apart, from `first`.
+  const step = horizontal ? c : w * c;
   for (let y = 0; y < oh; y++) {
     for (let x = 0; x < ow; x++) {
       const i = horizontal ? x : y;
-      const start = coeffs.start[i];
-      const n = coeffs.count[i];
+      const n = coeffs.count[i]!;
       const ko = i * coeffs.stride;
+      const first = horizontal ? (y * w + coeffs.start[i]!) * c : coeffs.start[i]! * w * c + x * c;
+      const o = (y * ow + x) * c;
       for (let ch = 0; ch < c; ch++) {
         let acc = half;
-        for (let j = 0; j < n; j++) {
-          const src = horizontal ? (y * w + start + j) * c + ch : ((start + j) * w + x) * c + ch;
-          acc += data[src] * k[ko + j];
-        }
-        out[(y * ow + x) * c + ch] = clip8(acc);
+        for (let j = 0, src = first + ch; j < n; j++, src += step) acc += data[src]! * k[ko + j]!;
+        out[o + ch] = clip8(acc);
       }
     }
   }
@@ -308,9 +345,48 @@ export function transformOutputShape(spec: TransformSpec, input: ImageShape): Im
         if (!(r0 > 0 && r0 <= r1)) throw new RangeError(`randomErasing: ratio must satisfy 0 < min <= max, got ${JSON.stringify(step.ratio)}`);
         break;
       }
+      case 'randomResizedCrop': {
+        [height, width] = hw(step.size);
+        const [s0, s1] = step.scale ?? RESIZED_CROP.scale;
+        const [r0, r1] = step.ratio ?? RESIZED_CROP.ratio;
+        if (!(s0 > 0 && s0 <= s1)) throw new RangeError(`randomResizedCrop: scale must satisfy 0 < min <= max, got ${JSON.stringify(step.scale)}`);
+        if (!(r0 > 0 && r0 <= r1)) throw new RangeError(`randomResizedCrop: ratio must satisfy 0 < min <= max, got ${JSON.stringify(step.ratio)}`);
+        break;
+      }
+      case 'colorJitter':
+        for (const key of ['brightness', 'contrast', 'saturation', 'hue'] as const) {
+          const v = step[key];
+          if (v === undefined) continue;
+          const hue = key === 'hue';
+          const ok = typeof v === 'number'
+            ? v >= 0 && (!hue || v <= 0.5)
+            : Array.isArray(v) && v.length === 2 && (hue ? -0.5 <= v[0] && v[0] <= v[1] && v[1] <= 0.5 : 0 <= v[0] && v[0] <= v[1]);
+          if (!ok) throw new RangeError(`colorJitter: ${key} must be ${hue ? 'in [0, 0.5] or [min, max] within [-0.5, 0.5]' : 'a number >= 0 or [min, max] with 0 <= min <= max'}, got ${JSON.stringify(v)}`);
+        }
+        break;
+      case 'autoAugment':
+      case 'randAugment':
+      case 'trivialAugmentWide': {
+        if (channels !== 1 && channels !== 3) throw new RangeError(`${step.op}: expected 1 or 3 channels, got ${channels}`);
+        if (step.fill !== undefined && !(Number.isInteger(step.fill) && step.fill >= 0 && step.fill <= 255)) throw new RangeError(`${step.op}: fill must be an integer in [0, 255], got ${step.fill}`);
+        if (step.op === 'autoAugment' && step.policy !== undefined && !AUTO_AUGMENT_POLICIES.includes(step.policy)) {
+          throw new RangeError(`autoAugment: policy must be one of ${AUTO_AUGMENT_POLICIES.join(', ')}, got ${JSON.stringify(step.policy)}`);
+        }
+        if (step.op !== 'autoAugment') {
+          const bins = step.bins ?? 31;
+          if (!(Number.isInteger(bins) && bins >= 2)) throw new RangeError(`${step.op}: bins must be an integer >= 2, got ${bins}`);
+          if (step.op === 'randAugment') {
+            const { numOps = 2, magnitude = 9 } = step;
+            if (!(Number.isInteger(numOps) && numOps >= 0)) throw new RangeError(`randAugment: numOps must be an integer >= 0, got ${numOps}`);
+            if (!(Number.isInteger(magnitude) && magnitude >= 0 && magnitude < bins)) throw new RangeError(`randAugment: magnitude must be an integer in [0, ${bins - 1}], got ${magnitude}`);
+          }
+        }
+        break;
+      }
       default:
         throw new Error(`transform: unknown op ${JSON.stringify((step as { op?: unknown }).op)}`);
     }
+    checkPixels(step.op, height, width);
   });
   return { channels, height, width };
 }
@@ -372,6 +448,7 @@ export function applyGeometry(spec: TransformSpec, image: Image, rng?: Rng): Ima
       case 'fit': {
         const [th, tw] = hw(step.size);
         const [rh, rw] = fitTarget(step.size, img.height, img.width);
+        checkPixels('fit', rh, rw); // an image of extreme aspect ratio scaled to cover the size
         img = resizeImage(img, rh, rw);
         img = cropImage(img, roundHalfEven((rh - th) / 2), roundHalfEven((rw - tw) / 2), th, tw, 0);
         break;
@@ -385,6 +462,30 @@ export function applyGeometry(spec: TransformSpec, image: Image, rng?: Rng): Ima
       case 'grayscaleToRgb':
         img = grayscaleToRgbImage(img);
         break;
+      case 'randomResizedCrop': {
+        const [th, tw] = hw(step.size);
+        const [top, left, h, w] = randomResizedCropBox(img.height, img.width, step.scale ?? RESIZED_CROP.scale, step.ratio ?? RESIZED_CROP.ratio, random());
+        img = resizeImage(cropImage(img, top, left, h, w), th, tw);
+        break;
+      }
+      case 'colorJitter': {
+        const ranges = {
+          brightness: jitterRange(step.brightness, false), contrast: jitterRange(step.contrast, false),
+          saturation: jitterRange(step.saturation, false), hue: jitterRange(step.hue, true),
+        };
+        img = applyColorJitter(img, sampleColorJitter(ranges, random()));
+        break;
+      }
+      case 'autoAugment':
+      case 'randAugment':
+      case 'trivialAugmentWide': {
+        let ops: SampledOp[];
+        if (step.op === 'autoAugment') ops = sampleAutoAugment(step.policy ?? 'imagenet', img, random());
+        else if (step.op === 'randAugment') ops = sampleRandAugment(step.numOps ?? 2, step.magnitude ?? 9, step.bins ?? 31, img, random());
+        else ops = sampleTrivialAugmentWide(step.bins ?? 31, random());
+        for (const o of ops) img = applyAugmentOp(img, o.op, o.magnitude, step.fill ?? 0);
+        break;
+      }
     }
   }
   return img;
@@ -515,4 +616,52 @@ export function standardTransform(ds: { name: string } & ImageShape, opts: Stand
   if (opts.normalize !== false) spec.push({ op: 'normalize' });
   if (opts.train && opts.randomErasing) spec.push({ op: 'randomErasing', p: opts.randomErasing });
   return spec;
+}
+
+/** torchvision's training augmentations to add to a training transform (see withAugmentation). */
+export interface AugmentSettings {
+  /** RandomResizedCrop in place of the random crop (default scale [0.08, 1], ratio [3/4, 4/3]). */
+  randomResizedCrop?: { scale?: [number, number]; ratio?: [number, number] };
+  colorJitter?: { brightness?: JitterRange; contrast?: JitterRange; saturation?: JitterRange; hue?: JitterRange };
+  /** At most one of the three policies. */
+  autoAugment?: AutoAugmentPolicy;
+  randAugment?: { numOps?: number; magnitude?: number };
+  trivialAugmentWide?: boolean;
+}
+
+/** Whether the settings add anything. */
+export function augments(a: AugmentSettings | undefined): boolean {
+  return !!a && (!!a.randomResizedCrop || !!a.colorJitter || !!a.autoAugment || !!a.randAugment || !!a.trivialAugmentWide);
+}
+
+/**
+ * A training transform with torchvision's augmentations, in its references' order: RandomResizedCrop
+ * takes the place of the random crop (with its padding) at the same output size, or is added before the
+ * flip when there is none; ColorJitter and then the policy come after the flip, on the uint8 image before
+ * the channel replication and normalization.
+ */
+export function withAugmentation(spec: TransformSpec, a: AugmentSettings, input: ImageShape): TransformSpec {
+  const policies = [a.autoAugment && 'autoAugment', a.randAugment && 'randAugment', a.trivialAugmentWide && 'trivialAugmentWide'].filter(Boolean);
+  if (policies.length > 1) throw new Error(`augmentation: choose one of ${policies.join(', ')}`);
+  const end = spec.findIndex((s) => s.op === 'grayscaleToRgb' || s.op === 'normalize' || s.op === 'randomErasing');
+  let head = spec.slice(0, end < 0 ? spec.length : end).map((s) => ({ ...s }));
+  const tail = spec.slice(head.length);
+  if (a.randomResizedCrop) {
+    const rrc = (size: Size2): TransformStep => ({ op: 'randomResizedCrop', size, ...a.randomResizedCrop });
+    const crop = head.findIndex((s) => s.op === 'randomCrop');
+    if (crop >= 0) head[crop] = rrc((head[crop] as Extract<TransformStep, { op: 'randomCrop' }>).size);
+    else {
+      const flip = head.findIndex((s) => s.op === 'hflip');
+      const at = flip < 0 ? head.length : flip;
+      const shape = transformOutputShape(head.slice(0, at), input);
+      head = [...head.slice(0, at), rrc([shape.height, shape.width]), ...head.slice(at)];
+    }
+  }
+  if (a.colorJitter) head.push({ op: 'colorJitter', ...a.colorJitter });
+  if (a.autoAugment) head.push({ op: 'autoAugment', policy: a.autoAugment });
+  if (a.randAugment) head.push({ op: 'randAugment', ...a.randAugment });
+  if (a.trivialAugmentWide) head.push({ op: 'trivialAugmentWide' });
+  const out = [...head, ...tail];
+  transformOutputShape(out, input);
+  return out;
 }

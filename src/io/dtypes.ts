@@ -83,9 +83,37 @@ export function storageNumel(dtype: StorageDType, bytes: Uint8Array): number {
   return Math.floor(bytes.byteLength / ELEMENT_SIZE[dtype]);
 }
 
+/** Elements [first, last] of its storage that a strided view reads (last < first for an empty view). */
+export function viewSpan(shape: readonly number[], stride: readonly number[], offset: number): { first: number; last: number } {
+  if (numel(shape) === 0) return { first: offset, last: offset - 1 };
+  let last = offset;
+  for (let d = 0; d < shape.length; d++) last += (shape[d]! - 1) * stride[d]!;
+  return { first: offset, last };
+}
+
+const WIDENED: ReadonlySet<StorageDType> = new Set(['F16', 'BF16', 'I16', 'I8']);
+
+/**
+ * Bytes decodeTensor allocates for a view, before it allocates them: a copy of the span it reads when
+ * `misaligned`, the gathered elements, and the widened copy of half and small-int types. A stride-0 view
+ * of a tiny storage costs its full expanded size here, which is what a budget must count.
+ */
+export function decodeCost(dtype: StorageDType, shape: readonly number[], stride: readonly number[], offset: number, misaligned: boolean): number {
+  const n = numel(shape);
+  const { first, last } = viewSpan(shape, stride, offset);
+  const copy = misaligned ? (last - first + 1) * ELEMENT_SIZE[dtype] : 0;
+  return copy + n * ELEMENT_SIZE[dtype] + (WIDENED.has(dtype) ? n * HOST_ELEMENT_SIZE[HOST_DTYPE[dtype]] : 0);
+}
+
+/** Whether decodeTensor has to copy `bytes` before viewing them as `dtype`. */
+export function isMisaligned(dtype: StorageDType, bytes: Uint8Array): boolean {
+  return bytes.byteOffset % ELEMENT_SIZE[dtype] !== 0;
+}
+
 /**
  * A contiguous Tensor from the strided view (shape, stride, offset in elements) of a
- * storage. The caller has checked that the view lies inside the storage.
+ * storage. The caller has checked that the view lies inside the storage; only the span it reads is
+ * viewed (and copied, when misaligned).
  */
 export function decodeTensor(
   dtype: StorageDType,
@@ -94,18 +122,20 @@ export function decodeTensor(
   stride: readonly number[] = contiguousStrides(shape),
   offset = 0,
 ): Tensor {
-  const raw = rawView(dtype, bytes);
+  const size = ELEMENT_SIZE[dtype];
+  const { first, last } = viewSpan(shape, stride, offset);
+  const raw = rawView(dtype, bytes.subarray(first * size, Math.max(first, last + 1) * size));
   const n = numel(shape);
   let gathered: Raw;
   if (isContiguous(shape, stride)) {
-    gathered = raw.slice(offset, offset + n);
+    gathered = raw.slice(0, n);
   } else {
     gathered = new (raw.constructor as new (n: number) => Raw)(n);
     const src = raw as unknown as Indexable;
     const dst = gathered as unknown as Indexable;
     const rank = shape.length;
     const index = new Array<number>(rank).fill(0);
-    let at = offset;
+    let at = 0;
     for (let i = 0; i < n; i++) {
       dst[i] = src[at]!;
       // Odometer increment over the multi-index, innermost dimension fastest.
@@ -120,18 +150,25 @@ export function decodeTensor(
   return new Tensor(HOST_DTYPE[dtype], [...shape], widen(dtype, gathered));
 }
 
+// Explicit loops, not TypedArray.from(iterable, map): that collects every value in a JS list first.
 function widen(dtype: StorageDType, raw: Raw): TensorData {
   switch (dtype) {
-    case 'F16':
-      return Float32Array.from(raw as Uint16Array, halfToFloat);
+    case 'F16': {
+      const out = new Float32Array(raw.length);
+      for (let i = 0; i < raw.length; i++) out[i] = halfToFloat((raw as Uint16Array)[i]!);
+      return out;
+    }
     case 'BF16': {
       const bits = new Uint32Array(raw.length);
       for (let i = 0; i < raw.length; i++) bits[i] = (raw as Uint16Array)[i]! << 16;
       return new Float32Array(bits.buffer);
     }
     case 'I16':
-    case 'I8':
-      return Int32Array.from(raw as Int16Array | Int8Array);
+    case 'I8': {
+      const out = new Int32Array(raw.length);
+      out.set(raw as Int16Array | Int8Array);
+      return out;
+    }
     default:
       return raw as TensorData;
   }

@@ -6,12 +6,11 @@
  */
 
 import { ELEMENT_SIZE } from './dtypes.js';
-import { MAX_CHECKPOINT_BYTES } from './limits.js';
+import { MAX_CHECKPOINT_BYTES, type ReadBudget } from './limits.js';
 import { describe, unpickleAt } from './pickle.js';
 import {
   StorageTable,
   StorageWindow,
-  materializeTensors,
   parseStorageId,
   unpickleTorchObject,
   type StorageRef,
@@ -25,8 +24,8 @@ export function isLegacyTorchSave(bytes: Uint8Array): boolean {
   return bytes.length >= 2 && bytes[0] === 0x80 && bytes[1]! <= 5;
 }
 
-/** The object a legacy torch.save file pickled, tensors materialized. */
-export function readLegacyCheckpointObject(bytes: Uint8Array, fileName: string): unknown {
+/** The object a legacy torch.save file pickled, its tensors TensorPlans over views of `bytes`. */
+export function openLegacyCheckpointObject(bytes: Uint8Array, fileName: string, budget: ReadBudget): unknown {
   let pos = 0;
   // The header pickles hold plain values: no globals at all.
   const header = (section: string): unknown => {
@@ -58,7 +57,7 @@ export function readLegacyCheckpointObject(bytes: Uint8Array, fileName: string):
     const storage = storages.resolve(id);
     return id.viewMetadata === null ? new StorageWindow(storage, 0, storage.numel) : storageView(storage, id.viewMetadata);
   };
-  const object = unpickleTorchObject(bytes, pos, fileName, loadStorage);
+  const object = unpickleTorchObject(bytes, pos, { fileName, budget }, loadStorage);
   pos = object.end;
 
   const keys = header('storage key list');
@@ -67,7 +66,7 @@ export function readLegacyCheckpointObject(bytes: Uint8Array, fileName: string):
   }
   // Bytes after the last storage are ignored, as torch.load ignores them.
   readStorageData(bytes, pos, keys, storages, fileName);
-  return materializeTensors(object.value, fileName);
+  return object.value;
 }
 
 /** view_metadata (view_key, offset, view_size): files of PyTorch < 1.0 could save a slice of a storage. */
@@ -87,12 +86,13 @@ function storageView(storage: StorageRef, metadata: unknown): StorageWindow {
 function readStorageData(bytes: Uint8Array, start: number, keys: string[], storages: StorageTable, fileName: string): void {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let pos = start;
-  let budget = MAX_CHECKPOINT_BYTES;
+  // Storages are views of the file, not copies; the limit only keeps the sizes sane.
+  let left = MAX_CHECKPOINT_BYTES;
   keys.forEach((key, i) => {
     const storage = storages.get(key);
     const what = `storage '${key}' (${i + 1} of ${keys.length} in the key list)`;
     if (!storage) throw new Error(`${fileName}: the storage key list names '${key}', which no tensor uses`);
-    if (storage.bytes) throw new Error(`${fileName}: the storage key list names '${key}' twice`);
+    if (storage.load) throw new Error(`${fileName}: the storage key list names '${key}' twice`);
     if (pos + 8 > bytes.length) {
       throw new Error(
         `${fileName}: truncated: ${what} needs 8 bytes for its element count at byte ${pos}, but the file ends at ${bytes.length}`,
@@ -101,7 +101,7 @@ function readStorageData(bytes: Uint8Array, start: number, keys: string[], stora
     const count = view.getBigUint64(pos, true);
     pos += 8;
     const size = count * BigInt(ELEMENT_SIZE[storage.dtype]);
-    if (size > BigInt(budget)) {
+    if (size > BigInt(left)) {
       throw new Error(
         `${fileName}: ${what} declares ${count} ${storage.dtype} elements, more than the ${MAX_CHECKPOINT_BYTES}-byte limit; refusing`,
       );
@@ -116,8 +116,9 @@ function readStorageData(bytes: Uint8Array, start: number, keys: string[], stora
           `but the file ends at ${bytes.length}`,
       );
     }
-    storage.bytes = bytes.subarray(pos, pos + n);
+    const data = bytes.subarray(pos, pos + n);
+    storage.load = () => data;
     pos += n;
-    budget -= n;
+    left -= n;
   });
 }

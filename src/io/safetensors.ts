@@ -3,8 +3,9 @@
  * {name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {...}}, then the data.
  */
 
-import { numel, shapeString, type StateDict } from '../tensor.js';
-import { ELEMENT_SIZE, STORAGE_DTYPE, decodeTensor, isStorageDType, tensorBytes, type StorageDType } from './dtypes.js';
+import { type DType, type LazyStateDict, type LazyTensor, type StateDict, type Tensor, numel, shapeString } from '../tensor.js';
+import { ELEMENT_SIZE, HOST_DTYPE, STORAGE_DTYPE, decodeCost, decodeTensor, isMisaligned, isStorageDType, tensorBytes, type StorageDType } from './dtypes.js';
+import { ReadBudget } from './limits.js';
 
 /** The reference implementation's limit; anything bigger is not a real header. */
 const MAX_HEADER_BYTES = 100 * 1024 * 1024;
@@ -17,31 +18,46 @@ interface Entry {
   end: number;
 }
 
-interface Parsed {
+/** What the header says: the tensors (in data order), the metadata, and how long the data section is. */
+export interface SafetensorsHeader {
   entries: Entry[];
   metadata: Record<string, string>;
-  data: Uint8Array;
+  /** 8 + the JSON's length: where the data starts. */
+  dataStart: number;
+  /** Bytes of data the tensors cover (the file must end there). */
+  dataLength: number;
 }
 
-function parse(bytes: Uint8Array, fileName: string): Parsed {
-  const fail = (msg: string): never => {
-    throw new Error(`${fileName}: safetensors: ${msg}`);
-  };
-  if (bytes.length < 8) fail(`file is truncated (${bytes.length} bytes, the header length alone needs 8)`);
-  const headerLen = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
+const failer = (fileName: string) => (msg: string): never => {
+  throw new Error(`${fileName}: safetensors: ${msg}`);
+};
+
+/** The JSON header's length from the first 8 bytes of a file of `fileSize` bytes, checked to fit in it. */
+export function safetensorsHeaderLength(first8: Uint8Array, fileSize: number, fileName: string): number {
+  const fail = failer(fileName);
+  if (first8.length < 8 || fileSize < 8) fail(`file is truncated (${fileSize} bytes, the header length alone needs 8)`);
+  const headerLen = new DataView(first8.buffer, first8.byteOffset, 8).getBigUint64(0, true);
   if (headerLen > BigInt(MAX_HEADER_BYTES)) fail(`header length ${headerLen} is implausible; not a safetensors file?`);
-  const dataStart = 8 + Number(headerLen);
-  if (dataStart > bytes.length) {
-    fail(`file is truncated: header declares ${headerLen} bytes but only ${bytes.length - 8} follow`);
-  }
+  if (8 + Number(headerLen) > fileSize) fail(`file is truncated: header declares ${headerLen} bytes but only ${fileSize - 8} follow`);
+  return Number(headerLen);
+}
+
+/**
+ * Parses the JSON header of a file of `fileSize` bytes and checks it against that size, as the reference
+ * implementation does: tensors lie back to back from the start of the data, without overlaps or holes,
+ * and the last one ends where the file ends. Nothing of the data needs to have been read.
+ */
+export function parseSafetensorsHeader(json: Uint8Array, fileSize: number, fileName: string): SafetensorsHeader {
+  const fail = failer(fileName);
+  const dataStart = 8 + json.length;
+  const available = fileSize - dataStart;
   let header: unknown;
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, dataStart)));
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(json));
   } catch (e) {
     fail(`header is not valid JSON (${(e as Error).message})`);
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header)) fail('header is not a JSON object');
-  const data = bytes.subarray(dataStart);
 
   let metadata: Record<string, string> = {};
   const entries: Entry[] = [];
@@ -65,8 +81,8 @@ function parse(bytes: Uint8Array, fileName: string): Parsed {
     const [begin, end] = offsets as [number, number];
     const dt = dtype as StorageDType;
     const expected = numel(shape as number[]) * ELEMENT_SIZE[dt];
-    if (begin > end || end > data.length) {
-      bad(`data_offsets [${begin}, ${end}] outside the ${data.length} data bytes (file truncated?)`);
+    if (begin > end || end > available) {
+      bad(`data_offsets [${begin}, ${end}] outside the ${available} data bytes (file truncated?)`);
     }
     if (end - begin !== expected) {
       bad(`${dt} ${shapeString(shape as number[])} needs ${expected} bytes but data_offsets span ${end - begin}`);
@@ -74,20 +90,61 @@ function parse(bytes: Uint8Array, fileName: string): Parsed {
     entries.push({ name, dtype: dt, shape: shape as number[], begin, end });
   }
   entries.sort((a, b) => a.begin - b.begin || a.end - b.end);
-  for (let i = 1; i < entries.length; i++) {
-    const prev = entries[i - 1]!;
-    const cur = entries[i]!;
-    if (cur.begin < prev.end) fail(`tensors '${prev.name}' and '${cur.name}' overlap`);
+  let covered = 0;
+  for (const [i, cur] of entries.entries()) {
+    const prev = entries[i - 1];
+    if (prev && cur.begin < prev.end) fail(`tensors '${prev.name}' and '${cur.name}' overlap`);
+    if (cur.begin > covered) fail(`data bytes [${covered}, ${cur.begin}) before tensor '${cur.name}' belong to no tensor`);
+    covered = Math.max(covered, cur.end);
   }
-  return { entries, metadata, data };
+  if (covered !== available) fail(`the tensors cover ${covered} data bytes but the file has ${available} after the header`);
+  return { entries, metadata, dataStart, dataLength: covered };
+}
+
+function parse(bytes: Uint8Array, fileName: string): SafetensorsHeader {
+  const headerLen = safetensorsHeaderLength(bytes.subarray(0, 8), bytes.length, fileName);
+  return parseSafetensorsHeader(bytes.subarray(8, 8 + headerLen), bytes.length, fileName);
+}
+
+class SafetensorsTensor implements LazyTensor {
+  private tensor: Tensor | undefined;
+
+  constructor(
+    private readonly entry: Entry,
+    private readonly data: Uint8Array,
+    private readonly fileName: string,
+    private readonly budget: ReadBudget,
+  ) {}
+
+  get dtype(): DType {
+    return HOST_DTYPE[this.entry.dtype];
+  }
+
+  get shape(): readonly number[] {
+    return this.entry.shape;
+  }
+
+  read(): Tensor {
+    if (this.tensor) return this.tensor;
+    const { dtype, shape, begin, end, name } = this.entry;
+    const bytes = this.data.subarray(begin, end);
+    const contiguous = shape.map((_, d) => shape.slice(d + 1).reduce((a, b) => a * b, 1));
+    this.budget.take(decodeCost(dtype, shape, contiguous, 0, isMisaligned(dtype, bytes)), `${this.fileName}: tensor '${name}' ${dtype} ${shapeString(shape)}`);
+    this.tensor = decodeTensor(dtype, bytes, shape);
+    return this.tensor;
+  }
+}
+
+/** The tensors of a whole safetensors file, in data order, not read yet (reading is charged to `budget`). */
+export function openSafetensors(bytes: Uint8Array, fileName: string, budget: ReadBudget): LazyStateDict {
+  const { entries, dataStart } = parse(bytes, fileName);
+  const data = bytes.subarray(dataStart);
+  return new Map(entries.map((e) => [e.name, new SafetensorsTensor(e, data, fileName, budget)]));
 }
 
 /** All tensors, in file data order (half types widened to float32). */
 export function readSafetensors(bytes: Uint8Array, fileName: string): StateDict {
-  const { entries, data } = parse(bytes, fileName);
-  const sd: StateDict = new Map();
-  for (const e of entries) sd.set(e.name, decodeTensor(e.dtype, data.subarray(e.begin, e.end), e.shape));
-  return sd;
+  return new Map([...openSafetensors(bytes, fileName, ReadBudget.global())].map(([k, t]) => [k, t.read()]));
 }
 
 /** The `__metadata__` string map (empty when absent). */

@@ -6,9 +6,9 @@
  * every storage has its bytes.
  */
 
-import { Tensor, numel, shapeString } from '../tensor.js';
-import { HOST_DTYPE, HOST_ELEMENT_SIZE, decodeTensor, type StorageDType } from './dtypes.js';
-import { MAX_CHECKPOINT_BYTES } from './limits.js';
+import { type DType, type LazyTensor, Tensor, shapeString } from '../tensor.js';
+import { ELEMENT_SIZE, HOST_DTYPE, decodeCost, decodeTensor, isMisaligned, viewSpan, type StorageDType } from './dtypes.js';
+import type { ReadBudget } from './limits.js';
 import { BASE_GLOBALS, PyGlobal, describe, unpickleAt, type GlobalImpl } from './pickle.js';
 
 export const STORAGE_TYPES: Readonly<Record<string, StorageDType>> = {
@@ -29,9 +29,12 @@ export function storageTypeName(dtype: StorageDType): string {
   return Object.keys(STORAGE_TYPES).find((name) => STORAGE_TYPES[name] === dtype)!;
 }
 
-/** A storage as persistent ids name it; `bytes` is set when its data has been read. */
+/**
+ * A storage as persistent ids name it. `load` is set by the format once the file has data for it, and
+ * gives the storage's first `n` bytes (a zip entry is inflated only that far).
+ */
 export class StorageRef {
-  bytes: Uint8Array | undefined;
+  load: ((n: number) => Uint8Array) | undefined;
 
   constructor(
     readonly key: string,
@@ -56,14 +59,46 @@ export class StorageWindow {
   }
 }
 
-/** A tensor as the pickle rebuilt it: a strided view of a storage, read by materializeTensors. */
-export class TensorPlan {
+/** Where a pickle's tensors are read from: the file (for messages) and the budget their reading is charged to. */
+export interface TorchReadContext {
+  fileName: string;
+  budget: ReadBudget;
+}
+
+/**
+ * A tensor as the pickle rebuilt it: a strided view of a storage, read (and charged to the budget) only
+ * when `read()` is called; a plan read twice (a memoized tensor) gives the same Tensor.
+ */
+export class TensorPlan implements LazyTensor {
+  private tensor: Tensor | undefined;
+
   constructor(
     readonly storage: StorageRef,
     readonly offset: number,
     readonly size: readonly number[],
     readonly stride: readonly number[],
+    private readonly context: TorchReadContext,
   ) {}
+
+  get dtype(): DType {
+    return HOST_DTYPE[this.storage.dtype];
+  }
+
+  get shape(): readonly number[] {
+    return this.size;
+  }
+
+  read(): Tensor {
+    if (this.tensor) return this.tensor;
+    const { storage, offset, size, stride, context } = this;
+    const what = `${context.fileName}: tensor ${shapeString(size)} stride ${shapeString(stride)} of ${storage.label}`;
+    if (!storage.load) throw new Error(`${context.fileName}: ${storage.label} is used by a tensor but the file holds no data for it`);
+    const { last } = viewSpan(size, stride, offset);
+    const bytes = storage.load((last + 1) * ELEMENT_SIZE[storage.dtype]);
+    context.budget.take(decodeCost(storage.dtype, size, stride, offset, isMisaligned(storage.dtype, bytes)), what);
+    this.tensor = decodeTensor(storage.dtype, bytes, size, stride, offset);
+    return this.tensor;
+  }
 }
 
 /** A storage persistent id: ('storage', torch.<Type>Storage, key, location, numel[, view_metadata]). */
@@ -120,15 +155,15 @@ export class StorageTable {
 /** Type markers the pickle names as persistent-id parts or `_rebuild_from_type_v2` types; never called. */
 const MARKER = null;
 
-function torchGlobals(budget: { bytes: number }): Map<string, GlobalImpl> {
+function torchGlobals(context: TorchReadContext): Map<string, GlobalImpl> {
   const globals = new Map<string, GlobalImpl>(BASE_GLOBALS);
   for (const name of Object.keys(STORAGE_TYPES)) globals.set(`torch.${name}`, MARKER);
   globals.set('torch.Tensor', MARKER);
   globals.set('torch.nn.parameter.Parameter', MARKER);
   // _rebuild_tensor(storage, offset, size, stride) is what files of PyTorch < 0.4 call; _v2 adds
   // requires_grad, backward_hooks (and metadata), none of which a state dict needs.
-  globals.set('torch._utils._rebuild_tensor', (args) => rebuildTensor(args, budget));
-  globals.set('torch._utils._rebuild_tensor_v2', (args) => rebuildTensor(args, budget));
+  globals.set('torch._utils._rebuild_tensor', (args) => rebuildTensor(args, context));
+  globals.set('torch._utils._rebuild_tensor_v2', (args) => rebuildTensor(args, context));
   // Parameters load as plain tensors: requires_grad and hooks do not matter for a state dict.
   globals.set('torch._utils._rebuild_parameter', (args) => expectTensor(args[0]));
   globals.set('torch._tensor._rebuild_from_type_v2', ([func, , args]) => {
@@ -152,28 +187,25 @@ function intList(v: unknown, what: string): number[] {
   return v as number[];
 }
 
-/** torch._utils._rebuild_tensor[_v2](storage, storage_offset, size, stride, ...), checked to stay inside the storage. */
-function rebuildTensor(args: unknown[], budget: { bytes: number }): TensorPlan {
+/**
+ * torch._utils._rebuild_tensor[_v2](storage, storage_offset, size, stride, ...), checked to stay inside
+ * the storage. Nothing is read: what a view expands to is charged when (if) it is read.
+ */
+function rebuildTensor(args: unknown[], context: TorchReadContext): TensorPlan {
   const [window, offset] = args;
   if (!(window instanceof StorageWindow)) throw new Error(`expected a storage, got ${describe(window)}`);
   if (!Number.isSafeInteger(offset) || (offset as number) < 0) throw new Error(`bad storage offset ${describe(offset)}`);
   const size = intList(args[2], 'size');
   const stride = intList(args[3], 'stride');
   if (size.length !== stride.length) throw new Error(`size ${shapeString(size)} and stride ${shapeString(stride)} differ in rank`);
-  const n = numel(size);
-  if (n > 0) {
-    let last = offset as number;
-    for (let d = 0; d < size.length; d++) last += (size[d]! - 1) * stride[d]!;
-    if (last >= window.numel) {
-      throw new Error(
-        `${window.label} holds ${window.numel} elements, but a tensor of size ` +
-          `${shapeString(size)} stride ${shapeString(stride)} offset ${offset} reads element ${last}`,
-      );
-    }
+  const { first, last } = viewSpan(size, stride, offset as number);
+  if (last >= first && (!Number.isSafeInteger(last) || last >= window.numel)) {
+    throw new Error(
+      `${window.label} holds ${window.numel} elements, but a tensor of size ` +
+        `${shapeString(size)} stride ${shapeString(stride)} offset ${offset} reads element ${last}`,
+    );
   }
-  budget.bytes -= n * HOST_ELEMENT_SIZE[HOST_DTYPE[window.storage.dtype]];
-  if (budget.bytes < 0) throw new Error(`tensors expand to more than ${MAX_CHECKPOINT_BYTES} bytes`);
-  return new TensorPlan(window.storage, window.offset + (offset as number), size, stride);
+  return new TensorPlan(window.storage, window.offset + (offset as number), size, stride, context);
 }
 
 /**
@@ -183,30 +215,18 @@ function rebuildTensor(args: unknown[], budget: { bytes: number }): TensorPlan {
 export function unpickleTorchObject(
   bytes: Uint8Array,
   start: number,
-  fileName: string,
+  context: TorchReadContext,
   loadStorage: (pid: unknown) => StorageWindow,
 ): { value: unknown; end: number } {
-  const budget = { bytes: MAX_CHECKPOINT_BYTES };
-  return unpickleAt(bytes, start, { fileName, globals: torchGlobals(budget), persistentLoad: loadStorage });
+  return unpickleAt(bytes, start, { fileName: context.fileName, globals: torchGlobals(context), persistentLoad: loadStorage });
 }
 
 /**
- * Replaces, in place, every TensorPlan reachable from `obj` through dicts and lists with a
- * contiguous host Tensor; a plan reached twice (a memoized tensor) gives the same Tensor.
+ * Replaces, in place, every TensorPlan reachable from `obj` through dicts and lists with its Tensor
+ * (read now); a plan reached twice (a memoized tensor) gives the same Tensor.
  */
-export function materializeTensors(obj: unknown, fileName: string): unknown {
-  const tensors = new Map<TensorPlan, Tensor>();
-  const tensorOf = (plan: TensorPlan): Tensor => {
-    let t = tensors.get(plan);
-    if (!t) {
-      const { storage, offset, size, stride } = plan;
-      if (!storage.bytes) throw new Error(`${fileName}: ${storage.label} is used by a tensor but the file holds no data for it`);
-      t = decodeTensor(storage.dtype, storage.bytes, size, stride, offset);
-      tensors.set(plan, t);
-    }
-    return t;
-  };
-  const resolve = (v: unknown): unknown => (v instanceof TensorPlan ? tensorOf(v) : v);
+export function materializeTensors(obj: unknown): unknown {
+  const resolve = (v: unknown): unknown => (v instanceof TensorPlan ? v.read() : v);
   const isContainer = (v: unknown): boolean => v instanceof Map || Array.isArray(v);
   // An explicit work list, not recursion: a hostile pickle can nest containers arbitrarily deep.
   const seen = new Set<unknown>();

@@ -1,10 +1,26 @@
 /** createModel(name, options) / listModels(): every network by its torchvision-style name. */
-import { MobileNetV1 } from './mobilenet_v1.js';
-import { type InvertedResidualRow, MobileNetV2 } from './mobilenet_v2.js';
-import { MobileNetV3 } from './mobilenet_v3.js';
+import { withoutValues } from '../nn/init.js';
+import { MobileNetV1, type MobileNetV1Options } from './mobilenet_v1.js';
+import { type InvertedResidualRow, MobileNetV2, type MobileNetV2Options } from './mobilenet_v2.js';
+import { MobileNetV3, type MobileNetV3Options } from './mobilenet_v3.js';
 import type { Network } from './network.js';
-import { SHUFFLENET_V1_GROUPS, SHUFFLENET_V1_SIZES, ShuffleNetV1, type ShuffleNetV1Groups, type ShuffleNetV1Size } from './shufflenet_v1.js';
-import { ShuffleNetV2, type ShuffleNetV2Size } from './shufflenet_v2.js';
+import { SHUFFLENET_V1_GROUPS, SHUFFLENET_V1_SIZES, ShuffleNetV1, type ShuffleNetV1Groups, type ShuffleNetV1Options, type ShuffleNetV1Size } from './shufflenet_v1.js';
+import { ShuffleNetV2, type ShuffleNetV2Options, type ShuffleNetV2Size } from './shufflenet_v2.js';
+
+/** Every model name and the options its constructor takes. */
+export interface ModelOptionsByName {
+  mobilenet_v1: MobileNetV1Options;
+  mobilenet_v2: MobileNetV2Options;
+  mobilenet_v3_large: MobileNetV3Options;
+  mobilenet_v3_small: MobileNetV3Options;
+  shufflenet_v1: ShuffleNetV1Options;
+  shufflenet_v2_x0_5: ShuffleNetV2Options;
+  shufflenet_v2_x1_0: ShuffleNetV2Options;
+  shufflenet_v2_x1_5: ShuffleNetV2Options;
+  shufflenet_v2_x2_0: ShuffleNetV2Options;
+}
+
+export type ModelName = keyof ModelOptionsByName;
 
 type OptionKind = 'number' | 'integer' | 'positive' | 'boolean' | 'stem' | 'rows' | readonly (string | number)[];
 
@@ -22,7 +38,8 @@ const shuffleV2 = (size: ShuffleNetV2Size): Entry => ({
   build: (o) => new ShuffleNetV2(size, o),
 });
 
-const REGISTRY: Record<string, Entry> = {
+// Looked up with Object.hasOwn only: a name read from a file ('constructor', '__proto__') must not find Object's properties.
+const REGISTRY: Record<ModelName, Entry> = {
   mobilenet_v1: {
     description: 'MobileNetV1 with ReLU6, torchvision-style names',
     options: { ...common, widthMult: 'number', dropout: 'number' },
@@ -68,21 +85,42 @@ export function modelOptionNames(name: string): string[] {
   return Object.keys(entry(name).options);
 }
 
-function entry(name: string): Entry {
-  const e = REGISTRY[name];
-  if (!e) throw new Error(`unknown model '${name}'; available: ${Object.keys(REGISTRY).join(', ')}`);
-  return e;
+export function isModelName(name: string): name is ModelName {
+  return typeof name === 'string' && Object.hasOwn(REGISTRY, name);
 }
 
-export function createModel(name: string, options: Record<string, unknown> = {}): Network {
+function entry(name: string): Entry {
+  if (!isModelName(name)) throw new Error(`unknown model '${String(name)}'; available: ${Object.keys(REGISTRY).join(', ')}`);
+  return REGISTRY[name];
+}
+
+/**
+ * A network by name. A name written in the code is checked at compile time, and so are the options its
+ * family takes (`createModel('mobilenet_v3_small', { widthMult: 0.75, numClasses: 10 })`); a name held
+ * in a string (a command line, a checkpoint record) takes any options. Either way they are checked at
+ * run time: an unknown model, option or value is an error that names it and lists what is accepted.
+ */
+export function createModel<N extends string>(
+  name: string extends N ? N : N extends ModelName ? N : ModelName,
+  options?: N extends ModelName ? ModelOptionsByName[N] : Record<string, unknown>,
+): Network {
   const e = entry(name);
-  for (const [key, value] of Object.entries(options)) {
+  const o = (options ?? {}) as Record<string, unknown>;
+  for (const [key, value] of Object.entries(o)) {
     if (value === undefined) continue;
-    const kind = e.options[key];
+    const kind = Object.hasOwn(e.options, key) ? e.options[key] : undefined;
     if (!kind) throw new Error(`${name}: unknown option '${key}'; accepted: ${Object.keys(e.options).join(', ')}`);
     checkOption(name, key, value, kind);
   }
-  return e.build(options);
+  return e.build(o);
+}
+
+/**
+ * The network `createModel(name, options)` would build, with shape-only parameters: nothing is drawn or
+ * allocated, so its size can be checked (parameterCount, summary) before the real one is built.
+ */
+export function createModelShapes(name: string, options: Record<string, unknown> = {}): Network {
+  return withoutValues(() => createModel(name, options));
 }
 
 function checkOption(model: string, key: string, v: unknown, kind: OptionKind): void {

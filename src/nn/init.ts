@@ -42,7 +42,25 @@ export class Rng {
   }
 }
 
+let shapesOnly = false;
+
+/**
+ * Runs `build` (a model constructor) with initializers that make shape-only tensors: nothing is drawn
+ * from any generator and no weights are allocated, so a model far too large to build can still be
+ * sized (its parameter count, its layers' output shapes) first.
+ */
+export function withoutValues<T>(build: () => T): T {
+  const outer = shapesOnly;
+  shapesOnly = true;
+  try {
+    return build();
+  } finally {
+    shapesOnly = outer;
+  }
+}
+
 export function fill(shape: number[], f: () => number): Tensor {
+  if (shapesOnly) return Tensor.shapeOnly(shape);
   const d = new Float32Array(numel(shape));
   for (let i = 0; i < d.length; i++) d[i] = f();
   return Tensor.float32(shape, d);

@@ -1,6 +1,6 @@
 /** Modules: a tree of named parameters, buffers and children whose paths are PyTorch's state_dict keys. */
 import type { GraphBuilder } from '../graph/builder.js';
-import { type StateDict, Tensor, sameShape, shapeString } from '../tensor.js';
+import { type LazyStateDict, type StateDict, Tensor, sameShape, shapeString } from '../tensor.js';
 
 export interface LoadReport {
   missing: string[];
@@ -95,9 +95,11 @@ export abstract class Module {
 
   /**
    * Copy tensors in by key. With strict (the default) any missing or unexpected key or shape mismatch
-   * throws, naming them; otherwise matching tensors load and the report says what did not.
+   * throws, naming them; otherwise matching tensors load and the report says what did not. Names and
+   * shapes are checked before any tensor is read, and only the tensors that load are read, so a lazy
+   * state dict (a checkpoint file) never expands a tensor this module cannot use.
    */
-  loadStateDict(sd: StateDict, options: { strict?: boolean; source?: string } = {}): LoadReport {
+  loadStateDict(sd: LazyStateDict, options: { strict?: boolean; source?: string } = {}): LoadReport {
     const strict = options.strict ?? true;
     const slots = new Map<string, { m: Module; n: string; buffer: boolean }>();
     for (const [path, m] of this.modules()) {
@@ -127,7 +129,7 @@ export abstract class Module {
       const slot = slots.get(key);
       if (!slot || bad.has(key)) continue;
       const current = (slot.buffer ? slot.m.buffers : slot.m.parameters).get(slot.n)!;
-      (slot.buffer ? slot.m.buffers : slot.m.parameters).set(slot.n, convertLike(t, current));
+      (slot.buffer ? slot.m.buffers : slot.m.parameters).set(slot.n, convertLike(t.read(), current));
     }
     return report;
   }

@@ -1,35 +1,35 @@
-/** Lowers the graph IR to an ONNX ModelProto with the official schema (onnx-proto's compiled onnx.proto). */
-import onnxProto from 'onnx-proto';
+/** Lowers the graph IR to an ONNX ModelProto (src/onnx/proto.ts: onnx.proto's messages and their encoding). */
 import { type Attr, type Graph, type ValueInfo, opDomain } from '../graph/ir.js';
 import type { DType, Tensor } from '../tensor.js';
+import { type AttributeProto, AttributeType, DataType, type ModelProto, type TensorProto, type ValueInfoProto, encodeModel } from './proto.js';
 
-const { onnx } = onnxProto;
+export { type Decoded, type ModelProto, decodeModel, encodeModel } from './proto.js';
 
 export const OPSET = 17;
 /** IR version 8 is the one that goes with opset 17. */
 const IR_VERSION = 8;
 
 const elemTypes: Record<DType, number> = {
-  float32: onnx.TensorProto.DataType.FLOAT,
-  uint8: onnx.TensorProto.DataType.UINT8,
-  int8: onnx.TensorProto.DataType.INT8,
-  int32: onnx.TensorProto.DataType.INT32,
-  int64: onnx.TensorProto.DataType.INT64,
-  bool: onnx.TensorProto.DataType.BOOL,
-  float64: onnx.TensorProto.DataType.DOUBLE,
+  float32: DataType.FLOAT,
+  uint8: DataType.UINT8,
+  int8: DataType.INT8,
+  int32: DataType.INT32,
+  int64: DataType.INT64,
+  bool: DataType.BOOL,
+  float64: DataType.DOUBLE,
 };
 
 export function onnxElemType(dtype: DType): number {
   return elemTypes[dtype];
 }
 
-function tensorProto(name: string, t: Tensor): onnxProto.onnx.ITensorProto {
+function tensorProto(name: string, t: Tensor): TensorProto {
   const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
   return { name, dims: [...t.shape], dataType: elemTypes[t.dtype], rawData: bytes };
 }
 
-function attributeProto(name: string, a: Attr): onnxProto.onnx.IAttributeProto {
-  const T = onnx.AttributeProto.AttributeType;
+function attributeProto(name: string, a: Attr): AttributeProto {
+  const T = AttributeType;
   if ('i' in a) return { name, type: T.INT, i: a.i };
   if ('f' in a) return { name, type: T.FLOAT, f: a.f };
   if ('ints' in a) return { name, type: T.INTS, ints: a.ints };
@@ -38,7 +38,7 @@ function attributeProto(name: string, a: Attr): onnxProto.onnx.IAttributeProto {
   return { name, type: T.TENSOR, t: tensorProto(name, a.t) };
 }
 
-function valueInfo(v: ValueInfo): onnxProto.onnx.IValueInfoProto {
+function valueInfo(v: ValueInfo): ValueInfoProto {
   return {
     name: v.name,
     type: {
@@ -56,7 +56,7 @@ export interface SerializeOptions {
   docString?: string;
 }
 
-export function toModelProto(g: Graph, options: SerializeOptions = {}): onnxProto.onnx.IModelProto {
+export function toModelProto(g: Graph, options: SerializeOptions = {}): ModelProto {
   const graphInputs = new Set(g.inputs.map((v) => v.name));
   const boundary = new Set([...graphInputs, ...g.outputs.map((v) => v.name), ...g.initializers.keys()]);
   const extraDomains = new Set(g.nodes.map((n) => opDomain(n.op).domain).filter((d) => d !== ''));
@@ -85,9 +85,5 @@ export function toModelProto(g: Graph, options: SerializeOptions = {}): onnxProt
 }
 
 export function serializeModel(g: Graph, options: SerializeOptions = {}): Uint8Array {
-  return onnx.ModelProto.encode(onnx.ModelProto.create(toModelProto(g, options))).finish();
-}
-
-export function decodeModel(bytes: Uint8Array): onnxProto.onnx.ModelProto {
-  return onnx.ModelProto.decode(bytes);
+  return encodeModel(toModelProto(g, options));
 }

@@ -14,12 +14,11 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import onnxProto from 'onnx-proto';
-import { decodeModel } from '../onnx/serialize.js';
+import { type Decoded, type ModelProto, decodeModel } from '../onnx/serialize.js';
 import { type SessionOptions, ort, ortSessionOptions } from '../runtime/session.js';
 
 /** The graph ORT runs for `model` after its optimizations at `o.optimization` (default 'extended'). */
-export async function optimizedModel(model: Uint8Array, o: SessionOptions = {}): Promise<onnxProto.onnx.ModelProto> {
+export async function optimizedModel(model: Uint8Array, o: SessionOptions = {}): Promise<Decoded<ModelProto>> {
   const dir = await mkdtemp(join(tmpdir(), 'mobilezoo-optimized-'));
   try {
     const path = join(dir, 'optimized.onnx');
@@ -33,9 +32,9 @@ export async function optimizedModel(model: Uint8Array, o: SessionOptions = {}):
 }
 
 /** Node counts by op type ('QLinearConv', 'QGemm', 'DequantizeLinear', ...) of a decoded model. */
-export function opCounts(model: onnxProto.onnx.IModelProto): Record<string, number> {
+export function opCounts(model: Decoded<ModelProto>): Record<string, number> {
   const counts: Record<string, number> = {};
-  for (const n of model.graph?.node ?? []) counts[n.opType!] = (counts[n.opType!] ?? 0) + 1;
+  for (const n of model.graph?.node ?? []) counts[n.opType ?? ''] = (counts[n.opType ?? ''] ?? 0) + 1;
   return counts;
 }
 

@@ -11,9 +11,8 @@
  */
 import type { Graph } from '../graph/ir.js';
 import type { Network } from '../models/network.js';
-import { toModelProto } from '../onnx/serialize.js';
+import { encodeModel, toModelProto } from '../onnx/serialize.js';
 import { traceInference } from '../runtime/inference.js';
-import onnxProto from 'onnx-proto';
 import { type CalibrationData, type CalibrationMethod, calibrateRanges } from './calibration.js';
 import { defaultKeepFloat } from './family-defaults.js';
 import { decomposeHardActivations } from './decompose.js';
@@ -89,8 +88,7 @@ export async function quantizeModel(model: Network, o: QuantizeOptions): Promise
 
   const proto = toModelProto(qdq, { docString: `${model.modelName} ${JSON.stringify(model.options)} (mobilezoo, int8 QDQ, ${method} calibration on ${images} images)` });
   proto.metadataProps = o.metadata ?? [];
-  const { onnx } = onnxProto;
-  const bytes = onnx.ModelProto.encode(onnx.ModelProto.create(proto)).finish();
+  const bytes = encodeModel(proto);
   const floatCompute = graph.nodes.filter((n) => computeRule(graph, n) && !plan.compute.has(n));
   return {
     bytes,

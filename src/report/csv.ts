@@ -2,19 +2,23 @@
  * Per-epoch metrics log (`metrics.csv`), appended once per epoch and read back
  * to resume a run or to re-plot its curves.
  *
- * Columns: epoch,lr,train_loss,train_acc,test_loss,test_acc,images_per_sec,seconds
- * Accuracies are fractions in [0, 1]. A missing value (e.g. no test pass that
- * epoch) is written as an empty cell and read back as NaN.
+ * Columns: epoch,lr,train_loss,train_acc,val_loss,val_acc,test_loss,test_acc,images_per_sec,seconds
+ * Accuracies are fractions in [0, 1]. A missing value (no validation split, no
+ * test pass that epoch) is written as an empty cell and read back as NaN.
  */
-import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { saveFileAtomic } from '../io/atomic.js';
 
 export interface EpochMetrics {
   epoch: number;
   lr: number;
   trainLoss: number;
   trainAcc: number;
+  /** Validation split (NaN or absent without one). */
+  valLoss?: number;
+  valAcc?: number;
+  /** Test split: NaN on epochs it was not evaluated. */
   testLoss: number;
   testAcc: number;
   imagesPerSec: number;
@@ -27,6 +31,8 @@ export const METRICS_COLUMNS = [
   ['lr', 'lr'],
   ['train_loss', 'trainLoss'],
   ['train_acc', 'trainAcc'],
+  ['val_loss', 'valLoss'],
+  ['val_acc', 'valAcc'],
   ['test_loss', 'testLoss'],
   ['test_acc', 'testAcc'],
   ['images_per_sec', 'imagesPerSec'],
@@ -35,7 +41,7 @@ export const METRICS_COLUMNS = [
 
 export const METRICS_HEADER = METRICS_COLUMNS.map(([c]) => c).join(',');
 
-function formatNumber(v: number): string {
+function formatNumber(v: number | undefined): string {
   // shortest round-trip representation; NaN / undefined -> empty cell
   if (typeof v !== 'number' || Number.isNaN(v)) return '';
   if (v === Infinity) return 'inf';
@@ -82,7 +88,7 @@ export class MetricsCsv {
       const isLast = ln === lines.length - 1;
       try {
         if (cells.length !== header.length) throw new Error(`expected ${header.length} cells, got ${cells.length}`);
-        const row = {} as EpochMetrics;
+        const row = {} as Required<EpochMetrics>;
         for (const [col, key] of METRICS_COLUMNS) {
           const i = index.get(col);
           row[key] = i === undefined ? Number.NaN : parseNumber(cells[i]!);
@@ -117,7 +123,10 @@ export class MetricsCsv {
     return MetricsCsv.parse(text);
   }
 
-  /** Append one row, creating the file (and its folder) with a header if needed. */
+  /**
+   * Append one row, creating the file (and its folder) with a header if needed. The whole file is
+   * rewritten atomically (it is small), so a killed run leaves the old rows or the new ones.
+   */
   async append(row: EpochMetrics): Promise<void> {
     let existing: string | undefined;
     try {
@@ -126,8 +135,7 @@ export class MetricsCsv {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
     if (existing === undefined || existing.trim() === '') {
-      await mkdir(dirname(this.path), { recursive: true });
-      await writeFile(this.path, METRICS_HEADER + '\n' + MetricsCsv.formatRow(row) + '\n', 'utf8');
+      await saveFileAtomic(this.path, METRICS_HEADER + '\n' + MetricsCsv.formatRow(row) + '\n');
       return;
     }
     const nl = existing.indexOf('\n');
@@ -135,20 +143,14 @@ export class MetricsCsv {
     if (firstLine !== METRICS_HEADER) {
       throw new Error(`${this.path}: unexpected header ${JSON.stringify(firstLine)}, expected ${JSON.stringify(METRICS_HEADER)}`);
     }
-    if (!existing.endsWith('\n')) {
-      // drop a torn last line so the new row starts on its own line
-      const keep = existing.lastIndexOf('\n');
-      await this.rewrite(MetricsCsv.parse(existing.slice(0, keep + 1)));
-    }
-    await appendFile(this.path, MetricsCsv.formatRow(row) + '\n', 'utf8');
+    // A torn last line (from a writer other than this one) is dropped so the new row starts on its own line.
+    const kept = existing.endsWith('\n') ? existing : existing.slice(0, existing.lastIndexOf('\n') + 1);
+    await saveFileAtomic(this.path, kept + MetricsCsv.formatRow(row) + '\n');
   }
 
   /** Replace the file's contents atomically (write temp + rename). */
   async rewrite(rows: ReadonlyArray<EpochMetrics>): Promise<void> {
-    await mkdir(dirname(this.path), { recursive: true });
-    const tmp = `${this.path}.tmp-${process.pid}`;
-    await writeFile(tmp, MetricsCsv.format(rows), 'utf8');
-    await rename(tmp, this.path);
+    await saveFileAtomic(this.path, MetricsCsv.format(rows));
   }
 
   /**

@@ -16,6 +16,11 @@ export interface SessionOptions {
   memPattern?: boolean;
   /** Write an ORT profile (JSON) with this file prefix. */
   profilePrefix?: string;
+  /**
+   * The folder of the model file the bytes came from: its external data files are looked up there (ORT
+   * refuses any that resolve outside it); without it ORT looks in the working directory.
+   */
+  modelFolder?: string;
 }
 
 export function ortSessionOptions(o: SessionOptions = {}): ort.InferenceSession.SessionOptions {
@@ -27,7 +32,10 @@ export function ortSessionOptions(o: SessionOptions = {}): ort.InferenceSession.
   };
   if (o.memArena !== undefined) options.enableCpuMemArena = o.memArena;
   if (o.memPattern !== undefined) options.enableMemPattern = o.memPattern;
-  if (o.spinning !== undefined) options.extra = { session: { intra_op: { allow_spinning: o.spinning ? '1' : '0' } } };
+  const session: Record<string, unknown> = {};
+  if (o.spinning !== undefined) session.intra_op = { allow_spinning: o.spinning ? '1' : '0' };
+  if (o.modelFolder !== undefined) session.model_external_initializers_file_folder_path = o.modelFolder;
+  if (Object.keys(session).length > 0) options.extra = { session };
   // ORT rejects keys that are present but undefined.
   if (o.threads !== undefined) options.intraOpNumThreads = o.threads;
   if (o.profilePrefix !== undefined) Object.assign(options, { enableProfiling: true, profileFilePrefix: o.profilePrefix });

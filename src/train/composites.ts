@@ -116,20 +116,28 @@ export function dropoutWithMaskInput(g: GraphBuilder, masks: DropoutMask[]) {
 }
 
 /**
- * Mean softmax cross-entropy against integer labels, with optional label smoothing (PyTorch's
- * CrossEntropyLoss(label_smoothing=ε): targets (1−ε)·onehot + ε/K). Gradient (softmax − target)/N.
+ * Mean softmax cross-entropy against integer labels or, with `targets: 'distribution'`, against a
+ * float [N, K] target distribution (what mixup and cutmix make), with optional label smoothing as
+ * PyTorch's CrossEntropyLoss(label_smoothing=ε) applies it to either: targets (1−ε)·t + ε/K (timm's
+ * smoothed one-hots mixed, the same numbers). Gradient (softmax·Σt − t)/N, which is (softmax − t)/N
+ * for rows that sum to 1.
  */
-export function crossEntropy(g: GraphBuilder, logits: string, labels: string, numClasses: number, smoothing = 0): string {
+export function crossEntropy(g: GraphBuilder, logits: string, labels: string, numClasses: number, smoothing = 0, targets: 'labels' | 'distribution' = 'labels'): string {
   const logp = g.op1('LogSoftmax', [logits], { axis: attr.i(1) });
-  const onehot = g.op1('OneHot', [labels, g.ints([numClasses], 'depth'), g.constant(Tensor.float32([2], [0, 1]), 'onoff')], { axis: attr.i(-1) });
-  const target = smoothing > 0 ? g.add(g.mul(onehot, g.scalar(1 - smoothing)), g.scalar(smoothing / numClasses)) : onehot;
+  const given = targets === 'distribution'
+    ? labels
+    : g.op1('OneHot', [labels, g.ints([numClasses], 'depth'), g.constant(Tensor.float32([2], [0, 1]), 'onoff')], { axis: attr.i(-1) });
+  const target = smoothing > 0 ? g.add(g.mul(given, g.scalar(1 - smoothing)), g.scalar(smoothing / numClasses)) : given;
   const perSample = g.op1('ReduceSum', [g.mul(target, logp), g.ints([1], 'axes')], { keepdims: attr.i(0) });
   const loss = g.op1('Neg', [g.op1('ReduceMean', [perSample], { axes: attr.ints([0]), keepdims: attr.i(0) })]);
   defineGradient(g, loss, {
     inputs: [logits],
     grad: (g, dloss) => {
       const scale = g.div(dloss, batchSizeOf(g, logits));
-      return [g.mul(g.sub(g.op1('Exp', [logp]), target), scale)];
+      const softmax = g.op1('Exp', [logp]);
+      // One-hot rows (smoothed or not) sum to 1; a given distribution may not.
+      const weighted = targets === 'distribution' ? g.mul(softmax, g.op1('ReduceSum', [target, g.ints([1], 'axes')], { keepdims: attr.i(1) })) : softmax;
+      return [g.mul(g.sub(weighted, target), scale)];
     },
   });
   return loss;

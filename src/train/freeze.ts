@@ -4,6 +4,7 @@
  * parameters and buffers are constants of the step graph (no gradient is computed for them at all, ORT
  * folds them like an inference graph), and it has no optimizer state and no weight decay.
  */
+import { ConfigError } from '../config-error.js';
 import { type Module, classifierName } from '../nn/module.js';
 
 export { classifierName };
@@ -33,13 +34,13 @@ export function resolveFreeze(model: Module, spec: string): Set<string> {
   const index = modules.findIndex(([p]) => p === spec);
   if (index < 0) {
     const top = [...model.children.keys()].join(', ');
-    throw new Error(`--freeze: ${model.typeName} has no module '${spec}' (use none, backbone or a module path such as ${top.split(', ')[0]}.3; top-level modules: ${top})`);
+    throw new ConfigError('freeze', `${model.typeName} has no module '${spec}' (use none, backbone or a module path such as ${top.split(', ')[0]}.3; top-level modules: ${top})`);
   }
   let end = index;
   while (end + 1 < modules.length && under(modules[end + 1]![0], spec)) end++;
   const frozen = new Set(modules.slice(0, end + 1).map(([p]) => p).filter((p) => !under(spec, p) || p === spec));
   const trainable = model.namedParameters().filter(([n]) => !isFrozenTensor(n, frozen));
-  if (trainable.length === 0) throw new Error(`--freeze ${spec}: freezes every parameter of ${model.typeName}; nothing would train`);
+  if (trainable.length === 0) throw new ConfigError('freeze', `${spec} freezes every parameter of ${model.typeName}; nothing would train`);
   return frozen;
 }
 

@@ -28,6 +28,8 @@ export interface StepGraphOptions {
   frozen?: ReadonlySet<string>;
   /** Learning-rate factor per parameter (default 1), e.g. a smaller rate for a pretrained backbone. */
   lrMultiplier?: (param: string) => number;
+  /** The loss takes an input `targets` [N, numClasses] of class probabilities (mixup, cutmix) instead of `labels`. */
+  softTargets?: boolean;
 }
 
 export interface StepGraph {
@@ -64,8 +66,9 @@ export function buildStepGraph(model: Module, o: StepGraphOptions): StepGraph {
   if (o.nchwcBlock) g.depthwiseConvTrain = (x, w, attrs) => depthwiseConvNchwc(g, x, w, attrs);
   const batch = o.batch ?? 'N';
   const logits = inTrainingMode(model, frozen, () => model.call(g, g.input('input', 'float32', [batch, ...o.inputSize])));
-  const labels = g.input('labels', 'int64', [batch]);
-  const loss = crossEntropy(g, logits, labels, o.numClasses, o.labelSmoothing ?? 0);
+  const loss = o.softTargets
+    ? crossEntropy(g, logits, g.input('targets', 'float32', [batch, o.numClasses]), o.numClasses, o.labelSmoothing ?? 0, 'distribution')
+    : crossEntropy(g, logits, g.input('labels', 'int64', [batch]), o.numClasses, o.labelSmoothing ?? 0);
 
   const isInput = (n: string) => g.params.has(n) && !g.graph.initializers.has(n);
   const paramNames = model.namedParameters().map(([n]) => n).filter(isInput);

@@ -35,6 +35,8 @@ export interface TrainerOptions extends SessionOptions {
   frozen?: ReadonlySet<string>;
   /** Learning-rate factor per parameter (default 1). */
   lrMultiplier?: (param: string) => number;
+  /** Steps take class probabilities (`targets`, e.g. from mixBatch) instead of labels for the loss. */
+  softTargets?: boolean;
 }
 
 /**
@@ -143,7 +145,7 @@ export class Trainer {
       const graph = buildStepGraph(this.model, {
         inputSize: this.inputSize, numClasses: this.model.numClasses, labelSmoothing: this.options.labelSmoothing,
         optimizer: withOptimizer ? this.options.optimizer : undefined, batch, nchwcBlock: await nchwcBlockSize(),
-        frozen: this.frozenModules, lrMultiplier: this.options.lrMultiplier,
+        frozen: this.frozenModules, lrMultiplier: this.options.lrMultiplier, softTargets: this.options.softTargets,
       });
       // Without memory patterns ORT's arena grows with the tensors alive at once instead of one
       // block per run rounded up to a power of two: half the peak memory at batch 128, a few % slower.
@@ -171,16 +173,18 @@ export class Trainer {
     }, this.options.schedulePosition ? this.options.schedulePosition() : this.step / perEpoch);
   }
 
-  private feeds(images: Float32Array, labels: Labels, g: StepGraph): Record<string, ort.Tensor> {
+  private feeds(images: Float32Array, labels: Labels, g: StepGraph, targets?: Float32Array): Record<string, ort.Tensor> {
     const n = labels.length;
     const per = this.inputSize.reduce((a, b) => a * b, 1);
     if (images.length !== n * per) {
       throw new Error(`trainer: ${images.length} image values for ${n} labels; expected ${n} x ${this.inputSize.join('x')}`);
     }
-    const feeds: Record<string, ort.Tensor> = {
-      input: new ortModule.Tensor('float32', images, [n, ...this.inputSize]),
-      labels: new ortModule.Tensor('int64', toInt64(labels), [n]),
-    };
+    const feeds: Record<string, ort.Tensor> = { input: new ortModule.Tensor('float32', images, [n, ...this.inputSize]) };
+    if (this.options.softTargets) {
+      const k = this.model.numClasses;
+      if (targets?.length !== n * k) throw new Error(`trainer: softTargets needs targets of ${n} x ${k} class probabilities, got ${targets ? targets.length : 'none'}`);
+      feeds.targets = new ortModule.Tensor('float32', targets, [n, k]);
+    } else feeds.labels = new ortModule.Tensor('int64', toInt64(labels), [n]);
     const sd = this.model.stateDict();
     for (const name of [...g.params, ...g.buffers]) feeds[name] = ortTensor(sd.get(name)!);
     for (const m of g.masks) feeds[m.name] = this.dropoutMask(n, m.shape.slice(1) as number[], m.p);
@@ -196,10 +200,13 @@ export class Trainer {
     return new ortModule.Tensor('float32', d, [n, ...featureShape]);
   }
 
-  /** One optimizer step on a batch (NCHW float32 images, integer labels). */
-  async trainStep(images: Float32Array, labels: Labels, o: { logits?: boolean } = {}): Promise<StepResult> {
+  /**
+   * One optimizer step on a batch (NCHW float32 images, integer labels; with the softTargets option the
+   * loss takes `targets`, n x numClasses class probabilities, and the labels only size the batch).
+   */
+  async trainStep(images: Float32Array, labels: Labels, o: { logits?: boolean; targets?: Float32Array } = {}): Promise<StepResult> {
     const { graph: g, session } = await this.compiled(this.steps, labels.length, true);
-    const feeds = this.feeds(images, labels, g);
+    const feeds = this.feeds(images, labels, g, o.targets);
     for (const s of g.slots) feeds[s.name] = ortTensor(this.state.get(s.name)!);
     const scalars = stepScalars(this.options.optimizer, this.currentLr(), this.step + 1);
     for (const k of STEP_INPUTS) feeds[k] = new ortModule.Tensor('float32', Float32Array.of(scalars[k]), []);
@@ -230,9 +237,9 @@ export class Trainer {
   }
 
   /** Loss, train-mode logits and d loss / d every parameter for a batch; nothing is updated. */
-  async lossAndGradients(images: Float32Array, labels: Labels): Promise<{ loss: number; logits: Float32Array; grads: Map<string, Float32Array>; buffersAfter: Map<string, Tensor> }> {
+  async lossAndGradients(images: Float32Array, labels: Labels, targets?: Float32Array): Promise<{ loss: number; logits: Float32Array; grads: Map<string, Float32Array>; buffersAfter: Map<string, Tensor> }> {
     const { graph, session } = await this.compiled(this.gradSteps, labels.length, false);
-    const out = await session.run(this.feeds(images, labels, graph));
+    const out = await session.run(this.feeds(images, labels, graph, targets));
     const grads = new Map<string, Float32Array>();
     for (const [p, name] of graph.outputs.grads) grads.set(p, out[name]!.data as Float32Array);
     const buffersAfter = new Map<string, Tensor>();

@@ -3,6 +3,7 @@
  * (the model's name, its class names and its complete preprocessing record). No Node dependencies.
  */
 import { type Preprocessing, parsePreprocessing } from '../data/preprocessing.js';
+import { plainFileName } from '../io/file-names.js';
 
 export const SIDECAR_FORMAT = 'mobilezoo-web';
 export const SIDECAR_VERSION = 1;
@@ -25,6 +26,10 @@ export interface WebSidecar {
   source: string;
   /** The mobilezoo version that wrote it. */
   exporter: string;
+  /** The page's title (default: the model's name). */
+  title?: string;
+  /** How the model is quantized, e.g. "int8 (QDQ int8, minmax calibration on 512 images)"; absent for float models. */
+  quantization?: string;
 }
 
 /** Reads a sidecar from parsed JSON, checking its format, class names and preprocessing. */
@@ -34,6 +39,7 @@ export function parseSidecar(v: unknown, source = 'model.json'): WebSidecar {
   if (s.version !== SIDECAR_VERSION) throw new Error(`${source}: sidecar version ${String(s.version)} is not supported (this module reads version ${SIDECAR_VERSION})`);
   if (!Array.isArray(s.classNames) || !s.classNames.every((n) => typeof n === 'string')) throw new Error(`${source}: classNames must be an array of strings`);
   if (!s.file || typeof s.file.input !== 'string' || typeof s.file.output !== 'string') throw new Error(`${source}: file must name the model's input and output`);
+  plainFileName(s.file.name, `${source}: file.name`);
   const preprocessing = parsePreprocessing(s.preprocessing, `${source}: preprocessing`);
   return { ...(s as WebSidecar), preprocessing, inputSize: preprocessing.inputSize };
 }

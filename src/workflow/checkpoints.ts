@@ -6,17 +6,23 @@
  * all atomically, so a JSON that exists always describes complete files. File names in the record are
  * relative to the JSON's folder, so a run folder can be moved.
  */
-import { readFile } from 'node:fs/promises';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { loadStateDictFile, saveFileAtomic, saveSafetensorsFile } from '../io/checkpoint.js';
-import { readSafetensorsMetadata } from '../io/safetensors.js';
-import { createModel } from '../models/registry.js';
+import { type StagedFile, saveFileAtomic, stageFile } from '../io/atomic.js';
+import { openStateDictFile, readSafetensorsFileMetadata } from '../io/checkpoint.js';
+import { type InputFile, readInputText, referencedFile } from '../io/input-file.js';
+import { ReadBudget } from '../io/limits.js';
+import { writeSafetensors } from '../io/safetensors.js';
 import type { Network } from '../models/network.js';
 import { publishedWeightsOf } from '../models/published-weights.js';
-import { type Preprocessing, recordPreprocessing } from '../data/preprocessing.js';
+import { type Preprocessing, parsePreprocessing, recordPreprocessing } from '../data/preprocessing.js';
+import type { TransformSpec } from '../data/transforms.js';
 import type { EpochMetrics } from '../report/csv.js';
 import type { StateDict } from '../tensor.js';
-import type { TrainConfig } from './config.js';
+import type { Monitor, TrainConfig } from './config.js';
+import type { ValidationSource } from './data.js';
+import { buildModel } from './model-memory.js';
 
 export const CHECKPOINT_FORMAT = 'mobilezoo-checkpoint';
 /** 2: `preprocessing.transform` starts from an image of any size (version 1's applied to images already decoded to the source shape). */
@@ -67,8 +73,12 @@ export interface CheckpointRecord {
     testSize: number;
     /** openDataset options used (so `test` can reopen it). */
     options: Record<string, unknown>;
+    /** Where the validation images came from (trainSize excludes them). */
+    validation?: ValidationSource;
   };
   preprocessing: Preprocessing;
+  /** The training transform, resolved (its augmentation steps included), for images of the dataset's shape. */
+  trainTransform?: TransformSpec;
   /** Completed epochs. */
   epoch: number;
   /** Planned epochs. */
@@ -84,8 +94,16 @@ export interface CheckpointRecord {
   };
   /** Metrics of the last completed epoch. */
   metrics?: EpochMetrics;
-  /** Test-set evaluation of the last completed epoch. */
+  /** Test-set evaluation of these weights, when the run made one (per epoch only with evalTestEvery). */
   evaluation?: EvalSummary;
+  /** Validation-set evaluation of the last completed epoch. */
+  validation?: EvalSummary;
+  /** The best epoch so far by the monitored validation value (its weights are checkpoint-best). */
+  best?: { epoch: number; monitor: Monitor; value: number };
+  /** Set when early stopping ended the run. */
+  stopped?: { epoch: number; reason: string };
+  /** The run's final test evaluation (in checkpoint-last): of checkpoint-best, or of the last weights without validation. */
+  test?: EvalSummary & { checkpoint: string; epoch: number };
   /** Every completed epoch's metrics.csv row. */
   history: EpochMetrics[];
   optimizer: Pick<TrainConfig, 'optimizer' | 'lr' | 'schedule' | 'warmupEpochs' | 'labelSmoothing' | 'emaDecay'>;
@@ -102,12 +120,38 @@ export interface CheckpointRecord {
   saveEvery?: number;
 }
 
+/**
+ * A checkpoint given by its JSON, or by its run folder: the folder's checkpoint-best.json (the epoch the
+ * validation split chose), else its checkpoint-last.json.
+ */
+export function resolveCheckpoint(path: string): string {
+  let isDir = false;
+  try {
+    isDir = statSync(path).isDirectory();
+  } catch {
+    return path; // readCheckpointRecord names what is missing
+  }
+  if (!isDir) return path;
+  for (const tag of ['best', 'last']) {
+    const json = checkpointPaths(path, tag).json;
+    if (existsSync(json)) return json;
+  }
+  const found = readdirSync(path).filter((f) => /^checkpoint-.*\.json$/.test(f)).sort();
+  throw new Error(`${path}: a folder without checkpoint-best.json or checkpoint-last.json${found.length ? `; it has ${found.join(', ')}: give one of them` : ' (not a training run folder)'}`);
+}
+
 export function checkpointPaths(dir: string, tag: string): { json: string; weights: string; optimizer: string; ema: string } {
   const base = join(dir, `checkpoint-${tag}`);
   return { json: `${base}.json`, weights: `${base}.safetensors`, optimizer: `${base}.optim.safetensors`, ema: `${base}.ema.safetensors` };
 }
 
-/** Writes one checkpoint; returns the JSON's path. */
+/**
+ * Writes one checkpoint; returns the JSON's path. The tensor files are written in full under temporary
+ * names first; then a previous checkpoint of the same tag loses its JSON, the tensor files are renamed
+ * into place and the new JSON is written last: a JSON always describes the files beside it, and a run
+ * killed at any moment leaves either the old checkpoint, the new one, or (in the moment of the renames)
+ * tensor files without a JSON, which are never taken for a checkpoint.
+ */
 export async function writeCheckpoint(
   dir: string,
   record: Omit<CheckpointRecord, 'files'>,
@@ -119,11 +163,31 @@ export async function writeCheckpoint(
     files: { weights: basename(p.weights), optimizer: basename(p.optimizer), ...(tensors.ema ? { ema: basename(p.ema) } : {}) },
   };
   const meta = { format: 'pt', mobilezoo: JSON.stringify(full) };
-  await saveSafetensorsFile(p.weights, tensors.weights, meta);
-  await saveSafetensorsFile(p.optimizer, tensors.optimizer, { format: 'pt', mobilezoo_optimizer: JSON.stringify(full.optimizer) });
-  if (tensors.ema) await saveSafetensorsFile(p.ema, tensors.ema, meta);
-  await saveFileAtomic(p.json, new TextEncoder().encode(JSON.stringify(full, null, 2) + '\n'));
+  const staged: StagedFile[] = [];
+  try {
+    staged.push(await stageFile(p.weights, writeSafetensors(tensors.weights, meta)));
+    staged.push(await stageFile(p.optimizer, writeSafetensors(tensors.optimizer, { format: 'pt', mobilezoo_optimizer: JSON.stringify(full.optimizer) })));
+    if (tensors.ema) staged.push(await stageFile(p.ema, writeSafetensors(tensors.ema, meta)));
+  } catch (e) {
+    for (const s of staged) await s.discard();
+    throw e;
+  }
+  await rm(p.json, { force: true });
+  for (const s of staged) await s.commit();
+  await saveFileAtomic(p.json, JSON.stringify(full, null, 2) + '\n');
   return p.json;
+}
+
+function numericRow(row: EpochMetrics): EpochMetrics {
+  const out = { ...row } as Record<string, unknown>;
+  for (const [k, v] of Object.entries(out)) if (v === null) out[k] = Number.NaN;
+  return out as unknown as EpochMetrics;
+}
+
+/** The files of checkpoint `tag` in dir, by their names (for the manifest of a run folder). */
+export function checkpointFileNames(tag: string, ema: boolean): string[] {
+  const p = checkpointPaths('', tag);
+  return [p.weights, p.optimizer, ...(ema ? [p.ema] : []), p.json];
 }
 
 function validateRecord(r: unknown, source: string): CheckpointRecord {
@@ -137,51 +201,90 @@ function validateRecord(r: unknown, source: string): CheckpointRecord {
   for (const k of ['model', 'dataset', 'preprocessing', 'progress', 'config', 'files'] as const) {
     if (!rec[k] || typeof rec[k] !== 'object') throw new Error(`${source}: checkpoint record lacks "${k}"`);
   }
+  // JSON writes NaN (a split not evaluated that epoch) as null.
+  if (Array.isArray(rec.history)) rec.history = rec.history.map(numericRow);
+  if (rec.metrics) rec.metrics = numericRow(rec.metrics);
   if (rec.version < 2) {
     // Version 1 decoded images straight to the source shape; that decode is now the transform's first steps.
     const old = rec.preprocessing!;
     rec.preprocessing = recordPreprocessing(old.source, old.transform);
+  } else {
+    // Checked now (sizes included), not when the first image is transformed.
+    rec.preprocessing = parsePreprocessing(rec.preprocessing, `${source}: preprocessing`);
   }
   return rec as CheckpointRecord;
 }
 
 /**
  * Reads a checkpoint record: a `checkpoint-*.json`, or a `.safetensors` written by mobilezoo (whose
- * metadata holds the record). Returns the record and the folder its file names are relative to.
+ * metadata holds the record; only its header is read). Returns the record and the folder its file
+ * names are relative to.
+ *
+ * The JSON is a checkpoint's commit point (writeCheckpoint writes it last): a `.safetensors` is taken
+ * for its checkpoint only when the JSON beside it records the same save; otherwise (a save cut short,
+ * or a file copied on its own) it is a weights file with its record, and its record names no other
+ * file (`committed: false`; such a file cannot be resumed from).
  */
-export async function readCheckpointRecord(path: string): Promise<{ record: CheckpointRecord; dir: string; path: string }> {
+export async function readCheckpointRecord(path: string): Promise<{ record: CheckpointRecord; dir: string; path: string; committed: boolean }> {
   const abs = resolve(path);
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(abs);
-  } catch (e) {
-    throw new Error(`cannot read checkpoint ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+  if (!abs.endsWith('.safetensors')) {
+    return { record: validateRecord(parseRecordJson(await readInputText(abs), path), path), dir: dirname(abs), path: abs, committed: true };
   }
-  let parsed: unknown;
-  if (abs.endsWith('.safetensors')) {
-    const meta = readSafetensorsMetadata(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), path);
-    if (!meta.mobilezoo) throw new Error(`${path}: safetensors without a mobilezoo record in its metadata; use --weights with --model instead`);
-    parsed = JSON.parse(meta.mobilezoo);
-  } else {
-    try {
-      parsed = JSON.parse(bytes.toString('utf8'));
-    } catch (e) {
-      throw new Error(`${path}: not valid JSON (${(e as Error).message}); pass the checkpoint-*.json file`);
-    }
+  const meta = await readSafetensorsFileMetadata(abs);
+  if (!meta.mobilezoo) throw new Error(`${path}: safetensors without a mobilezoo record in its metadata; use --weights with --model instead`);
+  const record = validateRecord(parseRecordJson(meta.mobilezoo, `${path}: metadata "mobilezoo"`), path);
+  const json = checkpointPaths(dirname(abs), record.tag).json;
+  const committed = await readInputText(json).then((t) => JSON.parse(t) as CheckpointRecord, () => undefined);
+  const name = basename(abs);
+  if (committed && committed.createdAt === record.createdAt && (committed.files?.weights === name || committed.files?.ema === name)) {
+    return { record: validateRecord(committed, json), dir: dirname(abs), path: json, committed: true };
   }
-  return { record: validateRecord(parsed, path), dir: dirname(abs), path: abs };
+  return { record: { ...record, files: { weights: name, optimizer: '' } }, dir: dirname(abs), path: abs, committed: false };
 }
 
-/** The safetensors metadata record of a weights file, if mobilezoo wrote it (else undefined). */
+/** A checkpoint to resume from: its JSON, or a `.safetensors` whose JSON records the same save. */
+export async function readResumableCheckpoint(path: string): Promise<{ record: CheckpointRecord; dir: string; path: string }> {
+  const r = await readCheckpointRecord(path);
+  if (!r.committed) {
+    throw new Error(`${path}: not a complete checkpoint (no ${basename(checkpointPaths('', r.record.tag).json)} beside it records this save; it may have been cut short); resume from a checkpoint-*.json`);
+  }
+  return r;
+}
+
+function parseRecordJson(text: string, source: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new Error(`${source}: not valid JSON (${(e as Error).message}); pass the checkpoint-*.json file`);
+  }
+}
+
+/**
+ * One of the tensor files a checkpoint record names (`files.weights`, `files.optimizer`, `files.ema`):
+ * a plain file name in the record's folder (see referencedFile).
+ */
+export function checkpointFile(record: CheckpointRecord, path: string, field: keyof CheckpointRecord['files']): InputFile {
+  return referencedFile(path, `files.${field}`, record.files[field]);
+}
+
+/** The safetensors metadata record of a weights file, if mobilezoo wrote it (else undefined; only the header is read). */
 export async function weightsRecord(path: string): Promise<CheckpointRecord | undefined> {
   if (!path.endsWith('.safetensors')) return undefined;
+  let meta: Record<string, string>;
   try {
-    const bytes = await readFile(path);
-    const meta = readSafetensorsMetadata(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), path);
-    return meta.mobilezoo ? validateRecord(JSON.parse(meta.mobilezoo), path) : undefined;
+    meta = await readSafetensorsFileMetadata(path);
   } catch {
-    return undefined;
+    return undefined; // not readable as safetensors: loading it will say why
   }
+  return meta.mobilezoo ? validateRecord(parseRecordJson(meta.mobilezoo, `${path}: metadata "mobilezoo"`), path) : undefined;
+}
+
+/** The output rows of the weights' tensor for the model's last Linear layer, if the weights hold it. */
+function classifierRows(model: Network, sd: ReadonlyMap<string, { shape: readonly number[] }>): number | undefined {
+  const linears = [...model.modules()].filter(([, m]) => m.typeName === 'Linear');
+  const last = linears[linears.length - 1];
+  const w = last ? sd.get(`${last[0]}.weight`) : undefined;
+  return w && w.shape.length === 2 ? w.shape[0] : undefined;
 }
 
 export interface LoadedModel {
@@ -192,7 +295,7 @@ export interface LoadedModel {
 }
 
 export interface ModelSource {
-  /** A checkpoint-*.json (or a mobilezoo .safetensors). */
+  /** A checkpoint-*.json (or a mobilezoo .safetensors), or a run folder (its best checkpoint, else its last). */
   checkpoint?: string;
   /** A state dict file (.pth/.pt/.bin from torch.save, or .safetensors). */
   weights?: string;
@@ -202,6 +305,8 @@ export interface ModelSource {
   modelOptions?: Record<string, unknown>;
   /** With a checkpoint trained with EMA: load the EMA weights (default true; they are what was evaluated). */
   ema?: boolean;
+  /** Check a torchvision-style file name's sha256 prefix against the weights file (default true). */
+  checkHash?: boolean;
 }
 
 /**
@@ -211,16 +316,15 @@ export interface ModelSource {
 export async function loadModel(src: ModelSource): Promise<LoadedModel> {
   if (src.checkpoint && src.weights) throw new Error('give either a checkpoint or weights, not both');
   if (src.checkpoint) {
-    const { record, dir, path } = await readCheckpointRecord(src.checkpoint);
+    const { record, path } = await readCheckpointRecord(resolveCheckpoint(src.checkpoint));
     const name = src.model ?? record.model.name;
     const options = src.model && src.model !== record.model.name
       ? { numClasses: record.model.numClasses, ...(src.modelOptions ?? {}) }
       : { ...record.model.options, ...(src.modelOptions ?? {}) };
-    const model = createModel(name, options);
+    const model = buildModel(name, options, src.model ? undefined : `${path}: model`);
     const useEma = (src.ema ?? true) && record.files.ema !== undefined;
-    const file = join(dir, useEma ? record.files.ema! : record.files.weights);
-    const sd = await loadStateDictFile(file);
-    model.loadStateDict(sd, { source: file });
+    const file = checkpointFile(record, path, useEma ? 'ema' : 'weights');
+    await loadWeights(model, file);
     return { model, source: `${path}${useEma ? ' (EMA weights)' : ''}`, record };
   }
   if (src.weights) {
@@ -230,15 +334,28 @@ export async function loadModel(src: ModelSource): Promise<LoadedModel> {
     // A mobilezoo safetensors knows its model: it fills in the name and, for that model, the options.
     const record = await weightsRecord(src.weights);
     if (!name && !record) throw new Error(`--model is required with --weights ${src.weights} (which model are these weights for?)`);
-    if (record && (!name || name === record.model.name)) {
+    const fromRecord = record !== undefined && (!name || name === record.model.name);
+    if (fromRecord) {
       name = record.model.name;
       options = { ...record.model.options, ...options };
     }
-    const model = createModel(name!, options);
-    const sd = await loadStateDictFile(src.weights);
-    model.loadStateDict(sd, { source: src.weights });
+    const what = fromRecord ? `${src.weights}: metadata model` : undefined;
+    let model = buildModel(name!, options, what);
+    // Without a class count, the classifier's weight says it (a model fine-tuned elsewhere, brought back); only shapes are read.
+    const classes = options.numClasses === undefined ? classifierRows(model, await openStateDictFile(src.weights, { checkHash: src.checkHash })) : undefined;
+    if (classes !== undefined && classes !== model.numClasses) model = buildModel(name!, { ...options, numClasses: classes }, what);
+    await loadWeights(model, src.weights, { checkHash: src.checkHash });
     return { model, source: resolve(src.weights), record: record && name === record.model.name ? record : undefined };
   }
   if (!src.model) throw new Error('give a checkpoint, weights with a model, or a model');
-  return { model: createModel(src.model, src.modelOptions ?? {}), source: 'random initialization' };
+  return { model: buildModel(src.model, src.modelOptions ?? {}), source: 'random initialization' };
+}
+
+/**
+ * Loads a weights file into `model` exactly: names and shapes are checked before any tensor is read,
+ * and reading may take no more than the model's own tensors need (ReadBudget.forShapes).
+ */
+export async function loadWeights(model: Network, file: string | InputFile, o: { checkHash?: boolean } = {}): Promise<void> {
+  const sd = await openStateDictFile(file, { budget: ReadBudget.forShapes(model.stateDict().values()), checkHash: o.checkHash });
+  model.loadStateDict(sd, { source: typeof file === 'string' ? file : file.path });
 }

@@ -1,19 +1,17 @@
 /**
  * Training settings: defaults, named recipes and validation. Settings are flat and optional (one per
  * CLI flag); resolveTrainConfig merges defaults ← recipe ← explicit settings into a TrainConfig and
- * rejects bad values with a ConfigError that names the flag.
+ * rejects bad values with a ConfigError that names the setting.
  */
+import { AUTO_AUGMENT_POLICIES, type AutoAugmentPolicy } from '../data/transforms-augment.js';
+import type { AugmentSettings } from '../data/transforms.js';
+import type { MixSettings } from '../data/transforms-mix.js';
 import type { OptimizerSpec, OptimizerType } from '../train/optimizers.js';
 import { SCHEDULE_TYPES, type ScheduleSpec } from '../train/schedules.js';
 import type { PretrainedSource } from './pretrained.js';
+import { ConfigError } from '../config-error.js';
 
-/** A bad setting; `flag` is the CLI flag it corresponds to (e.g. '--lr'). */
-export class ConfigError extends Error {
-  constructor(readonly flag: string, detail: string) {
-    super(`${flag}: ${detail}`);
-    this.name = 'ConfigError';
-  }
-}
+export { ConfigError };
 
 export const OPTIMIZER_TYPES = ['adam', 'adamw', 'sgd', 'rmsprop'] as const satisfies readonly OptimizerType[];
 export type ScheduleType = (typeof SCHEDULE_TYPES)[number];
@@ -24,10 +22,12 @@ export interface TrainConfig {
   /** createModel options chosen by the user (widthMult, groups, size, stem, dropout, ...); numClasses comes from the dataset. */
   modelOptions: Record<string, unknown>;
   dataset: string;
-  /** --data: a directory searched first for the dataset (the image root for `folder`). */
+  /** A directory searched first for the dataset (the image root for `folder`). */
   dataDir?: string;
   /** Allow downloading a missing dataset (never by default). */
   download: boolean;
+  /** Train on a dataset of one class (otherwise an error). */
+  allowSingleClass?: boolean;
   /** Square training / evaluation resolution; default chosen from the dataset and stem (see planModel). */
   input?: number;
   epochs: number;
@@ -40,6 +40,10 @@ export interface TrainConfig {
   augment: boolean;
   /** Probability of torchvision's RandomErasing on training images (0: off). */
   randomErasing: number;
+  /** torchvision's augmentations added to the training transform (absent: none). */
+  augmentation?: AugmentSettings;
+  /** Batch mixup / cutmix (absent: none); the loss then takes class probabilities. */
+  mix?: MixSettings;
   seed: number;
   /** Use only the first `limit` training samples. */
   limit?: number;
@@ -61,15 +65,31 @@ export interface TrainConfig {
   unfreezeAt?: number;
   /** Learning-rate factor of the parameters outside the classifier (default 1). */
   backboneLrMult: number;
+  /**
+   * Fraction of the training split held out for validation (seeded, stratified by class; 0: none). A
+   * folder with train/, val/ and test/ validates on val/ instead.
+   */
+  valSplit: number;
+  /** What chooses the best checkpoint and drives early stopping. */
+  monitor: Monitor;
+  /** Stop when the monitored value has not improved by more than minDelta for this many epochs. */
+  earlyStopping?: number;
+  minDelta: number;
+  /** Evaluate the test split every N epochs too (default: only at the end, or every epoch without validation). */
+  evalTestEvery?: number;
 }
 
-/** Flat, optional settings, one per `mobilezoo train` flag. */
+export const MONITORS = ['val_loss', 'val_acc'] as const;
+export type Monitor = (typeof MONITORS)[number];
+
+/** Flat, optional settings, one per `mobilezoo train` flag (the command line maps each to its flag). */
 export interface TrainSettings {
   model?: string;
   modelOptions?: Record<string, unknown>;
   dataset?: string;
   dataDir?: string;
   download?: boolean;
+  allowSingleClass?: boolean;
   input?: number;
   epochs?: number;
   batchSize?: number;
@@ -89,17 +109,39 @@ export interface TrainSettings {
   labelSmoothing?: number;
   augment?: boolean;
   randomErasing?: number;
+  /** RandomResizedCrop: true for torchvision's scale [0.08, 1], or [min, max]. */
+  randomResizedCrop?: boolean | number[];
+  /** ColorJitter: [x] for brightness, contrast and saturation x (timm's), or [b, c, s] or [b, c, s, hue]. */
+  colorJitter?: number[];
+  autoAugment?: string;
+  /** RandAugment: true for num_ops 2, magnitude 9, or [numOps, magnitude]. */
+  randAugment?: boolean | number[];
+  trivialAugment?: boolean;
+  /** Mixup's and cutmix's Beta(α, α). */
+  mixup?: number;
+  cutmix?: number;
+  mixProb?: number;
+  mixSwitchProb?: number;
   seed?: number;
   limit?: number;
   testLimit?: number;
   ema?: number;
   minutes?: number;
   recipe?: string;
-  /** Inspected by inspectPretrained (the CLI's --pretrained FILE). */
+  /** Inspected by inspectPretrained. */
   pretrained?: PretrainedSource;
   freeze?: string;
   unfreezeAt?: number;
   backboneLrMult?: number;
+  /** Fraction of the training split held out for validation (default 0.1; 0: none). */
+  valSplit?: number;
+  /** val_loss (default) or val_acc: chooses checkpoint-best and drives early stopping. */
+  monitor?: string;
+  /** Patience in epochs. */
+  earlyStopping?: number;
+  /** The smallest change of the monitored value that counts as an improvement for early stopping (default 0). */
+  minDelta?: number;
+  evalTestEvery?: number;
 }
 
 export const TRAIN_DEFAULTS = {
@@ -116,6 +158,9 @@ export const TRAIN_DEFAULTS = {
   labelSmoothing: 0,
   augment: true,
   seed: 0,
+  valSplit: 0.1,
+  monitor: 'val_loss',
+  minDelta: 0,
 } as const;
 
 export interface Recipe {
@@ -162,8 +207,8 @@ export const RECIPES: Record<string, Recipe> = {
 
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
-function positiveInt(flag: string, v: number): number {
-  if (!Number.isInteger(v) || v < 1) throw new ConfigError(flag, `expected a positive integer, got ${v}`);
+function positiveInt(setting: string, v: number): number {
+  if (!Number.isInteger(v) || v < 1) throw new ConfigError(setting, `expected a positive integer, got ${v}`);
   return v;
 }
 
@@ -172,28 +217,28 @@ export function resolveTrainConfig(s: TrainSettings): TrainConfig {
   let recipe: TrainSettings = {};
   if (s.recipe !== undefined) {
     const r = RECIPES[s.recipe];
-    if (!r) throw new ConfigError('--recipe', `unknown recipe '${s.recipe}'; known: ${Object.keys(RECIPES).join(', ')}`);
+    if (!r) throw new ConfigError('recipe', `unknown recipe '${s.recipe}'; known: ${Object.keys(RECIPES).join(', ')}`);
     recipe = r.settings(s.epochs);
   }
   const defined = Object.fromEntries(Object.entries(s).filter(([, v]) => v !== undefined)) as TrainSettings;
   const m: TrainSettings = { ...TRAIN_DEFAULTS, ...recipe, ...defined };
 
-  const epochs = positiveInt('--epochs', m.epochs!);
-  const batchSize = positiveInt('--batch-size', m.batchSize!);
-  if (!isNum(m.lr) || m.lr <= 0) throw new ConfigError('--lr', `expected a positive number, got ${m.lr}`);
+  const epochs = positiveInt('epochs', m.epochs!);
+  const batchSize = positiveInt('batchSize', m.batchSize!);
+  if (!isNum(m.lr) || m.lr <= 0) throw new ConfigError('lr', `expected a positive number, got ${m.lr}`);
   const type = m.optimizer as OptimizerType;
   if (!(OPTIMIZER_TYPES as readonly string[]).includes(type)) {
-    throw new ConfigError('--optimizer', `expected one of ${OPTIMIZER_TYPES.join(', ')}, got '${m.optimizer}'`);
+    throw new ConfigError('optimizer', `expected one of ${OPTIMIZER_TYPES.join(', ')}, got '${m.optimizer}'`);
   }
   const wd = m.weightDecay!;
-  if (!isNum(wd) || wd < 0) throw new ConfigError('--weight-decay', `expected a non-negative number, got ${wd}`);
+  if (!isNum(wd) || wd < 0) throw new ConfigError('weightDecay', `expected a non-negative number, got ${wd}`);
   const momentum = m.momentum!;
-  if (!isNum(momentum) || momentum < 0 || momentum >= 1) throw new ConfigError('--momentum', `expected a number in [0, 1), got ${momentum}`);
+  if (!isNum(momentum) || momentum < 0 || momentum >= 1) throw new ConfigError('momentum', `expected a number in [0, 1), got ${momentum}`);
   if (defined.momentum !== undefined && (type === 'adam' || type === 'adamw')) {
-    throw new ConfigError('--momentum', `does not apply to --optimizer ${type} (only sgd and rmsprop)`);
+    throw new ConfigError('momentum', `does not apply to \`optimizer\` ${type} (only sgd and rmsprop)`);
   }
-  if (m.nesterov && type !== 'sgd') throw new ConfigError('--nesterov', `only applies to --optimizer sgd, not ${type}`);
-  if (m.nesterov && momentum === 0) throw new ConfigError('--nesterov', 'needs a momentum > 0');
+  if (m.nesterov && type !== 'sgd') throw new ConfigError('nesterov', `only applies to \`optimizer\` sgd, not ${type}`);
+  if (m.nesterov && momentum === 0) throw new ConfigError('nesterov', 'needs a `momentum` > 0');
   const noDecayBnBias = m.noDecayBnBias ?? false;
   let optimizer: OptimizerSpec;
   switch (type) {
@@ -209,16 +254,16 @@ export function resolveTrainConfig(s: TrainSettings): TrainConfig {
 
   const st = m.schedule as ScheduleType;
   if (!(SCHEDULE_TYPES as readonly string[]).includes(st)) {
-    throw new ConfigError('--schedule', `expected one of ${SCHEDULE_TYPES.join(', ')}, got '${m.schedule}'`);
+    throw new ConfigError('schedule', `expected one of ${SCHEDULE_TYPES.join(', ')}, got '${m.schedule}'`);
   }
-  if (m.gamma !== undefined && (!isNum(m.gamma) || m.gamma <= 0 || m.gamma > 1)) throw new ConfigError('--gamma', `expected a number in (0, 1], got ${m.gamma}`);
-  if (defined.gamma !== undefined && st !== 'step' && st !== 'exponential') throw new ConfigError('--gamma', `only applies to --schedule step or exponential, not ${st}`);
-  if (defined.stepSize !== undefined && st !== 'step') throw new ConfigError('--step-size', `only applies to --schedule step, not ${st}`);
+  if (m.gamma !== undefined && (!isNum(m.gamma) || m.gamma <= 0 || m.gamma > 1)) throw new ConfigError('gamma', `expected a number in (0, 1], got ${m.gamma}`);
+  if (defined.gamma !== undefined && st !== 'step' && st !== 'exponential') throw new ConfigError('gamma', `only applies to \`schedule\` step or exponential, not ${st}`);
+  if (defined.stepSize !== undefined && st !== 'step') throw new ConfigError('stepSize', `only applies to \`schedule\` step, not ${st}`);
   let schedule: ScheduleSpec;
   switch (st) {
     case 'step': {
       const stepSize = m.stepSize ?? Math.max(1, Math.round(epochs / 3));
-      if (!isNum(stepSize) || stepSize <= 0) throw new ConfigError('--step-size', `expected a positive number, got ${stepSize}`);
+      if (!isNum(stepSize) || stepSize <= 0) throw new ConfigError('stepSize', `expected a positive number, got ${stepSize}`);
       schedule = { type: 'step', stepSize, gamma: m.gamma ?? 0.1 };
       break;
     }
@@ -228,28 +273,44 @@ export function resolveTrainConfig(s: TrainSettings): TrainConfig {
     default: schedule = { type: 'constant' };
   }
   const warmupEpochs = m.warmup!;
-  if (!isNum(warmupEpochs) || warmupEpochs < 0) throw new ConfigError('--warmup', `expected a non-negative number of epochs, got ${warmupEpochs}`);
-  if (warmupEpochs >= epochs && warmupEpochs > 0) throw new ConfigError('--warmup', `${warmupEpochs} epochs of warmup leave nothing of a ${epochs}-epoch run`);
+  if (!isNum(warmupEpochs) || warmupEpochs < 0) throw new ConfigError('warmup', `expected a non-negative number of epochs, got ${warmupEpochs}`);
+  if (warmupEpochs >= epochs && warmupEpochs > 0) throw new ConfigError('warmup', `${warmupEpochs} epochs of warmup leave nothing of a ${epochs}-epoch run`);
   const ls = m.labelSmoothing!;
-  if (!isNum(ls) || ls < 0 || ls >= 1) throw new ConfigError('--label-smoothing', `expected a number in [0, 1), got ${ls}`);
-  if (m.ema !== undefined && (!isNum(m.ema) || m.ema <= 0 || m.ema >= 1)) throw new ConfigError('--ema', `expected a decay in (0, 1), e.g. 0.999, got ${m.ema}`);
+  if (!isNum(ls) || ls < 0 || ls >= 1) throw new ConfigError('labelSmoothing', `expected a number in [0, 1), got ${ls}`);
+  if (m.ema !== undefined && (!isNum(m.ema) || m.ema <= 0 || m.ema >= 1)) throw new ConfigError('ema', `expected a decay in (0, 1), e.g. 0.999, got ${m.ema}`);
   const erasing = m.randomErasing ?? 0;
-  if (!isNum(erasing) || erasing < 0 || erasing > 1) throw new ConfigError('--random-erasing', `expected a probability in [0, 1], got ${m.randomErasing}`);
-  if (!Number.isInteger(m.seed)) throw new ConfigError('--seed', `expected an integer, got ${m.seed}`);
-  if (m.minutes !== undefined && (!isNum(m.minutes) || m.minutes <= 0)) throw new ConfigError('--minutes', `expected a positive number of minutes, got ${m.minutes}`);
-  if (m.limit !== undefined) positiveInt('--limit', m.limit);
-  if (m.testLimit !== undefined) positiveInt('--test-limit', m.testLimit);
-  if (m.input !== undefined && (!Number.isInteger(m.input) || m.input < 8)) throw new ConfigError('--input', `expected an integer image size ≥ 8, got ${m.input}`);
+  if (!isNum(erasing) || erasing < 0 || erasing > 1) throw new ConfigError('randomErasing', `expected a probability in [0, 1], got ${m.randomErasing}`);
+  if (typeof m.seed !== 'number' || !Number.isInteger(m.seed) || m.seed < 0) throw new ConfigError('seed', `expected a non-negative integer, got ${m.seed}`);
+  if (m.minutes !== undefined && (!isNum(m.minutes) || m.minutes <= 0)) throw new ConfigError('minutes', `expected a positive number of minutes, got ${m.minutes}`);
+  if (m.limit !== undefined) positiveInt('limit', m.limit);
+  if (m.testLimit !== undefined) positiveInt('testLimit', m.testLimit);
+  if (m.input !== undefined && (!Number.isInteger(m.input) || m.input < 8)) throw new ConfigError('input', `expected an integer image size ≥ 8, got ${m.input}`);
   const freeze = m.freeze ?? 'none';
-  if (typeof freeze !== 'string' || freeze === '') throw new ConfigError('--freeze', 'expected none, backbone or a module path such as features.12');
+  if (typeof freeze !== 'string' || freeze === '') throw new ConfigError('freeze', 'expected none, backbone or a module path such as features.12');
   if (m.unfreezeAt !== undefined) {
-    positiveInt('--unfreeze-at', m.unfreezeAt);
-    if (freeze === 'none') throw new ConfigError('--unfreeze-at', 'needs --freeze (there is nothing to unfreeze)');
-    if (m.unfreezeAt > epochs) throw new ConfigError('--unfreeze-at', `epoch ${m.unfreezeAt} is after the last of ${epochs} epochs`);
+    positiveInt('unfreezeAt', m.unfreezeAt);
+    if (freeze === 'none') throw new ConfigError('unfreezeAt', 'needs `freeze` (there is nothing to unfreeze)');
+    if (m.unfreezeAt > epochs) throw new ConfigError('unfreezeAt', `epoch ${m.unfreezeAt} is after the last of ${epochs} epochs`);
   }
   const backboneLrMult = m.backboneLrMult ?? 1;
-  if (!isNum(backboneLrMult) || backboneLrMult <= 0) throw new ConfigError('--backbone-lr-mult', `expected a positive number, got ${m.backboneLrMult}`);
-  if (m.dataset === 'folder' && !m.dataDir) throw new ConfigError('--data', 'the folder dataset needs --data DIR (the image root: DIR/<class>/*.jpg)');
+  if (!isNum(backboneLrMult) || backboneLrMult <= 0) throw new ConfigError('backboneLrMult', `expected a positive number, got ${m.backboneLrMult}`);
+  const valSplit = m.valSplit!;
+  if (!isNum(valSplit) || valSplit < 0 || valSplit >= 1) throw new ConfigError('valSplit', `expected a fraction in [0, 1), got ${m.valSplit}`);
+  const monitor = m.monitor as Monitor;
+  if (!(MONITORS as readonly string[]).includes(monitor)) throw new ConfigError('monitor', `expected one of ${MONITORS.join(', ')}, got '${m.monitor}'`);
+  if (valSplit === 0 && defined.monitor !== undefined) throw new ConfigError('monitor', 'needs a validation split (`valSplit` > 0)');
+  if (m.earlyStopping !== undefined) {
+    positiveInt('earlyStopping', m.earlyStopping);
+    if (valSplit === 0) throw new ConfigError('earlyStopping', 'needs a validation split (`valSplit` > 0): the test split never chooses');
+  }
+  const minDelta = m.minDelta!;
+  if (!isNum(minDelta) || minDelta < 0) throw new ConfigError('minDelta', `expected a non-negative number, got ${m.minDelta}`);
+  if (defined.minDelta !== undefined && m.earlyStopping === undefined) throw new ConfigError('minDelta', 'only applies with `earlyStopping`');
+  if (m.evalTestEvery !== undefined) positiveInt('evalTestEvery', m.evalTestEvery);
+  if (m.dataset === 'folder' && !m.dataDir) throw new ConfigError('dataDir', 'the folder dataset needs an image folder (DIR/<class>/*.jpg)');
+  const augmentation = resolveAugmentation(m);
+  if (augmentation && m.augment === false) throw new ConfigError('augment', 'turns off the training augmentation that the augmentation settings add to');
+  const mix = resolveMix(m);
 
   return {
     model: m.model!,
@@ -257,6 +318,7 @@ export function resolveTrainConfig(s: TrainSettings): TrainConfig {
     dataset: m.dataset!,
     dataDir: m.dataDir,
     download: m.download ?? false,
+    ...(m.allowSingleClass ? { allowSingleClass: true } : {}),
     input: m.input,
     epochs,
     batchSize,
@@ -267,6 +329,8 @@ export function resolveTrainConfig(s: TrainSettings): TrainConfig {
     labelSmoothing: ls,
     augment: m.augment ?? true,
     randomErasing: erasing,
+    ...(augmentation ? { augmentation } : {}),
+    ...(mix ? { mix } : {}),
     seed: m.seed!,
     limit: m.limit,
     testLimit: m.testLimit,
@@ -277,7 +341,87 @@ export function resolveTrainConfig(s: TrainSettings): TrainConfig {
     freeze,
     ...(m.unfreezeAt !== undefined ? { unfreezeAt: m.unfreezeAt } : {}),
     backboneLrMult,
+    valSplit,
+    monitor,
+    ...(m.earlyStopping !== undefined ? { earlyStopping: m.earlyStopping } : {}),
+    minDelta,
+    ...(m.evalTestEvery !== undefined ? { evalTestEvery: m.evalTestEvery } : {}),
   };
+}
+
+/** The augmentation settings, checked; undefined when none is asked for. */
+function resolveAugmentation(m: TrainSettings): AugmentSettings | undefined {
+  const a: AugmentSettings = {};
+  if (m.randomResizedCrop !== undefined && m.randomResizedCrop !== false) {
+    const scale = m.randomResizedCrop === true ? [0.08, 1] : m.randomResizedCrop;
+    if (scale.length !== 2 || !(scale[0]! > 0 && scale[0]! <= scale[1]! && scale[1]! <= 1)) {
+      throw new ConfigError('randomResizedCrop', `expected the area fraction's range MIN,MAX with 0 < MIN <= MAX <= 1, got ${scale.join(',')}`);
+    }
+    a.randomResizedCrop = { scale: [scale[0]!, scale[1]!] };
+  }
+  if (m.colorJitter !== undefined) {
+    const v = m.colorJitter;
+    if (v.length < 1 || v.length > 4 || v.length === 2 || v.some((x) => !(x >= 0))) {
+      throw new ConfigError('colorJitter', `expected B (brightness, contrast and saturation), B,C,S or B,C,S,HUE, each >= 0, got ${v.join(',')}`);
+    }
+    if (v.length === 4 && v[3]! > 0.5) throw new ConfigError('colorJitter', `hue must be at most 0.5, got ${v[3]}`);
+    const [b, c = b, sat = b, hue = 0] = v as [number, number?, number?, number?];
+    a.colorJitter = { brightness: b, contrast: c, saturation: sat, ...(hue ? { hue } : {}) };
+  }
+  if (m.autoAugment !== undefined) {
+    if (!(AUTO_AUGMENT_POLICIES as readonly string[]).includes(m.autoAugment)) throw new ConfigError('autoAugment', `expected one of ${AUTO_AUGMENT_POLICIES.join(', ')}, got '${m.autoAugment}'`);
+    a.autoAugment = m.autoAugment as AutoAugmentPolicy;
+  }
+  if (m.randAugment !== undefined && m.randAugment !== false) {
+    const [numOps, magnitude] = m.randAugment === true ? [2, 9] : m.randAugment;
+    if (m.randAugment !== true && (m.randAugment.length !== 2 || !Number.isInteger(numOps) || numOps! < 0 || !Number.isInteger(magnitude) || magnitude! < 0 || magnitude! > 30)) {
+      throw new ConfigError('randAugment', `expected NUM_OPS,MAGNITUDE (integers, magnitude 0-30 of 31 bins), got ${m.randAugment.join(',')}`);
+    }
+    a.randAugment = { numOps: numOps!, magnitude: magnitude! };
+  }
+  if (m.trivialAugment) a.trivialAugmentWide = true;
+  const policies = [a.autoAugment && 'autoAugment', a.randAugment && 'randAugment', a.trivialAugmentWide && 'trivialAugment'].filter((f): f is string => !!f);
+  if (policies.length > 1) throw new ConfigError(policies[1]!, `choose one policy: ${policies.map((p) => `\`${p}\``).join(' or ')}`);
+  return Object.keys(a).length ? a : undefined;
+}
+
+/** The mixup / cutmix settings, checked; undefined when neither is on. */
+function resolveMix(m: TrainSettings): MixSettings | undefined {
+  for (const [flag, v] of [['mixup', m.mixup], ['cutmix', m.cutmix]] as const) {
+    if (v !== undefined && !(isNum(v) && v >= 0)) throw new ConfigError(flag, `expected the Beta distribution's alpha >= 0 (e.g. 0.2 for mixup, 1 for cutmix), got ${v}`);
+  }
+  for (const [flag, v] of [['mixProb', m.mixProb], ['mixSwitchProb', m.mixSwitchProb]] as const) {
+    if (v !== undefined && !(isNum(v) && v >= 0 && v <= 1)) throw new ConfigError(flag, `expected a probability in [0, 1], got ${v}`);
+  }
+  const mixup = m.mixup ?? 0;
+  const cutmix = m.cutmix ?? 0;
+  if (mixup === 0 && cutmix === 0) {
+    if (m.mixProb !== undefined) throw new ConfigError('mixProb', 'needs `mixup` or `cutmix`');
+    if (m.mixSwitchProb !== undefined) throw new ConfigError('mixSwitchProb', 'needs `mixup` or `cutmix`');
+    return undefined;
+  }
+  if (m.mixSwitchProb !== undefined && (mixup === 0 || cutmix === 0)) throw new ConfigError('mixSwitchProb', 'chooses between mixup and cutmix: it needs both `mixup` and `cutmix`');
+  return {
+    ...(mixup ? { mixupAlpha: mixup } : {}), ...(cutmix ? { cutmixAlpha: cutmix } : {}),
+    prob: m.mixProb ?? 1, ...(mixup && cutmix ? { switchProb: m.mixSwitchProb ?? 0.5 } : {}),
+  };
+}
+
+/** One line describing the augmentation settings (empty when there are none), for logs. */
+export function describeAugmentation(c: Pick<TrainConfig, 'augmentation' | 'mix'>): string {
+  const parts: string[] = [];
+  const a = c.augmentation;
+  if (a?.randomResizedCrop) parts.push(`random resized crop (scale ${a.randomResizedCrop.scale?.join('-') ?? '0.08-1'})`);
+  if (a?.colorJitter) parts.push(`color jitter ${['brightness', 'contrast', 'saturation', 'hue'].map((k) => a.colorJitter![k as 'hue'] ?? 0).join('/')}`);
+  if (a?.autoAugment) parts.push(`AutoAugment ${a.autoAugment}`);
+  if (a?.randAugment) parts.push(`RandAugment ${a.randAugment.numOps} ops, magnitude ${a.randAugment.magnitude}`);
+  if (a?.trivialAugmentWide) parts.push('TrivialAugmentWide');
+  const m = c.mix;
+  if (m?.mixupAlpha) parts.push(`mixup α ${m.mixupAlpha}`);
+  if (m?.cutmixAlpha) parts.push(`cutmix α ${m.cutmixAlpha}`);
+  if (m && (m.prob ?? 1) < 1) parts.push(`mixed batches ${m.prob}`);
+  if (m?.switchProb !== undefined) parts.push(`cutmix share ${m.switchProb}`);
+  return parts.join(', ');
 }
 
 /** One line describing the optimizer and schedule, for logs. */
@@ -292,8 +436,11 @@ export function describeOptimization(c: TrainConfig): string {
   if (c.labelSmoothing) parts.push(`label smoothing ${c.labelSmoothing}`);
   if (c.emaDecay) parts.push(`EMA ${c.emaDecay}`);
   if (c.randomErasing) parts.push(`random erasing ${c.randomErasing}`);
+  const augmentation = describeAugmentation(c);
+  if (augmentation) parts.push(augmentation);
   if (c.freeze !== 'none') parts.push(`frozen: ${c.freeze}${c.unfreezeAt ? ` until epoch ${c.unfreezeAt}` : ''}`);
   if (c.backboneLrMult !== 1) parts.push(`backbone lr x${c.backboneLrMult}`);
+  if (c.earlyStopping) parts.push(`early stopping: ${c.monitor} patience ${c.earlyStopping}${c.minDelta ? `, min delta ${c.minDelta}` : ''}`);
   if (c.minutes) parts.push(`schedule on the clock: the shape of ${c.epochs} epochs over ${Number(c.minutes.toFixed(1))} min`);
   return parts.join(', ');
 }

@@ -5,19 +5,23 @@
  */
 import { resolve } from 'node:path';
 import {
+  type AugmentSettings,
   DATASET_INFO,
   type Dataset,
   type OpenDatasetOptions,
   type TransformSpec,
   isDatasetName,
+  loadFolderValidation,
   openDataset,
+  splitValidation,
   sampleImageSize,
   standardTransform,
   takeSubset,
+  withAugmentation,
 } from '../data/index.js';
-import { createModel, modelOptionNames } from '../models/registry.js';
+import { createModelShapes, modelOptionNames } from '../models/registry.js';
 import { type Preprocessing, atInputSize, augmentedTransform, transformForChannels } from '../data/preprocessing.js';
-import type { TrainConfig } from './config.js';
+import { ConfigError, type TrainConfig } from './config.js';
 
 /** Datasets whose images are small (≤ 64 px): trained with the CIFAR stem at 32x32 by default. */
 function isSmall(shape: { height: number; width: number }): boolean {
@@ -51,7 +55,7 @@ export function planModel(
   const small = isSmall(data) || (config.input !== undefined && config.input <= 64);
   const stem = (options.stem as string | undefined) ?? (small ? 'cifar' : 'imagenet');
   options.stem = stem;
-  const designed = createModel(config.model, { ...options, numClasses: 2 }).inputSize[1];
+  const designed = createModelShapes(config.model, options).inputSize[1];
   let size = config.input ?? (stem === 'cifar' ? 32 : designed);
   if (stem === 'imagenet' && isSmall(data) && config.input === undefined) {
     size = designed;
@@ -63,12 +67,22 @@ export function planModel(
   return { options, inputSize: [3, size, size], notes };
 }
 
+/** Where a run's validation images come from (recorded in checkpoints). */
+export type ValidationSource =
+  | { source: 'split'; fraction: number; seed: number; size: number }
+  | { source: 'folder'; size: number };
+
 export interface TrainingData {
   train: Dataset;
+  /** Validation images: held out of the training split, or a folder's val/. */
+  val?: Dataset;
+  validation?: ValidationSource;
   test: Dataset;
   /** openDataset options (stored in checkpoints). */
   datasetOptions: OpenDatasetOptions & Record<string, unknown>;
   title: string;
+  /** What the log should say about the data (each once): symbolic links not followed, a single class allowed. */
+  notes: string[];
 }
 
 /** The test-sample count used with --limit N and no --test-limit. */
@@ -77,8 +91,9 @@ export function defaultTestLimit(limit: number): number {
 }
 
 /**
- * Opens both splits (never downloading unless config.download), then keeps the first `limit` train
- * and `testLimit` (default ceil(limit / 5)) test samples.
+ * Opens both splits (never downloading unless config.download), keeps the first `limit` train and
+ * `testLimit` (default ceil(limit / 5)) test samples, then holds out the validation images: a folder's
+ * val/ (beside test/), else a seeded, class-stratified `valSplit` of the training samples.
  */
 export async function openTrainingData(config: TrainConfig): Promise<TrainingData> {
   if (!isDatasetName(config.dataset)) {
@@ -106,14 +121,35 @@ export async function openTrainingData(config: TrainConfig): Promise<TrainingDat
       o.channels = 3;
     }
   }
+  const notes = new Set<string>();
+  const onNote = (m: string) => notes.add(m);
   const open = (split: 'train' | 'test', length?: number) =>
-    openDataset(config.dataset, split, config.dataset === 'synthetic' && length !== undefined ? { ...o, length } : o);
+    openDataset(config.dataset, split, { ...o, ...(config.dataset === 'synthetic' && length !== undefined ? { length } : {}), onNote });
   let train = await open('train', config.limit);
   let test = await open('test', testLimit);
   if (config.limit !== undefined && train.length > config.limit) train = takeSubset(train, config.limit);
   if (testLimit !== undefined && test.length > testLimit) test = takeSubset(test, testLimit);
   const title = config.dataset === 'folder' ? train.name : DATASET_INFO[config.dataset].title;
-  return { train, test, datasetOptions: o, title };
+  if (train.numClasses < 2) {
+    const what = `${title} has ${train.numClasses} class${train.numClasses === 1 ? ` (${JSON.stringify(train.classNames[0])})` : 'es'}`;
+    if (!config.allowSingleClass || train.numClasses === 0) {
+      throw new ConfigError(config.dataset === 'folder' ? '--data' : '--dataset', `${what}: a classifier needs at least 2 (a folder of images per class); --allow-single-class trains anyway`);
+    }
+    notes.add(`warning: ${what}: every prediction will be that class (loss and accuracy say nothing)`);
+  }
+  let val: Dataset | undefined;
+  let validation: ValidationSource | undefined;
+  const valSplit = config.valSplit ?? 0;
+  if (valSplit > 0 && config.dataset === 'folder') {
+    val = await loadFolderValidation(o as OpenDatasetOptions & { root: string });
+    if (val) validation = { source: 'folder', size: val.length };
+  }
+  if (valSplit > 0 && !val) {
+    if (train.length < 2) throw new Error(`${title}: ${train.length} training image${train.length === 1 ? '' : 's'} cannot spare a validation split (set valSplit to 0)`);
+    ({ train, val } = splitValidation(train, valSplit, config.seed));
+    validation = { source: 'split', fraction: valSplit, seed: config.seed, size: val.length };
+  }
+  return { train, test, ...(val ? { val, validation } : {}), datasetOptions: o, title, notes: [...notes] };
 }
 
 /** The preprocessing a run inherits from its pretrained source (at --input when given), if any. */
@@ -125,14 +161,16 @@ export function sourcePreprocessing(config: Pick<TrainConfig, 'input'> & Partial
 /**
  * Train and evaluation transforms for the model input (grayscale → RGB, pad/resize, augmentation):
  * the dataset's usual recipe, or with `source` (a pretrained model's preprocessing) that one, its
- * normalization included, with augmentedTransform for training.
+ * normalization included, with augmentedTransform for training; `augmentation` adds torchvision's
+ * augmentations to the training transform (withAugmentation).
  */
-export function trainTransforms(ds: Pick<Dataset, 'name' | 'channels' | 'height' | 'width'>, inputSize: [number, number, number], augment: boolean, randomErasing = 0, source?: Preprocessing): { train: TransformSpec; eval: TransformSpec } {
+export function trainTransforms(ds: Pick<Dataset, 'name' | 'channels' | 'height' | 'width'>, inputSize: [number, number, number], augment: boolean, randomErasing = 0, source?: Preprocessing, augmentation?: AugmentSettings): { train: TransformSpec; eval: TransformSpec } {
+  const augmented = (spec: TransformSpec) => (augmentation ? withAugmentation(spec, augmentation, ds) : spec);
   if (source) {
     const evalSpec = transformForChannels(source, ds.channels);
-    return { eval: evalSpec, train: augment ? transformForChannels(source, ds.channels, augmentedTransform(source, { flip: true, randomErasing })) : evalSpec };
+    return { eval: evalSpec, train: augment ? transformForChannels(source, ds.channels, augmented(augmentedTransform(source, { flip: true, randomErasing }))) : evalSpec };
   }
   const size = inputSize[1];
   const evalSpec = standardTransform(ds, { train: false, size, channels: 3 });
-  return { train: augment ? standardTransform(ds, { train: true, size, channels: 3, randomErasing }) : evalSpec, eval: evalSpec };
+  return { train: augment ? augmented(standardTransform(ds, { train: true, size, channels: 3, randomErasing })) : evalSpec, eval: evalSpec };
 }

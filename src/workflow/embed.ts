@@ -5,14 +5,16 @@
  */
 import { extname, resolve } from 'node:path';
 import { describePreprocessing } from '../data/preprocessing.js';
-import { saveFileAtomic } from '../io/checkpoint.js';
+import { saveFileAtomic } from '../io/atomic.js';
+import { type GuardedPath, refuseOutputsOverInputs } from '../io/output-guard.js';
 import { writeNpy } from '../io/npy.js';
 import { writeSafetensors } from '../io/safetensors.js';
 import { InferenceSession } from '../runtime/inference.js';
 import { Tensor } from '../tensor.js';
 import type { ModelSource } from './checkpoints.js';
+import { classifierInputs } from './classifier.js';
 import { openNetworkClassifier } from './export.js';
-import { imageBatches } from './image-batches.js';
+import { imageBatches, imageFiles } from './image-batches.js';
 
 export interface EmbedOptions extends ModelSource {
   threads?: number;
@@ -29,12 +31,15 @@ export interface EmbedResult {
   model: string;
   weights: string;
   preprocessing: string;
+  /** The files read (images, model files), which the output must not replace. */
+  inputs: GuardedPath[];
 }
 
 export const EMBEDDING_FORMATS = ['.json', '.npy', '.safetensors'] as const;
 
-/** Embeddings of image files (decoded at their own size, then the model's preprocessing). */
-export async function embedImages(files: string[], o: EmbedOptions): Promise<EmbedResult> {
+/** Embeddings of image files (a folder stands for the images in it; decoded at their own size, then the model's preprocessing). */
+export async function embedImages(paths: string[], o: EmbedOptions): Promise<EmbedResult> {
+  const files = imageFiles(paths);
   if (files.length === 0) throw new Error('no images given');
   const c = await openNetworkClassifier({ ...o });
   const session = await InferenceSession.create(c.network, { inputSize: c.preprocessing.inputSize, threads: o.threads });
@@ -55,7 +60,8 @@ export async function embedImages(files: string[], o: EmbedOptions): Promise<Emb
     embeddings.set(r, at);
     at += r.length;
   }
-  return { files, dim, embeddings, model: c.model, weights: c.weights, preprocessing: describePreprocessing(c.preprocessing) };
+  const inputs = [...files.map((f) => ({ path: f, what: 'the image' })), ...(await classifierInputs(o))];
+  return { files, dim, embeddings, model: c.model, weights: c.weights, preprocessing: describePreprocessing(c.preprocessing), inputs };
 }
 
 /** The embeddings as JSON: model, weights, preprocessing, dim and one { file, embedding } per image. */
@@ -71,6 +77,7 @@ export function embeddingsJson(r: EmbedResult): object {
 
 /** Writes embeddings by extension: .json (embeddingsJson), .npy ([files, dim] float32), .safetensors (`embeddings`, file names in the metadata). */
 export async function writeEmbeddings(path: string, r: EmbedResult): Promise<string> {
+  refuseOutputsOverInputs([{ path, what: 'the embeddings output' }], r.inputs);
   const ext = extname(path).toLowerCase();
   let bytes: Uint8Array;
   if (ext === '.json') bytes = new TextEncoder().encode(JSON.stringify(embeddingsJson(r)) + '\n');

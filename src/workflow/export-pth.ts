@@ -2,7 +2,8 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { savePthFile } from '../io/checkpoint.js';
-import type { ClassifierSource } from './classifier.js';
+import { refuseOutputsOverInputs } from '../io/output-guard.js';
+import { type ClassifierSource, classifierInputs } from './classifier.js';
 import { openNetworkClassifier } from './export.js';
 
 export interface ExportPthOptions extends ClassifierSource {
@@ -25,6 +26,7 @@ export interface ExportPthResult {
  * and loadable into torchvision's / megvii's module of the same configuration.
  */
 export async function exportPth(o: ExportPthOptions): Promise<ExportPthResult> {
+  refuseOutputsOverInputs([{ path: o.out, what: 'the .pth output' }], await classifierInputs(o));
   const c = await openNetworkClassifier(o);
   try {
     const sd = c.network.stateDict();

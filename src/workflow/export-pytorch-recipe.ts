@@ -60,6 +60,16 @@ const PY_TRANSFORMS: { [Op in TransformStep['op']]: (s: Extract<TransformStep, {
   randomErasing: (s) => [
     `T.RandomErasing(p=${s.p ?? 0.5}, scale=(${(s.scale ?? [0.02, 0.33]).join(', ')}), ratio=(${(s.ratio ?? [0.3, 3.3]).join(', ')}), value=0)`,
   ],
+  // torchvision's augmentations, with the defaults src/data/transforms-augment.ts and transforms-pil.ts share with torchvision.
+  randomResizedCrop: (s) => [
+    `T.RandomResizedCrop(${size(s.size)}, scale=(${(s.scale ?? [0.08, 1]).join(', ')}), ratio=(${(s.ratio ?? [3 / 4, 4 / 3]).join(', ')}), interpolation=T.InterpolationMode.BILINEAR)`,
+  ],
+  colorJitter: (s) => [
+    `T.ColorJitter(${(['brightness', 'contrast', 'saturation', 'hue'] as const).map((k) => `${k}=${s[k] === undefined ? 0 : pyLiteral(s[k])}`).join(', ')})`,
+  ],
+  autoAugment: (s) => [`T.AutoAugment(policy=T.AutoAugmentPolicy.${(s.policy ?? 'imagenet').toUpperCase()}, fill=${pyLiteral(s.fill ?? null)})`],
+  randAugment: (s) => [`T.RandAugment(num_ops=${s.numOps ?? 2}, magnitude=${s.magnitude ?? 9}, num_magnitude_bins=${s.bins ?? 31}, fill=${pyLiteral(s.fill ?? null)})`],
+  trivialAugmentWide: (s) => [`T.TrivialAugmentWide(num_magnitude_bins=${s.bins ?? 31}, fill=${pyLiteral(s.fill ?? null)})`],
 };
 
 /** A resolved transform spec as the lines of a torchvision Compose list. */
@@ -85,7 +95,8 @@ function refuseUnknown(obj: object, known: readonly string[], prefix: string): v
 const CONFIG_KEYS: readonly (keyof TrainConfig)[] = [
   'model', 'modelOptions', 'dataset', 'dataDir', 'download', 'input', 'epochs', 'batchSize', 'optimizer', 'lr', 'schedule',
   'warmupEpochs', 'labelSmoothing', 'augment', 'randomErasing', 'seed', 'limit', 'testLimit', 'emaDecay', 'minutes', 'recipe',
-  'pretrained', 'freeze', 'unfreezeAt', 'backboneLrMult',
+  'pretrained', 'freeze', 'unfreezeAt', 'backboneLrMult', 'augmentation', 'allowSingleClass', 'valSplit', 'monitor', 'earlyStopping',
+  'minDelta', 'evalTestEvery', 'mix',
 ];
 
 const OPTIMIZER_KEYS: Record<OptimizerSpec['type'], readonly string[]> = {
@@ -152,7 +163,7 @@ export function runTransforms(record: CheckpointRecord): { train: TransformSpec;
   const c = record.config;
   const stored = storedImages(record);
   const source = sourcePreprocessing(c);
-  const t = trainTransforms(stored, record.model.inputSize, c.augment, c.randomErasing, source);
+  const t = trainTransforms(stored, record.model.inputSize, c.augment, c.randomErasing, source, c.augmentation);
   const norm = record.preprocessing.transform.find((s) => s.op === 'normalize');
   const resolve = (spec: TransformSpec) => spec.map((s) => (s.op === 'normalize' && (!s.mean || !s.std) ? { ...norm! } : { ...s }));
   const out = { train: resolve(t.train), eval: resolve(t.eval) };
@@ -162,6 +173,10 @@ export function runTransforms(record: CheckpointRecord): { train: TransformSpec;
     : [recordPreprocessing(stored, out.eval).transform, record.preprocessing.transform];
   if (JSON.stringify(ours) !== JSON.stringify(recorded)) {
     throw new ExportPytorchError('preprocessing', `the recorded preprocessing ${JSON.stringify(record.preprocessing.transform)} is not the one this mobilezoo derives from the run's settings (${JSON.stringify(ours)}); export --pytorch would not reproduce it`);
+  }
+  // Records since the validation split also hold the training transform as the run resolved it.
+  if (record.trainTransform && JSON.stringify(resolve(record.trainTransform)) !== JSON.stringify(out.train)) {
+    throw new ExportPytorchError('trainTransform', `the recorded training transform ${JSON.stringify(record.trainTransform)} is not the one this mobilezoo derives from the run's settings (${JSON.stringify(out.train)}); export --pytorch would not reproduce it`);
   }
   return out;
 }
@@ -193,6 +208,9 @@ export function recipeOf(record: CheckpointRecord, model: Network, o: { resume: 
     notes.push(minutesNote);
   }
   if (c.download) notes.push('not carried over: --download; train.py reads the dataset files where mobilezoo found them, or in --data DIR');
+  if (c.mix && ((c.mix.mixupAlpha ?? 0) > 0 || (c.mix.cutmixAlpha ?? 0) > 0)) {
+    throw new ExportPytorchError('--mixup / --cutmix', `batch mixing (${JSON.stringify(c.mix)}) is not carried over to PyTorch by export --pytorch; export a run trained without it`);
+  }
   const opt = c.optimizer;
   if (!(opt.type in OPTIMIZER_KEYS)) throw new ExportPytorchError('--optimizer', `'${opt.type}' has no PyTorch counterpart in export --pytorch`);
   refuseUnknown(opt, OPTIMIZER_KEYS[opt.type], 'optimizer.');
@@ -232,6 +250,10 @@ export function recipeOf(record: CheckpointRecord, model: Network, o: { resume: 
     unfreeze_at: c.unfreezeAt ?? null,
     ema_decay: c.emaDecay ?? null,
     ema_batchnorm_batches: EMA_BATCHNORM_BATCHES,
+    monitor: c.monitor ?? 'val_loss',
+    early_stopping: c.earlyStopping ?? null,
+    min_delta: c.minDelta ?? 0,
+    eval_test_every: c.evalTestEvery ?? null,
     minutes_note: minutesNote,
   };
   return {

@@ -268,7 +268,7 @@ class FolderImages(torch.utils.data.Dataset):
 
 def open_split(split, transform, data_dir):
     ds = SETTINGS['dataset']
-    limit = ds['limit'] if split == 'train' else ds['test_limit']
+    limit = {'train': ds['limit'], 'test': ds['test_limit']}.get(split)
     if ds['kind'] == 'folder':
         with open(os.path.join(HERE, ds['split_file'])) as f:
             index = json.load(f)
@@ -279,6 +279,62 @@ def open_split(split, transform, data_dir):
     if limit is not None:
         images, labels = images[:limit], labels[:limit]
     return ArrayImages(images, labels, transform)
+
+
+def training_parts(transform, val_transform, data_dir):
+    """The training images and the validation images, as the run split them: the indices it held out of
+    the training split (data/validation.json), or a folder's val/; None without validation."""
+    v = SETTINGS['dataset']['validation']
+    if v is None:
+        return open_split('train', transform, data_dir), None
+    if v['kind'] == 'folder':
+        return open_split('train', transform, data_dir), open_split('val', val_transform, data_dir)
+    with open(os.path.join(HERE, v['file'])) as f:
+        held = json.load(f)['indices']
+    full = open_split('train', transform, data_dir)
+    held_set = set(held)
+    train = torch.utils.data.Subset(full, [i for i in range(len(full)) if i not in held_set])
+    return train, torch.utils.data.Subset(open_split('train', val_transform, data_dir), held)
+
+
+class Monitor:
+    """mobilezoo's validation monitor (src/workflow/training/monitor.ts): the best epoch by the monitored value
+    (any strict improvement; its weights are checkpoint-best) and Keras' early stopping (stop once 'patience'
+    epochs in a row have not improved on the reference by more than min_delta). Replayed from the history on resume."""
+
+    def __init__(self, history):
+        self.key = 'valLoss' if SETTINGS['monitor'] == 'val_loss' else 'valAcc'
+        self.best, self.reference, self.wait, self.stopped_at = None, float('nan'), 0, None
+        for row in history:
+            self.update(row)
+
+    def beats(self, value, than, margin):
+        if value is None or not math.isfinite(value):
+            return False
+        if not math.isfinite(than):
+            return True
+        return value < than - margin if SETTINGS['monitor'] == 'val_loss' else value > than + margin
+
+    def update(self, row):
+        v = row.get(self.key)
+        v = float('nan') if v is None else v
+        improved = self.beats(v, self.best['value'] if self.best else float('nan'), 0)
+        if improved:
+            self.best = {'epoch': row['epoch'], 'monitor': SETTINGS['monitor'], 'value': v}
+        if self.beats(v, self.reference, SETTINGS['min_delta']):
+            self.reference, self.wait = v, 0
+        else:
+            self.wait += 1
+        stop = SETTINGS['early_stopping'] is not None and self.wait >= SETTINGS['early_stopping']
+        if stop and self.stopped_at is None:
+            self.stopped_at = row['epoch']
+        return improved, stop
+
+    def reason(self):
+        b, n = self.best, SETTINGS['early_stopping']
+        delta = f" by more than {SETTINGS['min_delta']}" if SETTINGS['min_delta'] else ''
+        shown = (f"{b['value'] * 100:.2f}%" if b['monitor'] == 'val_acc' else f"{b['value']:.4f}") if b else ''
+        return f"{SETTINGS['monitor']} has not improved{delta} for {n} epoch{'' if n == 1 else 's'}" + (f" (best {shown} at epoch {b['epoch']})" if b else '')
 
 
 class SkipSampler(torch.utils.data.Sampler):
@@ -550,8 +606,8 @@ def save_checkpoint(out, tag, record, model, optimizer, ema, ema_buffers):
     return base + '.json'
 
 
-CSV_COLUMNS = [('epoch', 'epoch'), ('lr', 'lr'), ('train_loss', 'trainLoss'), ('train_acc', 'trainAcc'), ('test_loss', 'testLoss'),
-               ('test_acc', 'testAcc'), ('images_per_sec', 'imagesPerSec'), ('seconds', 'seconds')]
+CSV_COLUMNS = [('epoch', 'epoch'), ('lr', 'lr'), ('train_loss', 'trainLoss'), ('train_acc', 'trainAcc'), ('val_loss', 'valLoss'),
+               ('val_acc', 'valAcc'), ('test_loss', 'testLoss'), ('test_acc', 'testAcc'), ('images_per_sec', 'imagesPerSec'), ('seconds', 'seconds')]
 
 
 def write_metrics(out, history):
@@ -657,8 +713,10 @@ def main(argv=None):
     if SETTINGS['minutes_note']:
         log(SETTINGS['minutes_note'])
 
-    train_ds = open_split('train', train_transform(), args.data)
+    train_ds, val_ds = training_parts(train_transform(), eval_transform(), args.data)
     test_ds = open_split('test', eval_transform(), args.data)
+    if val_ds is not None and len(val_ds) != record['dataset']['validation']['size']:
+        raise SystemExit(f"the validation split has {len(val_ds)} images here, {record['dataset']['validation']['size']} in the run")
     if len(train_ds) != record['dataset']['trainSize']:
         raise SystemExit(f"the training split has {len(train_ds)} images here, {record['dataset']['trainSize']} in the run")
     steps = steps_per_epoch(len(train_ds))
@@ -668,7 +726,11 @@ def main(argv=None):
     sampler = torch.utils.data.distributed.DistributedSampler(train_ds, num_replicas=world, rank=rank, shuffle=True, seed=SETTINGS['seed'])
     loader_options = dict(num_workers=args.workers, pin_memory=cuda, persistent_workers=args.workers > 0)
     train_loader = torch.utils.data.DataLoader(train_ds, batch_size=batch // world, sampler=sampler, **loader_options)
-    test_loader = torch.utils.data.DataLoader(torch.utils.data.Subset(test_ds, range(rank, len(test_ds), world)), batch_size=batch, **loader_options)
+    shard = lambda ds: torch.utils.data.DataLoader(torch.utils.data.Subset(ds, range(rank, len(ds), world)), batch_size=batch, **loader_options)  # noqa: E731
+    test_loader = shard(test_ds)
+    val_loader = shard(val_ds) if val_ds is not None else None
+    every = SETTINGS['eval_test_every'] or (None if val_loader else 1)
+    test_due = lambda e: every is not None and (e + 1) % every == 0  # noqa: E731
 
     model = build_model()
     model.load_state_dict(weights)
@@ -686,6 +748,7 @@ def main(argv=None):
     net = wrap(model)
 
     history = [row for row in record['history'] if row['epoch'] <= epoch0]
+    monitor = Monitor(history)
     seconds = record.get('seconds', 0.0)
     record['commands'] = record.get('commands', []) + [' '.join(['torchrun' if world > 1 else 'python'] + sys.argv)]
     record['epochs'] = epochs
@@ -697,6 +760,9 @@ def main(argv=None):
         f"{f' ({world} processes of {batch // world})' if world > 1 else ''} on {device.type}; from epoch {epoch0}"
         f"{f' + {skip} steps' if skip else ''}, step {step}; out {out}")
 
+    if monitor.stopped_at is not None:
+        log(f'nothing to train: the run stopped early at epoch {monitor.stopped_at}')
+        return
     if epoch0 >= epochs:
         log(f'nothing to train: the checkpoint has completed {epoch0} of {epochs} epochs (pass a larger --epochs to continue)')
         return
@@ -749,31 +815,80 @@ def main(argv=None):
         t1 = time.perf_counter()
         if ema:
             ema_model.load_state_dict(dict(model.state_dict(), **ema.params))
-            bn_loader = torch.utils.data.DataLoader(open_split('train', eval_transform(), args.data), batch_size=batch, shuffle=True,
+            bn_loader = torch.utils.data.DataLoader(training_parts(eval_transform(), eval_transform(), args.data)[0], batch_size=batch, shuffle=True,
                                                     generator=torch.Generator().manual_seed(SETTINGS['seed'] + 1), num_workers=args.workers)
             measure_batchnorm(ema_model, (x for i, (x, _) in zip(range(SETTINGS['ema_batchnorm_batches']), bn_loader)), frozen, device)
             ema_buffers = {k: v for k, v in ema_model.state_dict().items() if k not in ema.params}
-            evaluation = evaluate(ema_model, test_loader, device)
-        else:
-            evaluation = evaluate(model, test_loader, device)
+        evaluated = ema_model if ema else model
+        validation = evaluate(evaluated, val_loader, device) if val_loader else None
+        evaluation = evaluate(evaluated, test_loader, device) if test_due(epoch) else None
         eval_seconds = time.perf_counter() - t1
         seconds += eval_seconds
         set_modes(model, frozen)
+        nan = float('nan')
         row = {'epoch': epoch + 1, 'lr': lr, 'trainLoss': total[0].item() / total[2].item(), 'trainAcc': total[1].item() / total[2].item(),
-               'testLoss': evaluation['loss'], 'testAcc': evaluation['top1'], 'imagesPerSec': total[2].item() / max(step_seconds, 1e-9),
-               'seconds': step_seconds + eval_seconds}
+               'valLoss': validation['loss'] if validation else nan, 'valAcc': validation['top1'] if validation else nan,
+               'testLoss': evaluation['loss'] if evaluation else nan, 'testAcc': evaluation['top1'] if evaluation else nan,
+               'imagesPerSec': total[2].item() / max(step_seconds, 1e-9), 'seconds': step_seconds + eval_seconds}
         history = history + [row]
         partial = {}
-        log(f"epoch {epoch + 1}/{epochs}: train loss {row['trainLoss']:.4f} acc {row['trainAcc']:.4f}, test loss {evaluation['loss']:.4f} "
-            f"top-1 {evaluation['top1']:.4f}, {row['imagesPerSec']:.0f} images/s")
-        state = dict(record, epoch=epoch + 1, progress=progress, history=history, metrics=row, evaluation=evaluation, seconds=seconds)
+        improved, stop = monitor.update(row) if validation else (False, False)
+        shown = [f"train loss {row['trainLoss']:.4f} acc {row['trainAcc']:.4f}"]
+        shown += [f"{name} loss {e['loss']:.4f} top-1 {e['top1']:.4f}" for name, e in (('val', validation), ('test', evaluation)) if e]
+        log(f"epoch {epoch + 1}/{epochs}: {', '.join(shown)}, {row['imagesPerSec']:.0f} images/s{' (best)' if improved else ''}")
+        record = {k: v for k, v in record.items() if k != 'evaluation'}
+        record['metrics'] = row
+        if validation:
+            record['validation'] = validation
+        if evaluation:
+            record['evaluation'] = evaluation
+            record['test'] = dict(evaluation, checkpoint=os.path.join(out, 'checkpoint-last.json'), epoch=epoch + 1)
+        if monitor.best:
+            record['best'] = monitor.best
+        if stop:
+            record['stopped'] = {'epoch': monitor.stopped_at, 'reason': monitor.reason()}
+        state = dict(record, epoch=epoch + 1, progress=progress, history=history, seconds=seconds)
         if rank == 0:
             write_metrics(out, history)
+            if improved:
+                save_checkpoint(out, 'best', state, model, optimizer, ema, ema_buffers)
             if (epoch + 1) % args.save_every == 0:
                 last = save_checkpoint(out, f'epoch-{epoch + 1}', state, model, optimizer, ema, ema_buffers)
-        record = dict(record, metrics=row, evaluation=evaluation)
+        if stop:
+            log(f'early stopping after epoch {epoch + 1}: {monitor.reason()}')
+            break
+    done = len(history) if monitor.stopped_at is not None else max(epochs, epoch0)
+    best = monitor.best
+    final_test = None
+    if best:
+        # The test split measures the best epoch's weights: this folder's checkpoint-best (or, continuing a run,
+        # the checkpoint it continues when that is the best epoch), as mobilezoo train does.
+        source = os.path.join(out, 'checkpoint-best.json')
+        if world > 1:
+            dist.barrier()
+        found = None
+        for candidate in [source] + ([os.path.abspath(args.resume)] if args.resume else []):
+            if os.path.exists(candidate):
+                with open(candidate) as f:
+                    saved = json.load(f)
+                if saved['epoch'] == best['epoch']:
+                    found = (candidate, saved)
+                    break
+        if found:
+            path, saved = found
+            tensors = read_safetensors(os.path.join(os.path.dirname(path), saved['files'].get('ema', saved['files']['weights'])))
+            best_model = build_model().to(device)
+            best_model.load_state_dict(tensors)
+            final_test = dict(evaluate(best_model, test_loader, device), checkpoint=path, epoch=best['epoch'])
+        else:
+            log(f"note: the weights of the best epoch ({best['epoch']}) are in no checkpoint this run can reach; the final test measures the last weights")
+    if final_test is None:
+        t = record.get('test')
+        final_test = t if t and t.get('epoch') == done else dict(evaluate(ema_model if ema else model, test_loader, device), checkpoint=os.path.join(out, 'checkpoint-last.json'), epoch=done)
+    log(f"test (epoch {final_test['epoch']}): loss {final_test['loss']:.4f} top-1 {final_test['top1']:.4f}")
+    record = dict(record, test=final_test, evaluation={k: final_test[k] for k in ('loss', 'top1', 'top5', 'count')})
     if rank == 0:
-        final = dict(record, epoch=max(epochs, epoch0), progress={'step': step, 'stepInEpoch': 0, 'stepsPerEpoch': steps}, history=history, seconds=seconds)
+        final = dict(record, epoch=done, progress={'step': step, 'stepInEpoch': 0, 'stepsPerEpoch': steps}, history=history, seconds=seconds)
         last = save_checkpoint(out, 'last', final, model, optimizer, ema, ema_buffers)
         log(f'checkpoint: {last}')
     if world > 1:

@@ -22,6 +22,7 @@ import type { Network } from '../models/network.js';
 import { resolveFreeze } from '../train/freeze.js';
 import { learningRate } from '../train/schedules.js';
 import { type StateDict, Tensor } from '../tensor.js';
+import { stratifiedValidationIndices } from '../data/validation-split.js';
 import { type CheckpointRecord, readCheckpointRecord } from './checkpoints.js';
 import { defaultTestLimit, openTrainingData } from './data.js';
 import { modelPy } from './export-pytorch-model-py.js';
@@ -107,7 +108,7 @@ async function datasetPlan(record: CheckpointRecord): Promise<{ settings: Record
   }
   if (name === 'synthetic') {
     // Generated in memory by mobilezoo: its images travel with the export.
-    const data = await openTrainingData({ ...c, download: false });
+    const data = await openTrainingData({ ...c, download: false, valSplit: 0 });
     const sd: StateDict = new Map();
     for (const [split, ds] of [['train', data.train], ['test', data.test]] as const) {
       const a = ds as ArrayDataset;
@@ -129,11 +130,41 @@ async function datasetPlan(record: CheckpointRecord): Promise<{ settings: Record
     }
     const items = (part: { files: string[]; labels: number[] }) => part.files.map((f, i) => [relative(root, f), part.labels[i]!]);
     const size = Array.isArray(o.size) ? o.size : [o.size ?? 224, o.size ?? 224];
-    const split = { root, size, channels: o.channels ?? 3, mode: index.mode, classNames: index.classNames, train: items(index.train), test: items(index.test) };
+    const val = record.dataset.validation?.source === 'folder' && index.val ? { val: items(index.val) } : {};
+    const split = { root, size, channels: o.channels ?? 3, mode: index.mode, classNames: index.classNames, train: items(index.train), test: items(index.test), ...val };
     files.set('data/split.json', new TextEncoder().encode(JSON.stringify(split) + '\n'));
     return { files, settings: { kind: 'folder', ...base, split_file: 'data/split.json' } };
   }
   throw new ExportPytorchError('dataset', `'${name}' is not a dataset export --pytorch knows how to read in PyTorch`);
+}
+
+/**
+ * The validation part as train.py takes it: the indices the run held out of its training split (computed
+ * here as the run computed them, from the labels), or a folder's val/ images (listed in data/split.json).
+ */
+async function validationPlan(record: CheckpointRecord, data: { settings: Record<string, unknown>; files: Map<string, Uint8Array> }): Promise<Record<string, unknown> | null> {
+  const v = record.dataset.validation;
+  if (!v) return null;
+  if (v.source === 'folder') {
+    const split = JSON.parse(new TextDecoder().decode(data.files.get('data/split.json')!)) as { val?: unknown[] };
+    if (split.val?.length !== v.size) throw new Error(`export --pytorch: the run validated on ${v.size} images of the folder's val/, which now holds ${split.val?.length ?? 0}`);
+    return { kind: 'folder' };
+  }
+  const c = record.config;
+  let labels: ArrayLike<number>;
+  if (record.dataset.name === 'folder') {
+    const split = JSON.parse(new TextDecoder().decode(data.files.get('data/split.json')!)) as { train: [string, number][] };
+    labels = split.train.slice(0, c.limit ?? split.train.length).map(([, l]) => l);
+  } else {
+    const full = (await openTrainingData({ ...c, download: false, valSplit: 0 })).train;
+    labels = Int32Array.from({ length: full.length }, (_, i) => full.get(i).label);
+  }
+  const indices = stratifiedValidationIndices(labels, record.dataset.classNames.length, v.fraction, v.seed);
+  if (indices.length !== v.size || labels.length - indices.length !== record.dataset.trainSize) {
+    throw new Error(`export --pytorch: the run held out ${v.size} of ${record.dataset.trainSize + v.size} training images for validation; the same split of the data found now holds out ${indices.length} of ${labels.length} (has the dataset changed?)`);
+  }
+  data.files.set('data/validation.json', new TextEncoder().encode(JSON.stringify({ fraction: v.fraction, seed: v.seed, indices }) + '\n'));
+  return { kind: 'indices', file: 'data/validation.json' };
 }
 
 /** The frozen module paths during epoch e (0-based), as the training run has them. */
@@ -174,6 +205,7 @@ export async function exportPytorch(o: ExportPytorchOptions): Promise<ExportPyto
   const weights = writePth(model.stateDict());
 
   const data = await datasetPlan(record);
+  data.settings.validation = await validationPlan(record, data);
   const recipe = recipeOf(record, model, { resume, dataset: data.settings });
   const files = new Map<string, Uint8Array>(data.files);
   const text = (s: string) => new TextEncoder().encode(s);
@@ -222,7 +254,7 @@ Checkpoints are mobilezoo's (run/checkpoint-*.json + .safetensors): mobilezoo tr
   files.set('README.md', text(pytorchReadme({ record, resume, source: path, recipe, files: [...files.keys()] })));
 
   // A previous export's files that this one does not write (optimizer.pth after --resume, ...) would mislead train.py.
-  for (const stale of ['optimizer.pth', 'ema.pth', 'data/synthetic.safetensors', 'data/split.json']) {
+  for (const stale of ['optimizer.pth', 'ema.pth', 'data/synthetic.safetensors', 'data/split.json', 'data/validation.json']) {
     if (!files.has(stale)) await rm(join(dir, stale), { force: true });
   }
   for (const [name, bytes] of files) await saveFileAtomic(join(dir, name), bytes);

@@ -1,14 +1,16 @@
 /** `mobilezoo export`: a verified eval-mode ONNX model with its class names and preprocessing in the metadata. */
 import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import onnxProto from 'onnx-proto';
 import { Rng } from '../data/index.js';
-import { saveFileAtomic } from '../io/checkpoint.js';
+import { saveFileAtomic } from '../io/atomic.js';
+import { refuseOutputsOverInputs } from '../io/output-guard.js';
 import type { Network } from '../models/network.js';
-import { toModelProto } from '../onnx/serialize.js';
+import { encodeModel, toModelProto } from '../onnx/serialize.js';
 import { traceInference } from '../runtime/inference.js';
 import { createSession, ort } from '../runtime/session.js';
-import { type Classifier, type ClassifierSource, openClassifier } from './classifier.js';
+import type { CheckpointRecord } from './checkpoints.js';
+import { type Classifier, type ClassifierSource, classifierInputs, openClassifier } from './classifier.js';
+import type { TrainedOn } from './model-split.js';
 
 export interface ExportOptions extends ClassifierSource {
   /** Output .onnx path. */
@@ -41,7 +43,7 @@ export function modelMetadata(c: Classifier): { key: string; value: string }[] {
   const meta: Record<string, string> = {
     'mobilezoo.model': c.model,
     ...(c.network ? { 'mobilezoo.options': JSON.stringify(c.network.options) } : {}),
-    ...(c.record ? { 'mobilezoo.dataset': c.record.dataset.name } : {}),
+    ...(c.record ? { 'mobilezoo.dataset': c.record.dataset.name, 'mobilezoo.dataset_record': JSON.stringify(trainedOn(c.record)) } : {}),
     'mobilezoo.class_names': JSON.stringify(c.classNames),
     'mobilezoo.preprocessing': JSON.stringify(p),
     'mobilezoo.input_size': JSON.stringify(p.inputSize),
@@ -52,10 +54,16 @@ export function modelMetadata(c: Classifier): { key: string; value: string }[] {
   return Object.entries(meta).map(([key, value]) => ({ key, value }));
 }
 
+/** What `test` needs to reopen a checkpoint's dataset the way it was split (kept in exported models). */
+function trainedOn(r: CheckpointRecord): TrainedOn {
+  const { name, options, trainSize, testSize } = r.dataset;
+  return { name, options, trainSize, testSize };
+}
+
 /** The network of a classifier source (export and quantize need one: an ONNX file is already exported). */
-export async function openNetworkClassifier(o: ClassifierSource & { input?: number; threads?: number }): Promise<Classifier & { network: Network }> {
+export async function openNetworkClassifier(o: ClassifierSource & { input?: number; threads?: number; batch?: number }): Promise<Classifier & { network: Network }> {
   if (o.onnx) throw new Error('--onnx: give the checkpoint, weights or model to export, not an ONNX file');
-  const c = await openClassifier(o, { input: o.input, threads: o.threads });
+  const c = await openClassifier(o, { input: o.input, threads: o.threads, batch: o.batch });
   return c as Classifier & { network: Network };
 }
 
@@ -64,6 +72,7 @@ export async function openNetworkClassifier(o: ClassifierSource & { input?: numb
  * ONNX with modelMetadata, then loads the file into onnxruntime and runs one batch to verify it.
  */
 export async function exportOnnx(o: ExportOptions): Promise<ExportResult> {
+  refuseOutputsOverInputs([{ path: o.out, what: 'the ONNX output' }], await classifierInputs(o));
   const c = await openNetworkClassifier(o);
   const model = c.network;
   const source = c.weights;
@@ -72,8 +81,7 @@ export async function exportOnnx(o: ExportOptions): Promise<ExportResult> {
   const graph = traceInference(model, { inputSize, batch: o.batch ?? 'N' });
   const proto = toModelProto(graph, { docString: `${model.modelName} ${JSON.stringify(model.options)} (mobilezoo, eval mode)` });
   proto.metadataProps = modelMetadata(c);
-  const { onnx } = onnxProto;
-  const bytes = onnx.ModelProto.encode(onnx.ModelProto.create(proto)).finish();
+  const bytes = encodeModel(proto);
   const path = resolve(o.out);
   await saveFileAtomic(path, bytes);
 

@@ -7,15 +7,15 @@
  * torchvision's files), and the model and its options to a checkpoint's (or a published file's model).
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { type Preprocessing, imagenetPreprocessing } from '../data/preprocessing.js';
-import { loadCheckpoint, loadStateDictFile } from '../io/checkpoint.js';
+import { openCheckpoint, openStateDictFile } from '../io/checkpoint.js';
 import { checkHubHash } from '../io/hub-hash.js';
+import { readInputFile, withInputFile } from '../io/input-file.js';
+import { MAX_CHECKPOINT_BYTES, ReadBudget } from '../io/limits.js';
 import { publishedWeightsOf } from '../models/published-weights.js';
 import type { Module } from '../nn/module.js';
-import type { StateDict } from '../tensor.js';
-import { readCheckpointRecord } from './checkpoints.js';
+import { checkpointFile, readCheckpointRecord, resolveCheckpoint } from './checkpoints.js';
 
 /** What a pretrained file is, recorded in the run's config (so a resumed run needs nothing else). */
 export interface PretrainedSource {
@@ -35,30 +35,28 @@ export interface PretrainedSource {
   weights: string;
 }
 
-/** Reads what is needed to plan a run from a pretrained file: a checkpoint-*.json, or a state dict (.pth, .pth.tar, .safetensors). */
-export async function inspectPretrained(file: string): Promise<PretrainedSource> {
-  const abs = resolve(file);
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(abs);
-  } catch (e) {
-    throw new Error(`--pretrained ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
-  }
+/** Reads what is needed to plan a run from a pretrained file: a checkpoint-*.json (or its run folder), or a state dict (.pth, .pth.tar, .safetensors). */
+export async function inspectPretrained(file: string, o: { checkHash?: boolean } = {}): Promise<PretrainedSource> {
+  const resolved = resolveCheckpoint(file);
+  const abs = resolve(resolved);
+  const bytes = await readInputFile(resolved, MAX_CHECKPOINT_BYTES, 'a pretrained file');
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   if (abs.endsWith('.json')) {
-    const { record, dir } = await readCheckpointRecord(abs);
+    const { record, path } = await readCheckpointRecord(abs);
     const { numClasses: _n, seed: _s, ...modelOptions } = record.model.options;
+    const weights = checkpointFile(record, path, record.files.ema !== undefined ? 'ema' : 'weights');
+    await withInputFile(weights, async () => {}); // there, a regular file, in the record's folder
     return {
       file: abs, sha256, kind: 'checkpoint', model: record.model.name, modelOptions, numClasses: record.model.numClasses,
       classNames: record.dataset.classNames, preprocessing: record.preprocessing,
-      weights: join(dir, record.files.ema ?? record.files.weights),
+      weights: weights.path,
     };
   }
-  const view = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  checkHubHash(view, abs);
-  const sd = loadCheckpoint(view, abs);
-  const matrices = [...sd.values()].filter((t) => t.shape.length === 2);
-  const numClasses = matrices[matrices.length - 1]?.shape[0];
+  if (o.checkHash ?? true) checkHubHash(bytes, abs);
+  // Only the shapes are needed: no tensor is read.
+  const shapes = [...openCheckpoint(bytes, abs).values()].map((t) => t.shape);
+  const matrices = shapes.filter((shape) => shape.length === 2);
+  const numClasses = matrices[matrices.length - 1]?.[0];
   const published = publishedWeightsOf(abs);
   const preprocessing = published ? imagenetPreprocessing(published.crop, published.resize) : numClasses === 1000 ? imagenetPreprocessing(224) : undefined;
   return { file: abs, sha256, kind: 'state dict', ...(published ? { model: published.model } : {}), numClasses, ...(preprocessing ? { preprocessing } : {}), weights: abs };
@@ -75,7 +73,9 @@ export interface PretrainedLoad {
 
 /** Loads the matching tensors of a pretrained source into a freshly initialized model. */
 export async function loadPretrained(model: Module, src: PretrainedSource): Promise<PretrainedLoad> {
-  const sd: StateDict = await loadStateDictFile(src.weights);
+  // A checkpoint's weights file stays confined to the record's folder; only tensors that match by name and shape are read.
+  const file = src.kind === 'checkpoint' ? { path: src.weights, folder: dirname(src.weights) } : src.weights;
+  const sd = await openStateDictFile(file, { budget: ReadBudget.forShapes(model.stateDict().values()) });
   const report = model.loadStateDict(sd, { strict: false, source: src.file });
   const mismatched = new Set(report.mismatched.map((m) => m.key));
   const loaded = [...sd.keys()].filter((k) => !mismatched.has(k) && !report.unexpected.includes(k));

@@ -8,11 +8,13 @@ import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { DataLoader, takeSubset } from '../data/index.js';
 import { transformForChannels } from '../data/preprocessing.js';
-import { saveFileAtomic } from '../io/checkpoint.js';
+import { saveFileAtomic } from '../io/atomic.js';
+import { refuseOutputsOverInputs } from '../io/output-guard.js';
 import type { CalibrationMethod } from '../quantize/calibration.js';
 import { type QuantizeReport, quantizeModel } from '../quantize/quantize-model.js';
 import { optimizedOpCounts } from '../quantize/optimized-graph.js';
 import type { ModelSource } from './checkpoints.js';
+import { classifierInputs } from './classifier.js';
 import { modelMetadata, openNetworkClassifier, verifyOnnxClassifier } from './export.js';
 import { openModelSplit } from './model-split.js';
 
@@ -50,6 +52,7 @@ export interface QuantizeResult {
 export const DEFAULT_CALIBRATION_IMAGES = 512;
 
 export async function quantizeToOnnx(o: QuantizeCommandOptions): Promise<QuantizeResult> {
+  refuseOutputsOverInputs([{ path: o.out, what: 'the int8 output' }], await classifierInputs(o));
   const c = await openNetworkClassifier(o);
   const datasetName = o.dataset ?? c.record?.dataset.name;
   if (!datasetName) throw new Error('--dataset is required with --weights (the images to calibrate the int8 ranges on)');

@@ -1,7 +1,13 @@
 /** `mobilezoo test`: evaluate a checkpoint, weights or an ONNX model on a dataset's test split. */
 import { DataLoader, resolveTransform, standardTransform, takeSubset } from '../data/index.js';
 import { atInputSize, recordPreprocessing, transformForChannels } from '../data/preprocessing.js';
-import { type ClassifierSource, openClassifier } from './classifier.js';
+import { join, resolve } from 'node:path';
+import { saveFileAtomic } from '../io/atomic.js';
+import { OutputFolder } from '../io/output-folder.js';
+import { refuseOutputsOverInputs } from '../io/output-guard.js';
+import { confusionMatrixSvg, writeChart } from '../report/index.js';
+import { ConfigError } from '../config-error.js';
+import { type ClassifierSource, classifierInputs, openClassifier, trainedOn } from './classifier.js';
 import { mapClasses } from './class-map.js';
 import { openModelSplit } from './model-split.js';
 import { type EvalResult, evaluateLoader } from './evaluate.js';
@@ -23,7 +29,15 @@ export interface TestOptions extends ClassifierSource {
   tta?: TtaMode;
   /** Map dataset classes to model outputs by position, not by name. */
   byIndex?: boolean;
+  /** A folder to write TEST_OUTPUT_FILES into (locked while testing; files there that mobilezoo did not write are never replaced). */
+  out?: string;
+  /** The command line (kept in the folder's lock) and where notes about the folder go. */
+  command?: string;
+  log?: (message: string) => void;
 }
+
+/** What testModel writes into `out`. */
+export const TEST_OUTPUT_FILES = ['confusion.svg', 'confusion.png', 'test.json'];
 
 export interface TestResult extends EvalResult {
   /** The model's class names (confusion and perClass are indexed by them). */
@@ -38,17 +52,59 @@ export interface TestResult extends EvalResult {
   dataset: string;
   inputSize: [number, number, number];
   tta: TtaMode;
+  /** The files written into `out`. */
+  written?: string[];
+}
+
+/** The result as JSON (test.json, `test --json`). */
+export function testResultJson(r: TestResult): object {
+  return {
+    model: r.model,
+    weights: r.weights,
+    dataset: r.dataset,
+    inputSize: r.inputSize,
+    tta: r.tta,
+    count: r.count,
+    loss: r.loss,
+    top1: r.top1,
+    top5: Number.isFinite(r.top5) ? r.top5 : null,
+    perClass: Object.fromEntries(r.present.map((i) => [r.classNames[i]!, Number.isFinite(r.perClass[i]!) ? r.perClass[i] : null])),
+    classNames: r.classNames,
+    present: r.present,
+    classMap: r.classMap ?? null,
+    confusion: r.confusion,
+  };
+}
+
+/** Evaluates a model on a test split (see evaluateSplit) and writes TEST_OUTPUT_FILES into `o.out` when given. */
+export async function testModel(o: TestOptions): Promise<TestResult> {
+  if (!o.out) return evaluateSplit(o);
+  const dir = resolve(o.out);
+  refuseOutputsOverInputs([{ path: dir, what: 'the output folder', folder: true, writes: (f) => TEST_OUTPUT_FILES.includes(f) }], await classifierInputs(o));
+  const folder = await OutputFolder.open(dir, { command: o.command ?? 'mobilezoo test', writes: TEST_OUTPUT_FILES, log: o.log });
+  try {
+    const r = await evaluateSplit(o);
+    const svg = await confusionMatrixSvg({ classNames: r.classNames, matrix: r.confusion, title: `Confusion matrix: ${r.model} on ${r.dataset} (test)` });
+    await folder.track(TEST_OUTPUT_FILES, async () => {
+      await writeChart(join(dir, 'confusion'), svg);
+      await saveFileAtomic(join(dir, 'test.json'), JSON.stringify(testResultJson(r), null, 2) + '\n');
+    });
+    return { ...r, written: TEST_OUTPUT_FILES.map((f) => join(dir, f)) };
+  } finally {
+    await folder.close();
+  }
 }
 
 /** Evaluates a model on a test split: loss, top-1, top-5, per-class accuracy, confusion matrix. */
-export async function testModel(o: TestOptions): Promise<TestResult> {
-  const c = await openClassifier(o, { threads: o.threads, input: o.input });
+async function evaluateSplit(o: TestOptions): Promise<TestResult> {
+  const c = await openClassifier(o, { threads: o.threads, input: o.input, batch: o.batchSize });
   try {
-    const datasetName = o.dataset ?? c.record?.dataset.name;
-    if (!datasetName) throw new Error('--dataset is required with --weights or --onnx (which test split to evaluate on?)');
+    const trained = trainedOn(c);
+    const datasetName = o.dataset ?? trained?.dataset.name;
+    if (!datasetName) throw new ConfigError('dataset', `needed with ${c.recorded ? 'this model' : 'weights without a record'}: which test split to evaluate on? (${c.weights} does not record the dataset it was trained on)`);
     let ds = await openModelSplit(datasetName, 'test', {
-      dataDir: o.dataDir, download: o.download, record: c.record,
-      source: c.recorded ? c.preprocessing.source : undefined, size: o.input ?? c.preprocessing.inputSize[1],
+      dataDir: o.dataDir, download: o.download, record: trained,
+      source: c.recorded ? c.preprocessing.source : undefined, size: o.input ?? c.preprocessing.inputSize[1], onNote: o.log,
     });
     if (o.limit !== undefined && ds.length > o.limit) ds = takeSubset(ds, o.limit);
     if (!c.recorded) {

@@ -1,65 +1,42 @@
 /**
- * The training workflow behind `mobilezoo train` / `demo`: open the data, plan the model and input
- * resolution, run the epoch loop on a Trainer (progress events, evaluation on the test split each
- * epoch), write metrics.csv, checkpoints, charts and report.html, stop cleanly on an AbortSignal with
- * a resumable `interrupted` checkpoint, and resume exactly from any checkpoint (also mid-epoch).
+ * The training workflow behind `mobilezoo train` / `demo`: a run is set up (training/setup.ts: data,
+ * model, loaders), starts fresh or from a checkpoint (training/resume.ts), trains epoch after epoch
+ * (training/epoch-loop.ts), evaluates (training/evaluation.ts: the EMA weights when kept), and records
+ * (training/record.ts: metrics.csv, checkpoints, the report). An AbortSignal stops it after the current
+ * step with a resumable `interrupted` checkpoint.
  *
  * Exact resume: batches are a function of (seed, epoch, position) only (DataLoader.setEpoch), the
  * weights, buffers, optimizer slots, step count and dropout RNG position are restored, and the running
  * sums of a partly trained epoch are stored, so a resumed run computes the same losses as an
  * uninterrupted one.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { DataLoader, type TransformSpec, resolveTransform } from '../data/index.js';
-import { type Preprocessing, recordPreprocessing } from '../data/preprocessing.js';
-import { loadStateDictFile } from '../io/checkpoint.js';
-import type { Network } from '../models/network.js';
-import { createModel } from '../models/registry.js';
-import { summary } from '../nn/summary.js';
-import { type EpochMetrics, MetricsCsv, topK } from '../report/index.js';
-import { InferenceSession } from '../runtime/inference.js';
+import type { OutputFolder } from '../io/output-folder.js';
+import { refuseOutputsOverInputs } from '../io/output-guard.js';
+import { type DataLoader, mixes } from '../data/index.js';
+import type { EpochMetrics } from '../report/index.js';
 import { backboneParameters, resolveFreeze } from '../train/freeze.js';
-import { learningRate } from '../train/schedules.js';
 import { Trainer } from '../train/trainer.js';
-import {
-  type CheckpointRecord,
-  type EpochAccumulator,
-  type PretrainedRecord,
-  CHECKPOINT_FORMAT,
-  CHECKPOINT_VERSION,
-  readCheckpointRecord,
-  writeCheckpoint,
-} from './checkpoints.js';
-import { type TrainConfig, describeOptimization } from './config.js';
-import { type TrainingData, openTrainingData, planModel, sourcePreprocessing, trainTransforms } from './data.js';
-import { type EvalResult, evaluateLoader } from './evaluate.js';
-import { loadPretrained, summarizeTensorNames } from './pretrained.js';
-import { runEnvironment, writeRunReport } from './report.js';
+import { type EpochAccumulator, checkpointPaths, readCheckpointRecord } from './checkpoints.js';
+import { ConfigError, type Monitor, type TrainConfig, type TrainSettings, describeOptimization, resolveTrainConfig } from './config.js';
+import type { EvalResult } from './evaluate.js';
+import type { RunStatus } from './report.js';
+import { RunClock } from './training/clock.js';
+import { type EpochOutcome, EpochLoop } from './training/epoch-loop.js';
+import { type Predict, RunEvaluator } from './training/evaluation.js';
+import type { EpochEvent, StepEvent, TrainEvents } from './training/events.js';
+import { RunRecord } from './training/record.js';
+import { type ResumePoint, type RunProgress, checkStart, freshProgress, openResume, restoreTrainer, resumeConfig, zeroAccumulator } from './training/resume.js';
+import { type RunSetup, closeLoaders, openRunSetup } from './training/setup.js';
+import { checkModelFits } from './model-memory.js';
+import { checkConcurrency } from './resources.js';
+import { isRunFile, openRunFolder } from './run-folder.js';
 
-export interface StepEvent {
-  epoch: number;
-  epochs: number;
-  step: number;
-  steps: number;
-  /** Running means over the epoch so far. */
-  loss: number;
-  acc: number;
-  imagesPerSec: number;
-  lr: number;
-}
-
-export interface TrainEvents {
-  log?(message: string): void;
-  /** `startStep` > 0 when resuming mid-epoch. */
-  epochStart?(e: { epoch: number; epochs: number; steps: number; startStep: number }): void;
-  step?(s: StepEvent): void;
-  evalStart?(e: { epoch: number; batches: number }): void;
-  evalProgress?(done: number, total: number): void;
-  epochEnd?(row: EpochMetrics, evaluation: EvalResult, epochs: number): void;
-  checkpoint?(path: string, tag: string): void;
-}
+export type { EpochEvent, StepEvent, TrainEvents } from './training/events.js';
+export { EMA_BATCHNORM_BATCHES } from './training/evaluation.js';
+export { type ResumePoint, openResume, resumeConfig } from './training/resume.js';
 
 export interface TrainRunOptions {
   outDir: string;
@@ -70,8 +47,8 @@ export interface TrainRunOptions {
   workers?: number;
   /** The command line, recorded in checkpoints and the report. */
   command?: string;
-  /** A checkpoint to continue from (its config should be the one passed; see resumeConfig). */
-  resume?: string;
+  /** A checkpoint to continue from (a path, or one openResume has read); its config should be the one passed (see resumeConfig). */
+  resume?: string | ResumePoint;
   /** Abort → finish the current step, save `checkpoint-interrupted`, return { interrupted: true }. */
   signal?: AbortSignal;
   events?: TrainEvents;
@@ -84,158 +61,322 @@ export interface TrainResult {
   checkpoint?: string;
   reportPath?: string;
   history: EpochMetrics[];
+  /** The final test evaluation: of checkpoint-best, or of the last weights without a validation split. */
   evaluation?: EvalResult;
+  /** The checkpoint that evaluation measured, and its epoch. */
+  tested?: { checkpoint: string; epoch: number };
+  /** The best epoch by the monitored validation value; its weights are `checkpoint`. */
+  best?: { epoch: number; monitor: Monitor; value: number; checkpoint: string };
+  /** Set when early stopping ended the run. */
+  stopped?: { epoch: number; reason: string };
   /** Epochs already done when nothing was left to train. */
   nothingToDo?: boolean;
 }
 
-/** The config to continue a checkpoint with: its own, with `epochs` optionally changed. */
-export function resumeConfig(record: CheckpointRecord, overrides: { epochs?: number } = {}): TrainConfig {
-  // Checkpoints from before fine-tuning existed lack its settings.
-  const c: TrainConfig = { ...record.config, freeze: record.config.freeze ?? 'none', backboneLrMult: record.config.backboneLrMult ?? 1 };
-  if (overrides.epochs !== undefined) c.epochs = overrides.epochs;
-  return c;
+/**
+ * What `train` takes: the command line's training settings (defaults and a recipe merged in, as
+ * `mobilezoo train` does), where to write, progress callbacks and an AbortSignal.
+ */
+export interface TrainOptions extends TrainSettings {
+  /** The output folder (default runs/<model>-<dataset>-<timestamp>; resuming, the checkpoint's folder). */
+  outDir?: string;
+  /** Keep a checkpoint every N epochs (default 5); checkpoint-best and checkpoint-last are always written. */
+  saveEvery?: number;
+  /** ONNX Runtime threads (default: all cores; resuming, the run's own). */
+  threads?: number;
+  /** Data-loading worker threads (default 1; 0: the main thread). */
+  workers?: number;
+  /**
+   * Continue a run from its checkpoint (a path, or what openResume read): the run keeps its settings;
+   * only `epochs` (to extend it), `dataDir` and `download` may be given besides.
+   */
+  resume?: string | ResumePoint;
+  /** Recorded in checkpoints and the report as the command that made the run. */
+  command?: string;
+  /** Abort: the current step finishes, `checkpoint-interrupted` is saved, the result has `interrupted: true`. */
+  signal?: AbortSignal;
+  /** After every epoch: its metrics row, validation (and test) evaluation, whether it is the best so far. */
+  onEpoch?(e: EpochEvent): void;
+  /** After every training step: running loss and accuracy of the epoch, images/s, learning rate. */
+  onStep?(s: StepEvent): void;
+  /** What the command line prints as progress lines (dataset, model, plan, checkpoints saved). */
+  onLog?(message: string): void;
+  /** Every event, for finer progress (evaluation batches, checkpoints). */
+  events?: TrainEvents;
 }
 
-function zeroAccumulator(): EpochAccumulator {
-  return { lossSum: 0, correct: 0, seen: 0, stepSeconds: 0 };
+/** Settings that a resumed run may change. */
+const RESUMABLE_SETTINGS = new Set(['epochs', 'dataDir', 'download']);
+
+/** `runs/<name>-<yyyymmdd-hhmmss>`: a new run's default folder. */
+export function defaultRunFolder(name: string, d = new Date()): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  return join('runs', `${name}-${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`);
 }
 
 /**
- * Training batches whose BatchNorm statistics the EMA weights get before an evaluation (a few thousand
- * images, forward only; the whole split, as update_bn does, would cost a third of an epoch each time).
+ * Trains a model, or continues a run: `await train({ model: 'mobilenet_v2', modelOptions: { widthMult: 0.5 },
+ * dataset: 'fashion-mnist', recipe: 'fashion-mnist', epochs: 10, onEpoch: (e) => console.log(e.metrics) })`.
+ * Bad settings throw a ConfigError naming the setting. See the module comment for what a run writes.
  */
-export const EMA_BATCHNORM_BATCHES = 50;
+export async function train(options: TrainOptions = {}): Promise<TrainResult> {
+  const { outDir, saveEvery, threads, workers, resume, command, signal, onEpoch, onStep, onLog, events, ...settings } = options;
+  const run = { saveEvery, threads, workers, command, signal, events: withCallbacks(events, { onEpoch, onStep, onLog }) };
+  if (resume === undefined) {
+    const config = resolveTrainConfig(settings);
+    return trainFromConfig(config, { ...run, outDir: outDir ?? defaultRunFolder(`${config.model}-${config.dataset}`) });
+  }
+  const point = typeof resume === 'string' ? await openResume(resume) : resume;
+  const fixed = Object.entries(settings).find(([k, v]) => v !== undefined && !RESUMABLE_SETTINGS.has(k));
+  if (fixed) throw new ConfigError(fixed[0], 'cannot be changed when resuming: the run keeps its checkpoint\'s settings (only `epochs`, `dataDir` and `download` may be given)');
+  const config = resumeConfig(point.record, { epochs: settings.epochs });
+  if (settings.dataDir !== undefined) config.dataDir = settings.dataDir;
+  if (settings.download) config.download = true;
+  return trainFromConfig(config, {
+    ...run, outDir: outDir ?? point.dir, saveEvery: saveEvery ?? point.record.saveEvery, threads: threads ?? point.record.threads, resume: point,
+  });
+}
 
-/** Runs (or resumes) a training run; see the module comment. */
-export async function train(config: TrainConfig, run: TrainRunOptions): Promise<TrainResult> {
-  const r = await TrainingRun.open(config, run);
+function withCallbacks(events: TrainEvents | undefined, c: Pick<TrainOptions, 'onEpoch' | 'onStep' | 'onLog'>): TrainEvents {
+  const both = <A extends unknown[]>(f?: (...a: A) => void, g?: (...a: A) => void) => (f && g ? (...a: A) => (f(...a), g(...a)) : f ?? g);
+  return { ...events, epochEnd: both(events?.epochEnd, c.onEpoch), step: both(events?.step, c.onStep), log: both(events?.log, c.onLog) };
+}
+
+/** Runs (or resumes) a training run from a resolved config (resolveTrainConfig, or resumeConfig of a checkpoint). */
+export async function trainFromConfig(config: TrainConfig, run: TrainRunOptions): Promise<TrainResult> {
+  const log = (m: string) => run.events?.log?.(m);
+  const outDir = resolve(run.outDir);
+  const saveEvery = run.saveEvery ?? 5;
+  if (!Number.isInteger(saveEvery) || saveEvery < 1) throw new Error(`saveEvery must be a positive integer, got ${saveEvery}`);
+  const resume = typeof run.resume === 'string' ? await openResume(run.resume) : run.resume;
+  checkStart(config, outDir, resume);
+  checkConcurrency('threads', run.threads, resume ? `${resume.path}: threads` : '`threads`');
+  checkConcurrency('workers', run.workers, '`workers`');
+  if (config.input !== undefined) {
+    // Before the data is opened (or generated at that size): the model at the asked input size and batch,
+    // with the stem planModel gives an input of that size.
+    const stem = config.modelOptions.stem ?? (config.input <= 64 ? 'cifar' : 'imagenet');
+    checkModelFits(config.model, { ...config.modelOptions, stem }, 'training', { inputSize: [3, config.input, config.input], batch: config.batchSize, training: true });
+  }
+  refuseOutputsOverInputs([{ path: outDir, what: 'the run folder', folder: true, writes: isRunFile }], trainInputs(config));
+  const folder = await openRunFolder(outDir, { command: run.command ?? 'mobilezoo train', log });
   try {
-    await r.startTrainer();
-    if (r.startEpoch >= config.epochs) return r.nothingToDo();
-    r.startClock();
-    for (let e = r.startEpoch; r.continuesWith(e); e++) {
-      const epoch = await r.trainEpoch(e);
-      if (epoch.aborted) return r.interrupt(e, epoch.steps, epoch.sums);
-      if (epoch.outOfTime) break;
-      const evaluation = await r.evaluate(e);
-      if (!evaluation) return r.interrupt(e, r.steps, epoch.sums);
-      await r.endEpoch(e, epoch, evaluation);
+    const setup = await openRunSetup(config, { workers: run.workers ?? 1, log }, resume);
+    const session = new TrainingSession(config, run, outDir, saveEvery, setup, folder);
+    try {
+      return await session.run(resume);
+    } finally {
+      await session.close();
     }
-    return await r.finish();
   } finally {
-    await r.close();
+    await folder.close();
   }
 }
 
-interface EpochOutcome {
-  /** Steps of the epoch done (including those done before a resume). */
-  steps: number;
-  sums: EpochAccumulator;
-  lastLr: number;
-  aborted: boolean;
-  /** --minutes ran out before this epoch's first step. */
-  outOfTime: boolean;
+/** The files a run reads that its folder must not replace: the pretrained weights, an image folder. */
+function trainInputs(config: TrainConfig): { path: string; what: string; folder?: boolean }[] {
+  const p = config.pretrained;
+  return [
+    ...(p ? [{ path: p.file, what: 'the pretrained file' }, ...(p.weights !== p.file ? [{ path: p.weights, what: `the weights of ${p.file}` }] : [])] : []),
+    ...(config.dataset === 'folder' && config.dataDir ? [{ path: config.dataDir, what: 'the image folder', folder: true }] : []),
+  ];
 }
 
-type RecordBase = Omit<CheckpointRecord, 'files' | 'tag' | 'epoch' | 'progress' | 'metrics' | 'evaluation' | 'history' | 'seconds'>;
-
-/** The state of one run between the steps of train(). */
-class TrainingRun {
+/** One session of a run (a run interrupted and resumed has several): the trainer and the epoch loop over the setup. */
+class TrainingSession {
   private trainer?: Trainer;
-  private evalSession?: InferenceSession;
-  private history: EpochMetrics[] = [];
-  private lastEval?: EvalResult;
-  private seconds = 0;
-  /** Seconds of the last evaluation (its epoch's metrics row counts them). */
-  private evalSeconds = 0;
-  startEpoch = 0;
-  private startStep = 0;
-  private partial = zeroAccumulator();
-  private readonly csv: MetricsCsv;
-  private readonly commands: string[];
-  private readonly budget?: number;
-  private clockStart = performance.now();
+  private evaluator?: RunEvaluator;
+  private record?: RunRecord;
+  private resume?: ResumePoint;
+  private readonly clock: RunClock;
   private readonly log: (m: string) => void;
+  /** Seconds of each epoch of this session, training and evaluation (for the report's ETA). */
+  private readonly epochSeconds: number[] = [];
 
-  private constructor(
+  constructor(
     private readonly config: TrainConfig,
-    private readonly run: TrainRunOptions,
+    private readonly options: TrainRunOptions,
     private readonly outDir: string,
-    private readonly resumed: Resumed | undefined,
-    private readonly data: TrainingData,
-    private readonly model: Network,
-    private readonly modelOptions: Record<string, unknown>,
-    private readonly inputSize: [number, number, number],
-    private readonly counts: { totalParams: number; totalMacs: number },
-    private readonly preprocessing: Preprocessing,
-    private readonly loaders: { train: DataLoader; test: DataLoader; batchNorm?: DataLoader },
-    private readonly pretrained: PretrainedRecord | undefined,
+    private readonly saveEvery: number,
+    private readonly setup: RunSetup,
+    private readonly folder: OutputFolder,
   ) {
-    this.log = (m) => run.events?.log?.(m);
-    this.csv = new MetricsCsv(join(outDir, 'metrics.csv'));
-    this.commands = [...(resumed?.record.commands ?? []), ...(run.command ? [run.command] : [])];
-    this.budget = config.minutes !== undefined ? config.minutes * 60 : undefined;
+    this.log = (m) => options.events?.log?.(m);
+    this.clock = new RunClock(config.minutes, config.epochs);
   }
 
-  get steps(): number {
-    return this.loaders.train.length;
+  private get steps(): number {
+    return this.setup.loaders.train.length;
   }
 
-  private get saveEvery(): number {
-    return this.run.saveEvery ?? 5;
-  }
-
-  /** Checks the output folder and resume, opens the data, builds the model with its starting weights and the loaders. */
-  static async open(config: TrainConfig, run: TrainRunOptions): Promise<TrainingRun> {
-    const log = (m: string) => run.events?.log?.(m);
-    const outDir = resolve(run.outDir);
-    const saveEvery = run.saveEvery ?? 5;
-    if (!Number.isInteger(saveEvery) || saveEvery < 1) throw new Error(`saveEvery must be a positive integer, got ${saveEvery}`);
-    const resumed = await checkResume(config, run, outDir);
-
-    const data = await openTrainingData(config);
-    log(`dataset: ${data.title}, ${data.train.length} train / ${data.test.length} test images, ${data.train.numClasses} classes`);
-    const plan = planModel(config, { height: data.train.height, width: data.train.width, numClasses: data.train.numClasses, title: data.title });
-    for (const n of plan.notes) log(`note: ${n}`);
-    if (resumed && JSON.stringify(resumed.record.model.inputSize) !== JSON.stringify(plan.inputSize)) {
-      throw new Error(`${resumed.path}: was trained at input ${resumed.record.model.inputSize.join('x')}, this run would use ${plan.inputSize.join('x')}`);
-    }
-    const modelOptions = resumed ? { ...resumed.record.model.options } : plan.options;
-    const model = createModel(config.model, modelOptions);
-    // Weights first: frozen layers are compiled into the train step as constants.
-    const pretrained = resumed ? resumed.record.pretrained : await startFromPretrained(model, config, log);
-    if (resumed) {
-      const weights = join(resumed.dir, resumed.record.files.weights);
-      model.loadStateDict(await loadStateDictFile(weights), { source: weights });
-    }
-    const inputSize = plan.inputSize;
-    const counts = summary(model, inputSize);
-
-    const source = sourcePreprocessing(config);
-    const transforms = trainTransforms(data.train, inputSize, config.augment, config.randomErasing, source);
-    const loaders = openLoaders(config, data, transforms, run.workers ?? 1);
-    // Test-set normalization uses the training split's statistics.
-    const preprocessing = source ?? recordPreprocessing(data.train, resolveTransform(transforms.eval, data.train));
-    if (loaders.train.length === 0) {
-      await closeLoaders(loaders);
-      throw new Error(`no training batches: ${data.train.length} samples with --batch-size ${config.batchSize}`);
-    }
-    return new TrainingRun(config, run, outDir, resumed, data, model, modelOptions, inputSize, counts, preprocessing, loaders, pretrained);
+  private get events(): TrainEvents {
+    return this.options.events ?? {};
   }
 
   /** The frozen modules during epoch e (0-based). */
   private frozenAt(e: number): Set<string> {
     const unfrozen = this.config.unfreezeAt !== undefined && e + 1 >= this.config.unfreezeAt;
-    return resolveFreeze(this.model, unfrozen ? 'none' : this.config.freeze ?? 'none');
+    return resolveFreeze(this.setup.model, unfrozen ? 'none' : this.config.freeze ?? 'none');
   }
 
-  /** Compiles the train step and restores the optimizer and progress of a resumed run. */
-  async startTrainer(): Promise<void> {
-    const { config, run, resumed, model } = this;
-    const epoch = resumed?.record.epoch ?? 0;
-    const backbone = config.backboneLrMult !== undefined && config.backboneLrMult !== 1 ? backboneParameters(model) : undefined;
-    this.trainer = await Trainer.create(model, {
+  /** Under a minutes budget the epoch count is an estimate; a faster machine may run past it. */
+  private shownEpochs(e: number): number {
+    return Math.max(this.config.epochs, e + 1);
+  }
+
+  /** Whether the test split is evaluated after epoch e (0-based): every evalTestEvery epochs, or every epoch without validation. */
+  private testDue(e: number): boolean {
+    const every = this.config.evalTestEvery ?? (this.setup.loaders.val ? undefined : 1);
+    return every !== undefined && (e + 1) % every === 0;
+  }
+
+  async run(resume: ResumePoint | undefined): Promise<TrainResult> {
+    const { config, options, setup } = this;
+    const trainer = await this.startTrainer(resume?.record.epoch ?? 0);
+    await mkdir(this.outDir, { recursive: true });
+    const progress: RunProgress = resume ? await restoreTrainer(trainer, resume, this.steps) : freshProgress();
+    const commands = [...(resume?.record.commands ?? []), ...(options.command ? [options.command] : [])];
+    const record = await RunRecord.start({ outDir: this.outDir, folder: this.folder, config, setup, commands, threads: options.threads, saveEvery: this.saveEvery }, progress);
+    this.record = record;
+    this.resume = resume;
+    if (resume) this.log(`resumed from ${resume.path}: epoch ${progress.epoch}${progress.stepInEpoch ? ` + ${progress.stepInEpoch}/${this.steps} steps` : ''} of ${config.epochs}`);
+    this.logPlan();
+    const trained = progress.epoch >= config.epochs || record.monitor.stoppedAt !== undefined;
+    if (trained && resume?.record.tag !== 'interrupted') {
+      const why = record.monitor.stoppedAt !== undefined ? `the run stopped early at epoch ${record.monitor.stoppedAt}` : `the checkpoint has completed ${progress.epoch} of ${config.epochs} epochs (give more epochs to continue)`;
+      this.log(`nothing to train: ${why}`);
+      return { outDir: this.outDir, interrupted: false, history: record.history, nothingToDo: true };
+    }
+
+    const loop = new EpochLoop(trainer, setup.loaders.train, { config, numClasses: setup.model.numClasses, clock: this.clock, signal: options.signal, events: options.events });
+    this.clock.start();
+    for (let e = progress.epoch; !trained && (this.clock.limited ? e === progress.epoch || !this.clock.timeUp() : e < config.epochs); e++) {
+      const frozen = this.frozenAt(e);
+      if (e > progress.epoch && frozen.size < trainer.frozen.size) this.log(`epoch ${e + 1}: unfreezing ${frozen.size ? `all but ${frozen.size} modules` : 'every layer'}`);
+      await trainer.setFrozen(frozen);
+      const first = e === progress.epoch;
+      const epoch = await loop.run(e, first ? progress.stepInEpoch : 0, first ? progress.partial : zeroAccumulator(), this.shownEpochs(e));
+      record.seconds += epoch.seconds;
+      await record.addSteps(epoch.points);
+      if (epoch.aborted) return this.interrupt(e, epoch.steps, epoch.sums);
+      if (epoch.outOfTime) break;
+      const t0 = performance.now();
+      const predict = await this.evaluator!.current();
+      const validation = setup.loaders.val ? await this.evaluate(predict, setup.loaders.val, e + 1, 'validation') : undefined;
+      if (validation === null) return this.interrupt(e, this.steps, epoch.sums);
+      const test = this.testDue(e) ? await this.evaluate(predict, setup.loaders.test, e + 1, 'test') : undefined;
+      if (test === null) return this.interrupt(e, this.steps, epoch.sums);
+      const evalSeconds = (performance.now() - t0) / 1000;
+      record.seconds += evalSeconds;
+      this.epochSeconds.push(epoch.seconds + evalSeconds);
+      const row = epochRow(e, epoch, validation, test, evalSeconds);
+      const { improved, stop } = await record.addEpoch(row, validation, test);
+      if (improved) await this.save('best', e + 1);
+      this.events.epochEnd?.({
+        epoch: e + 1, epochs: this.shownEpochs(e), metrics: row, ...(validation ? { validation } : {}), ...(test ? { test } : {}),
+        best: improved, bestEpoch: record.monitor.best?.epoch, ...(stop ? { stopping: record.monitor.stopReason() } : {}),
+      });
+      if ((e + 1) % this.saveEvery === 0) await this.save(`epoch-${e + 1}`, e + 1);
+      if (stop) {
+        this.log(`early stopping after epoch ${e + 1}: ${record.monitor.stopReason()}`);
+        break;
+      }
+      await record.report(this.status('running', e));
+    }
+    return this.finish();
+  }
+
+  private async save(tag: string, epoch: number, stepInEpoch = 0, sums?: EpochAccumulator): Promise<string> {
+    const path = await this.record!.save(this.trainer!, tag, epoch, stepInEpoch, this.steps, sums);
+    this.events.checkpoint?.(path, tag);
+    return path;
+  }
+
+  /** Saves a resumable `interrupted` checkpoint at step `steps` of epoch e (0-based). */
+  private async interrupt(e: number, steps: number, sums?: EpochAccumulator): Promise<TrainResult> {
+    const record = this.record!;
+    const path = await this.save('interrupted', e, steps, sums);
+    const reportPath = await record.report({ ...this.status('interrupted', e - 1), note: 'resumable from checkpoint-interrupted' });
+    return { ...this.result(), interrupted: true, checkpoint: path, reportPath };
+  }
+
+  /** The final test (of checkpoint-best when there is one), checkpoint-last and the report. */
+  private async finish(): Promise<TrainResult> {
+    const { config, setup } = this;
+    const record = this.record!;
+    const done = this.clock.limited || record.monitor.stoppedAt !== undefined ? record.history.length : config.epochs;
+    const best = record.monitor.best;
+    const lastPath = checkpointPaths(this.outDir, 'last').json;
+    const path = best ? await this.bestCheckpoint(best.epoch) : undefined;
+    if (best && !path) this.log(`note: the weights of the best epoch (${best.epoch}) are in no checkpoint this run can reach; the final test measures the last weights`);
+    if (best && path) {
+      const result = await this.evaluate(await this.evaluator!.ofCheckpoint(path), setup.loaders.test, best.epoch, 'test', true);
+      if (!result) return this.interrupt(done, 0);
+      record.final = { epoch: best.epoch, result, checkpoint: path };
+    } else if (record.test?.epoch === done && record.history.length) {
+      record.final = { ...record.test, checkpoint: lastPath };
+    } else {
+      const result = await this.evaluate(await this.evaluator!.current(), setup.loaders.test, done, 'test', true);
+      if (!result) return this.interrupt(done, 0);
+      record.final = { epoch: done, result, checkpoint: lastPath };
+    }
+    const last = await this.save('last', done);
+    const stopped = record.monitor.stoppedAt !== undefined;
+    const reportPath = await record.report(stopped ? { ...this.status('stopped early', done - 1), note: record.monitor.stopReason() } : this.status('finished', done - 1));
+    return { ...this.result(), interrupted: false, checkpoint: last, reportPath };
+  }
+
+  /**
+   * Where the best epoch's weights are: this folder's checkpoint-best, or, for a run resumed into another
+   * folder, the source folder's checkpoint-best or the resumed checkpoint itself, when it is of that epoch.
+   */
+  private async bestCheckpoint(epoch: number): Promise<string | undefined> {
+    const r = this.resume;
+    const candidates = [checkpointPaths(this.outDir, 'best').json, ...(r ? [checkpointPaths(r.dir, 'best').json, r.path] : [])];
+    for (const path of candidates) {
+      if (!existsSync(path)) continue;
+      const { record } = await readCheckpointRecord(path);
+      if (record.epoch === epoch && record.progress.stepInEpoch === 0) return path;
+    }
+    return undefined;
+  }
+
+  private result(): Omit<TrainResult, 'interrupted'> {
+    const record = this.record!;
+    const best = record.monitor.best;
+    return {
+      outDir: this.outDir,
+      history: record.history,
+      ...(record.final ? { evaluation: record.final.result, tested: { checkpoint: record.final.checkpoint, epoch: record.final.epoch } } : {}),
+      ...(best ? { best: { ...best, checkpoint: record.final && record.final.epoch === best.epoch ? record.final.checkpoint : checkpointPaths(this.outDir, 'best').json } } : {}),
+      ...(record.monitor.stoppedAt !== undefined ? { stopped: { epoch: record.monitor.stoppedAt, reason: record.monitor.stopReason() } } : {}),
+    };
+  }
+
+  /** Where the run stands after epoch e (0-based), for the report. */
+  private status(state: RunStatus['state'], e: number): RunStatus {
+    const epochs = this.shownEpochs(e);
+    const recent = this.epochSeconds.slice(-3);
+    const perEpoch = recent.length ? recent.reduce((a, b) => a + b, 0) / recent.length : undefined;
+    const left = this.clock.budget !== undefined ? Math.max(0, this.clock.budget - this.clock.elapsed()) : perEpoch !== undefined ? perEpoch * (epochs - e - 1) : undefined;
+    return {
+      state, epoch: e + 1, epochs,
+      ...(left !== undefined ? { etaSeconds: left } : {}),
+      ...(state === 'running' && perEpoch !== undefined ? { refreshSeconds: Math.min(60, Math.max(5, perEpoch / 2)) } : {}),
+    };
+  }
+
+  /** Evaluates a split with progress events; null when aborted. */
+  private evaluate(predict: Predict, loader: DataLoader, epoch: number, split: 'validation' | 'test', final = false): Promise<EvalResult | null> {
+    this.events.evalStart?.({ epoch, batches: loader.length, split, ...(final ? { final } : {}) });
+    return this.evaluator!.evaluate(predict, loader, { signal: this.options.signal, onBatch: (done, total) => this.events.evalProgress?.(done, total) });
+  }
+
+  /** Compiles the train step, with the frozen modules of the starting epoch. */
+  private async startTrainer(startEpoch: number): Promise<Trainer> {
+    const { config, options, setup } = this;
+    const backbone = config.backboneLrMult !== undefined && config.backboneLrMult !== 1 ? backboneParameters(setup.model) : undefined;
+    this.trainer = await Trainer.create(setup.model, {
       optimizer: config.optimizer,
       lr: config.lr,
       schedule: config.schedule,
@@ -245,287 +386,54 @@ class TrainingRun {
       labelSmoothing: config.labelSmoothing,
       seed: config.seed,
       emaDecay: config.emaDecay,
-      schedulePosition: this.budget !== undefined ? () => config.epochs * Math.min(1, this.clock() / this.budget!) : undefined,
-      inputSize: this.inputSize,
-      threads: run.threads,
+      schedulePosition: this.clock.schedulePosition(),
+      inputSize: setup.inputSize,
+      threads: options.threads,
       batchSize: config.batchSize,
-      frozen: this.frozenAt(epoch),
-      lrMultiplier: backbone ? (p) => (backbone.has(p) ? config.backboneLrMult! : 1) : undefined,
+      frozen: this.frozenAt(startEpoch),
+      lrMultiplier: backbone ? (p) => (backbone.has(p) ? config.backboneLrMult : 1) : undefined,
+      softTargets: mixes(config.mix),
     });
-    await mkdir(this.outDir, { recursive: true });
-    if (resumed) {
-      const { record, dir, path } = resumed;
-      if (record.progress.stepsPerEpoch !== this.steps) {
-        throw new Error(`${path}: ${record.progress.stepsPerEpoch} steps per epoch when saved, ${this.steps} now (has the dataset or --batch-size changed?)`);
-      }
-      this.trainer.loadOptimizerStateDict(await loadStateDictFile(join(dir, record.files.optimizer)));
-      if (this.trainer.step !== record.progress.step) throw new Error(`${path}: optimizer state is at step ${this.trainer.step}, record says ${record.progress.step}`);
-      this.startEpoch = record.epoch;
-      this.startStep = record.progress.stepInEpoch;
-      this.partial = record.progress.partial ? { ...record.progress.partial } : zeroAccumulator();
-      this.history = record.history.filter((r) => r.epoch <= record.epoch);
-      this.seconds = record.seconds ?? 0;
-      await this.csv.rewrite(this.history);
-      this.log(`resumed from ${path}: epoch ${record.epoch}${this.startStep ? ` + ${this.startStep}/${this.steps} steps` : ''} of ${config.epochs}`);
-    } else {
-      await this.csv.rewrite([]);
-    }
-    const c = this.counts;
-    this.log(`model: ${config.model} ${JSON.stringify(this.modelOptions)}, input ${this.inputSize.join('x')}, ${c.totalParams.toLocaleString('en-US')} params, ${(c.totalMacs / 1e6).toFixed(1)}M MACs`);
+    this.evaluator = new RunEvaluator(this.trainer, {
+      model: config.model, modelOptions: setup.modelOptions, inputSize: setup.inputSize, numClasses: setup.model.numClasses,
+      threads: options.threads, batchNorm: setup.loaders.batchNorm,
+    });
+    return this.trainer;
+  }
+
+  private logPlan(): void {
+    const { config, setup } = this;
+    const c = setup.counts;
+    this.log(`model: ${config.model} ${JSON.stringify(setup.modelOptions)}, input ${setup.inputSize.join('x')}, ${c.totalParams.toLocaleString('en-US')} params, ${(c.totalMacs / 1e6).toFixed(1)}M MACs`);
     const length = config.minutes !== undefined
       ? `${Number(config.minutes.toFixed(1))} min in epochs of ${this.steps} steps`
       : `${config.epochs} epoch${config.epochs === 1 ? '' : 's'} x ${this.steps} steps`;
     this.log(`training: ${length} of ${config.batchSize}; ${describeOptimization(config)}; out ${this.outDir}`);
-  }
-
-  nothingToDo(): TrainResult {
-    this.log(`nothing to train: the checkpoint has completed ${this.startEpoch} of ${this.config.epochs} epochs (pass a larger --epochs to continue)`);
-    return { outDir: this.outDir, interrupted: false, history: this.history, nothingToDo: true };
-  }
-
-  // With --minutes the schedule's position comes from the clock, started at the first epoch.
-  startClock(): void {
-    this.clockStart = performance.now();
-  }
-
-  private clock(): number {
-    return (performance.now() - this.clockStart) / 1000;
-  }
-
-  private timeUp(): boolean {
-    return this.budget !== undefined && this.clock() >= this.budget;
-  }
-
-  continuesWith(e: number): boolean {
-    return this.budget !== undefined ? e === this.startEpoch || !this.timeUp() : e < this.config.epochs;
-  }
-
-  /** Under --minutes the epoch count is an estimate; a faster machine may run past it. */
-  private shownEpochs(e: number): number {
-    return Math.max(this.config.epochs, e + 1);
-  }
-
-  /** The train steps of epoch e (0-based), from where a resumed run stopped. */
-  async trainEpoch(e: number): Promise<EpochOutcome> {
-    const { config, run, model } = this;
-    const trainer = this.trainer!;
-    const frozen = this.frozenAt(e);
-    if (e > this.startEpoch && frozen.size < trainer.frozen.size) this.log(`epoch ${e + 1}: unfreezing ${frozen.size ? `all but ${frozen.size} modules` : 'every layer'}`);
-    await trainer.setFrozen(frozen);
-    const steps = this.steps;
-    const skip = e === this.startEpoch ? this.startStep : 0;
-    const sums = e === this.startEpoch ? this.partial : zeroAccumulator();
-    const events = run.events ?? {};
-    // The learning rate of the epoch's last step (per-step schedules change it within the epoch).
-    let lastLr = learningRate(config.schedule, { baseLr: config.lr, epochs: config.epochs, warmupEpochs: config.warmupEpochs }, e + (steps - 1) / steps);
-    events.epochStart?.({ epoch: e + 1, epochs: this.shownEpochs(e), steps, startStep: skip });
-    this.loaders.train.setEpoch(e);
-    let done = skip;
-    const t0 = performance.now();
-    let aborted = run.signal?.aborted ?? false;
-    if (skip < steps && !aborted) {
-      let index = 0;
-      for await (const batch of this.loaders.train.iterate(e)) {
-        if (index++ < skip) continue;
-        if (run.signal?.aborted) {
-          aborted = true;
-          break;
-        }
-        if (trainer.step > 0 && this.timeUp()) break;
-        const ts = performance.now();
-        const lr = trainer.currentLr();
-        lastLr = lr;
-        const r = await trainer.trainStep(batch.images, batch.labels, { logits: true });
-        sums.stepSeconds += (performance.now() - ts) / 1000;
-        sums.lossSum += r.loss * batch.n;
-        sums.correct += topK(r.logits!, model.numClasses, batch.labels, 1);
-        sums.seen += batch.n;
-        done++;
-        events.step?.({ epoch: e + 1, epochs: this.shownEpochs(e), step: done, steps, loss: sums.lossSum / sums.seen, acc: sums.correct / sums.seen, imagesPerSec: sums.seen / sums.stepSeconds, lr });
-      }
+    if (setup.loaders.val) {
+      const every = config.evalTestEvery ? `every ${config.evalTestEvery} epoch${config.evalTestEvery === 1 ? '' : 's'} and ` : '';
+      this.log(`validation: checkpoint-best by ${config.monitor}${config.earlyStopping ? `, early stopping after ${config.earlyStopping} epochs without improvement` : ''}; the test split is evaluated ${every}at the end, on checkpoint-best`);
     }
-    this.seconds += (performance.now() - t0) / 1000;
-    return { steps: done, sums, lastLr, aborted, outOfTime: this.budget !== undefined && done === skip && !aborted };
-  }
-
-  /** Evaluates on the test split (the EMA weights when kept); null when aborted. */
-  async evaluate(e: number): Promise<EvalResult | null> {
-    const events = this.run.events ?? {};
-    events.evalStart?.({ epoch: e + 1, batches: this.loaders.test.length });
-    const t1 = performance.now();
-    const evaluation = await evaluateLoader(await this.evalPredict(), this.loaders.test, this.model.numClasses, {
-      signal: this.run.signal,
-      onBatch: (done, total) => events.evalProgress?.(done, total),
-    });
-    this.seconds += (performance.now() - t1) / 1000;
-    this.evalSeconds = (performance.now() - t1) / 1000;
-    return evaluation;
-  }
-
-  private async evalPredict(): Promise<(x: Float32Array) => Promise<Float32Array>> {
-    const t = this.trainer!;
-    if (!t.emaStateDict()) return (x) => t.predict(x);
-    await t.measureEmaBatchNorm(this.emaBatchNormImages());
-    const m: Network = createModel(this.config.model, this.modelOptions);
-    m.loadStateDict(t.emaStateDict()!, { source: 'EMA weights' });
-    await this.evalSession?.dispose();
-    this.evalSession = await InferenceSession.create(m, { inputSize: this.inputSize, threads: this.run.threads });
-    const s = this.evalSession;
-    return (x) => s.run(x);
-  }
-
-  private async *emaBatchNormImages(): AsyncGenerator<Float32Array> {
-    let n = 0;
-    for await (const batch of this.loaders.batchNorm!.iterate(0)) {
-      if (n++ === EMA_BATCHNORM_BATCHES) break;
-      yield batch.images;
-    }
-  }
-
-  /** The epoch's metrics row, events and its checkpoint when due. */
-  async endEpoch(e: number, epoch: EpochOutcome, evaluation: EvalResult): Promise<void> {
-    this.lastEval = evaluation;
-    const { sums } = epoch;
-    const row: EpochMetrics = {
-      epoch: e + 1,
-      lr: epoch.lastLr,
-      trainLoss: sums.lossSum / sums.seen,
-      trainAcc: sums.correct / sums.seen,
-      testLoss: evaluation.loss,
-      testAcc: evaluation.top1,
-      imagesPerSec: sums.seen / sums.stepSeconds,
-      seconds: sums.stepSeconds + this.evalSeconds,
-    };
-    this.history.push(row);
-    await this.csv.append(row);
-    this.run.events?.epochEnd?.(row, evaluation, this.shownEpochs(e));
-    if ((e + 1) % this.saveEvery === 0) await this.save(`epoch-${e + 1}`, e + 1, 0);
-  }
-
-  /** Saves a resumable `interrupted` checkpoint at step `steps` of epoch e. */
-  async interrupt(e: number, steps: number, sums: EpochAccumulator): Promise<TrainResult> {
-    const path = await this.save('interrupted', e, steps, sums);
-    return { outDir: this.outDir, interrupted: true, checkpoint: path, history: this.history, evaluation: this.lastEval, reportPath: await this.report() };
-  }
-
-  async finish(): Promise<TrainResult> {
-    const last = await this.save('last', this.budget !== undefined ? this.history.length : this.config.epochs, 0);
-    const reportPath = await this.report();
-    return { outDir: this.outDir, interrupted: false, checkpoint: last, reportPath, history: this.history, evaluation: this.lastEval };
-  }
-
-  private recordBase(): RecordBase {
-    const { config, data, model, counts } = this;
-    return {
-      format: CHECKPOINT_FORMAT,
-      version: CHECKPOINT_VERSION,
-      createdAt: new Date().toISOString(),
-      model: { name: config.model, options: this.modelOptions, numClasses: model.numClasses, inputSize: this.inputSize, params: counts.totalParams, macs: counts.totalMacs },
-      dataset: {
-        name: config.dataset,
-        title: data.title,
-        classNames: data.train.classNames,
-        trainSize: data.train.length,
-        testSize: data.test.length,
-        options: { ...data.datasetOptions },
-      },
-      preprocessing: this.preprocessing,
-      epochs: config.epochs,
-      optimizer: {
-        optimizer: config.optimizer, lr: config.lr, schedule: config.schedule, warmupEpochs: config.warmupEpochs,
-        labelSmoothing: config.labelSmoothing, emaDecay: config.emaDecay,
-      },
-      config,
-      ...(this.pretrained ? { pretrained: this.pretrained } : {}),
-      commands: this.commands,
-      threads: this.run.threads,
-      saveEvery: this.saveEvery,
-    };
-  }
-
-  private async save(tag: string, epoch: number, stepInEpoch: number, sums?: EpochAccumulator): Promise<string> {
-    const t = this.trainer!;
-    const last = this.lastEval;
-    const path = await writeCheckpoint(
-      this.outDir,
-      {
-        ...this.recordBase(),
-        tag,
-        epoch,
-        progress: { step: t.step, stepInEpoch, stepsPerEpoch: this.steps, ...(stepInEpoch > 0 && sums ? { partial: { ...sums } } : {}) },
-        metrics: this.history[this.history.length - 1],
-        evaluation: last ? { loss: last.loss, top1: last.top1, top5: last.top5, count: last.count } : undefined,
-        history: this.history,
-        seconds: this.seconds,
-      },
-      { weights: this.model.stateDict(), optimizer: t.optimizerStateDict(), ema: t.emaStateDict() },
-    );
-    this.run.events?.checkpoint?.(path, tag);
-    return path;
-  }
-
-  private async report(): Promise<string | undefined> {
-    const { config, data, counts } = this;
-    if (!this.lastEval || this.history.length === 0) return undefined;
-    return writeRunReport(this.outDir, {
-      history: this.history, evaluation: this.lastEval, classNames: data.train.classNames, command: this.commands.join('\n'),
-      model: { name: config.model, options: this.modelOptions, params: counts.totalParams, macs: counts.totalMacs },
-      dataset: { name: data.title, trainSize: data.train.length, testSize: data.test.length },
-      environment: { ...runEnvironment(this.run.threads), seed: config.seed, optimizer: describeOptimization(config), input: this.inputSize.join('x') },
-      seconds: this.seconds,
-    });
   }
 
   async close(): Promise<void> {
-    await closeLoaders(this.loaders);
-    await this.evalSession?.dispose();
+    await closeLoaders(this.setup.loaders);
+    await this.evaluator?.dispose();
     await this.trainer?.dispose();
   }
 }
 
-interface Resumed {
-  record: CheckpointRecord;
-  dir: string;
-  path: string;
-}
-
-async function checkResume(config: TrainConfig, run: TrainRunOptions, outDir: string): Promise<Resumed | undefined> {
-  if (run.resume && config.minutes !== undefined) {
-    throw new Error(`${run.resume}: a run with --minutes cannot be resumed: its schedule follows the clock of the run that started it`);
-  }
-  if (run.resume) return readCheckpointRecord(run.resume);
-  if (existsSync(outDir) && readdirSync(outDir).some((f) => /^checkpoint-.*\.json$/.test(f))) {
-    throw new Error(`${outDir} already holds a training run (checkpoint-*.json); choose another --out, or continue it with --resume`);
-  }
-  return undefined;
-}
-
-/** Loads the pretrained source's matching tensors, logging what was loaded and what kept its initialization. */
-async function startFromPretrained(model: Network, config: TrainConfig, log: (m: string) => void): Promise<PretrainedRecord | undefined> {
-  const src = config.pretrained;
-  if (!src) return undefined;
-  const r = await loadPretrained(model, src);
-  log(`pretrained: ${src.file} (${src.kind}, sha256 ${src.sha256.slice(0, 12)}…): loaded ${r.loaded.length} tensors: ${summarizeTensorNames(r.loaded)}`);
-  if (r.reinitialized.length) log(`pretrained: initialized as ${config.model} does (absent from the file or shaped differently): ${r.reinitialized.join(', ')}`);
-  if (r.unexpected.length) log(`pretrained: not in ${config.model}, ignored: ${r.unexpected.length > 12 ? `${r.unexpected.slice(0, 12).join(', ')}, … (${r.unexpected.length})` : r.unexpected.join(', ')}`);
-  return { file: src.file, sha256: src.sha256, kind: src.kind, loaded: r.loaded.length, reinitialized: r.reinitialized, unexpected: r.unexpected };
-}
-
-function openLoaders(config: TrainConfig, data: TrainingData, transforms: { train: TransformSpec; eval: TransformSpec }, workers: number): { train: DataLoader; test: DataLoader; batchNorm?: DataLoader } {
-  const dropLast = data.train.length % config.batchSize === 1; // a 1-sample train batch breaks BatchNorm
+function epochRow(e: number, epoch: EpochOutcome, validation: EvalResult | undefined, test: EvalResult | undefined, evalSeconds: number): EpochMetrics {
+  const { sums } = epoch;
   return {
-    train: new DataLoader(data.train, { batchSize: config.batchSize, shuffle: true, seed: config.seed, dropLast, transform: transforms.train, workers }),
-    test: new DataLoader(data.test, { batchSize: config.batchSize, shuffle: false, transform: transforms.eval, workers }),
-    // EMA weights get BatchNorm statistics of their own before each evaluation (Trainer.measureEmaBatchNorm),
-    // measured on un-augmented training images: the distribution the test split is drawn from.
-    batchNorm: config.emaDecay
-      ? new DataLoader(data.train, { batchSize: config.batchSize, shuffle: true, seed: config.seed + 1, transform: transforms.eval, workers })
-      : undefined,
+    epoch: e + 1,
+    lr: epoch.lastLr,
+    trainLoss: sums.lossSum / sums.seen,
+    trainAcc: sums.correct / sums.seen,
+    valLoss: validation?.loss ?? Number.NaN,
+    valAcc: validation?.top1 ?? Number.NaN,
+    testLoss: test?.loss ?? Number.NaN,
+    testAcc: test?.top1 ?? Number.NaN,
+    imagesPerSec: sums.seen / sums.stepSeconds,
+    seconds: sums.stepSeconds + evalSeconds,
   };
-}
-
-async function closeLoaders(l: { train: DataLoader; test: DataLoader; batchNorm?: DataLoader }): Promise<void> {
-  await l.train.close();
-  await l.test.close();
-  await l.batchNorm?.close();
 }

@@ -139,4 +139,28 @@ describe('image folder datasets', () => {
     await assert.rejects(openDataset('folder', 'train', { root: path.join(work, 'does-not-exist') }), /does not exist/);
     await assert.rejects(openDataset('folder', 'train', {}), /root/);
   });
+
+  test('symbolic links into another part of the dataset, or looping, are not followed, and said once with their count', async () => {
+    const root = path.join(work, 'links');
+    for (const c of ['a', 'b']) for (let i = 0; i < 2; i++) await solid(path.join(root, c, `img${i}.png`), COLORS.cat);
+    const outside = path.join(work, 'elsewhere');
+    await solid(path.join(outside, 'far.png'), COLORS.dog);
+    fs.symlinkSync('..', path.join(root, 'a', 'up')); // the dataset root: every class's images
+    fs.symlinkSync('.', path.join(root, 'a', 'self')); // a loop
+    fs.symlinkSync(path.join('..', 'a', 'img0.png'), path.join(root, 'b', 'borrowed.png')); // another class's image
+    fs.symlinkSync(outside, path.join(root, 'b', 'more')); // outside the dataset: followed
+    const index = indexFolder({ root, testFraction: 0 });
+    assert.deepEqual(index.train.files.map((f) => path.relative(root, f)), ['a/img0.png', 'a/img1.png', 'b/img0.png', 'b/img1.png', 'b/more/far.png']);
+    assert.deepEqual(index.skippedLinks.map((f) => path.relative(root, f)).sort(), ['a/self', 'a/up', 'b/borrowed.png']);
+    const notes: string[] = [];
+    await openDataset('folder', 'train', { root, size: 8, testFraction: 0, onNote: (m) => notes.push(m) });
+    assert.equal(notes.length, 1);
+    assert.match(notes[0]!, /3 symbolic links not followed \(into another part of the dataset, or a loop\)/);
+
+    // A class folder that is itself a link to another class.
+    const twice = path.join(work, 'twice');
+    await solid(path.join(twice, 'a', '1.png'), COLORS.cat);
+    fs.symlinkSync(path.join(twice, 'a'), path.join(twice, 'b'));
+    assert.throws(() => indexFolder({ root: twice }), (e: Error) => e instanceof DatasetFormatError && e.message.includes(path.join(twice, 'b')) && /another part of the dataset/.test(e.message));
+  });
 });

@@ -8,7 +8,7 @@ import { OPSET, decodeModel, serializeModel, toModelProto } from '../../src/onnx
 import { createSession, ort } from '../../src/runtime/session.js';
 import { Tensor } from '../../src/tensor.js';
 
-// The decoded message, typed as protobufjs materializes it (repeated fields are always arrays).
+// The decoded message with the fields these tests read required (decodeModel gives every repeated field as an array).
 type Num = number | { toString(): string };
 interface PTensor { name: string; dims: Num[]; dataType: number; rawData: Uint8Array }
 interface PValue { name: string; type: { tensorType: { elemType: number; shape: { dim: { dimValue?: Num; dimParam?: string }[] } } } }

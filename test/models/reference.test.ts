@@ -8,7 +8,9 @@ import { readSafetensors } from '../../src/io/safetensors.js';
 import { createModel } from '../../src/models/registry.js';
 import { summary } from '../../src/nn/summary.js';
 import { InferenceSession } from '../../src/runtime/inference.js';
-import { REFERENCE, caseIds, maxAbs, maxAbsDiff, modelOptions, readMeta } from './fixtures.js';
+import { NO_FIXTURES, REFERENCE, caseIds, maxAbs, maxAbsDiff, modelOptions, readMeta } from './fixtures.js';
+
+if (NO_FIXTURES) test('reference networks against PyTorch', { skip: NO_FIXTURES }, () => {});
 
 /** The fixtures README's bar for float32 eval logits. */
 const TOLERANCE = 1e-4;

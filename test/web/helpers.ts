@@ -3,12 +3,12 @@ import { readFile, stat, writeFile } from 'node:fs/promises';
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, sep } from 'node:path';
-import onnxProto from 'onnx-proto';
 import sharp from 'sharp';
 import { recordPreprocessing } from '../../src/data/preprocessing.js';
 import { Rng } from '../../src/data/random.js';
 import { saveSafetensorsFile } from '../../src/io/checkpoint.js';
 import { createModel } from '../../src/models/registry.js';
+import { decodeModel, encodeModel } from '../../src/onnx/proto.js';
 import { exportOnnx, modelMetadata, openNetworkClassifier } from '../../src/workflow/index.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
@@ -66,10 +66,8 @@ export async function grayscaleOnnx(weights: string, out: string): Promise<void>
 
 /** Replaces the metadata of an ONNX file. */
 export async function rewriteMetadata(file: string, metadataProps: { key: string; value: string }[], to = file): Promise<void> {
-  const { onnx } = onnxProto;
-  const model = onnx.ModelProto.decode(await readFile(file));
-  model.metadataProps = metadataProps.map((p) => onnx.StringStringEntryProto.create(p));
-  await writeFile(to, onnx.ModelProto.encode(model).finish());
+  const model = decodeModel(new Uint8Array(await readFile(file)));
+  await writeFile(to, encodeModel({ ...model, metadataProps }));
 }
 
 const TYPES: Record<string, string> = {

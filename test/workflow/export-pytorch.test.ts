@@ -30,6 +30,7 @@ import {
   resolveTrainConfig,
   sourcePreprocessing,
   train,
+  trainFromConfig,
   trainTransforms,
   writeCheckpoint,
 } from '../../src/workflow/index.js';
@@ -70,7 +71,7 @@ before(async () => {
     optimizer: 'sgd', lr: 0.05, momentum: 0.9, nesterov: true, weightDecay: 5e-4, noDecayBnBias: true, schedule: 'cosine',
     warmup: 0.5, labelSmoothing: 0.1, ema: 0.9, augment: false,
   });
-  await train(config, { outDir: join(dir, 'run'), saveEvery: 1, threads: 2, workers: 0 });
+  await trainFromConfig(config, { outDir: join(dir, 'run'), saveEvery: 1, threads: 2, workers: 0 });
   const epoch1 = join(dir, 'run', 'checkpoint-epoch-1.json');
   run = { dir, epoch1, record: (await readCheckpointRecord(epoch1)).record };
 });
@@ -254,8 +255,12 @@ print(json.dumps(out))`;
     assert.equal(record.epoch, 2);
     assert.equal(record.progress.step, 6);
     assert.equal(record.history.length, 2);
-    assert.ok(Number.isFinite(record.history[1]!.trainLoss) && Number.isFinite(record.history[1]!.testLoss));
-    assert.match(readFileSync(join(out, 'run', 'metrics.csv'), 'utf8'), /^epoch,lr,train_loss,train_acc,test_loss,test_acc,images_per_sec,seconds\n1,.*\n2,/);
+    // The run's validation split (2 of its 24 images): validated every epoch, tested at the end on checkpoint-best.
+    assert.equal(record.dataset.validation?.size, 2);
+    assert.ok(Number.isFinite(record.history[1]!.trainLoss) && Number.isFinite(record.history[1]!.valLoss!));
+    assert.ok(record.best && record.test && record.test.epoch === record.best.epoch && Number.isFinite(record.test.loss));
+    assert.ok(existsSync(join(out, 'run', 'checkpoint-best.json')) || record.best.epoch === 1, 'checkpoint-best of an epoch train.py ran');
+    assert.match(readFileSync(join(out, 'run', 'metrics.csv'), 'utf8'), /^epoch,lr,train_loss,train_acc,val_loss,val_acc,test_loss,test_acc,images_per_sec,seconds\n1,.*\n2,/);
     const optim = readSafetensors(readFileSync(join(out, 'run', record.files.optimizer)), 'optim');
     assert.equal(Number(optim.get('optimizer.step')!.data[0]), 6);
     assert.ok(optim.has('optimizer.momentum_buffer/features.0.0.weight') && optim.has('ema.features.0.0.weight'));
@@ -267,7 +272,7 @@ print(json.dumps(out))`;
     const pretrained = await inspectPretrained(last);
     assert.equal(pretrained.kind, 'checkpoint');
     assert.deepEqual(pretrained.preprocessing, record.preprocessing);
-    const r = await train({ ...record.config, epochs: 3 }, { outDir: join(out, 'run'), resume: last, threads: 2, workers: 0 });
+    const r = await train({ outDir: join(out, 'run'), resume: last, epochs: 3, threads: 2, workers: 0 });
     assert.equal(r.history.length, 3);
     const back = await readCheckpointRecord(join(out, 'run', 'checkpoint-last.json'));
     assert.equal(back.record.progress.step, 9);
@@ -295,33 +300,44 @@ print(json.dumps(out))`;
     for (const [dataset, extra] of datasets) {
       const config = resolveTrainConfig({ model: 'shufflenet_v2_x0_5', dataset, epochs: 1, batchSize: 16, augment: false, ...extra });
       const dir = join(root, dataset);
-      await train(config, { outDir: join(dir, 'run'), threads: 2, workers: 0 });
+      await trainFromConfig(config, { outDir: join(dir, 'run'), threads: 2, workers: 0 });
       const out = join(dir, 'export');
       await exportPytorch({ checkpoint: join(dir, 'run', 'checkpoint-last.json'), dir: out });
       const { record } = await readCheckpointRecord(join(dir, 'run', 'checkpoint-last.json'));
       const data = await openTrainingData(config);
       const tf = trainTransforms(data.train, record.model.inputSize, false, 0, sourcePreprocessing(config));
-      const loader = new DataLoader(data.test, { batchSize: 64, transform: tf.eval, workers: 0 });
-      const ours: number[] = [];
-      const labels: number[] = [];
-      for await (const b of loader) {
-        ours.push(...b.images);
-        labels.push(...b.labels);
-      }
-      await loader.close();
+      const inputs = async (ds: typeof data.test) => {
+        const loader = new DataLoader(ds, { batchSize: 64, transform: tf.eval, workers: 0 });
+        const x: number[] = [];
+        const y: number[] = [];
+        for await (const b of loader) {
+          x.push(...b.images);
+          y.push(...b.labels);
+        }
+        await loader.close();
+        return { x, y };
+      };
+      // The validation split (default 0.1) is held out of the training images as the run held it out.
+      assert.ok(data.val && record.dataset.validation, `${dataset}: a validation split`);
+      const ours = { test: await inputs(data.test), val: await inputs(data.val), train: await inputs(data.train) };
       const script = String.raw`
 import json, sys, torch
 sys.path.insert(0, sys.argv[1])
 import train
-ds = train.open_split('test', train.eval_transform(), None)
-n_train = len(train.open_split('train', train.eval_transform(), None))
-print(json.dumps({'x': torch.stack([ds[i][0] for i in range(len(ds))]).flatten().tolist(), 'y': [ds[i][1] for i in range(len(ds))], 'n_train': n_train}))`;
-      const got = JSON.parse(execFileSync(TORCH!, ['-c', script, out], { encoding: 'utf8', maxBuffer: 1 << 28 })) as { x: number[]; y: number[]; n_train: number };
-      assert.equal(got.n_train, record.dataset.trainSize, `${dataset}: training images`);
-      assert.deepEqual(got.y, labels, `${dataset}: test labels in order`);
-      assert.equal(got.x.length, ours.length, `${dataset}: test inputs`);
-      const err = Math.max(...got.x.map((v, i) => Math.abs(v - ours[i]!)));
-      assert.ok(err <= 1e-5, `${dataset}: train.py's evaluation inputs differ from ours by up to ${err}`);
+tr, va = train.training_parts(train.eval_transform(), train.eval_transform(), None)
+te = train.open_split('test', train.eval_transform(), None)
+part = lambda ds: {'x': torch.stack([ds[i][0] for i in range(len(ds))]).flatten().tolist(), 'y': [ds[i][1] for i in range(len(ds))]}
+print(json.dumps({'test': part(te), 'val': part(va), 'train': part(tr)}))`;
+      const got = JSON.parse(execFileSync(TORCH!, ['-c', script, out], { encoding: 'utf8', maxBuffer: 1 << 29 })) as Record<'test' | 'val' | 'train', { x: number[]; y: number[] }>;
+      assert.equal(got.train.y.length, record.dataset.trainSize, `${dataset}: training images`);
+      assert.equal(got.val.y.length, record.dataset.validation.size, `${dataset}: validation images`);
+      for (const split of ['train', 'val', 'test'] as const) {
+        assert.deepEqual(got[split].y, ours[split].y, `${dataset}: ${split} labels in order`);
+        assert.equal(got[split].x.length, ours[split].x.length, `${dataset}: ${split} inputs`);
+        let err = 0;
+        got[split].x.forEach((v, i) => (err = Math.max(err, Math.abs(v - ours[split].x[i]!))));
+        assert.ok(err <= 1e-5, `${dataset}: train.py's ${split} images through the evaluation transform differ from ours by up to ${err}`);
+      }
     }
   });
 });

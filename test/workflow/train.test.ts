@@ -20,7 +20,7 @@ describe('resolveTrainConfig', () => {
     assert.equal(c.augment, true);
     assert.equal(c.randomErasing, 0);
     assert.equal(resolveTrainConfig({ randomErasing: 0.25 }).randomErasing, 0.25);
-    assert.throws(() => resolveTrainConfig({ randomErasing: 1.5 }), /--random-erasing: expected a probability in \[0, 1\]/);
+    assert.throws(() => resolveTrainConfig({ randomErasing: 1.5 }), /randomErasing: expected a probability in \[0, 1\]/);
   });
 
   test('the cifar recipe, and explicit flags override it', () => {
@@ -48,20 +48,22 @@ describe('resolveTrainConfig', () => {
     assert.ok(Object.keys(RECIPES).length === 3);
   });
 
-  test('errors name the flag', () => {
+  test('errors name the setting, never a flag', () => {
     const bad: [Parameters<typeof resolveTrainConfig>[0], string][] = [
-      [{ recipe: 'nope' }, '--recipe'],
-      [{ optimizer: 'adam', momentum: 0.5 }, '--momentum'],
-      [{ optimizer: 'sgd', momentum: 0, nesterov: true }, '--nesterov'],
-      [{ schedule: 'cosine', gamma: 0.5 }, '--gamma'],
-      [{ schedule: 'constant', stepSize: 3 }, '--step-size'],
-      [{ epochs: 3, warmup: 3 }, '--warmup'],
-      [{ dataset: 'folder' }, '--data'],
-      [{ input: 4 }, '--input'],
+      [{ recipe: 'nope' }, 'recipe'],
+      [{ optimizer: 'adam', momentum: 0.5 }, 'momentum'],
+      [{ optimizer: 'sgd', momentum: 0, nesterov: true }, 'nesterov'],
+      [{ schedule: 'cosine', gamma: 0.5 }, 'gamma'],
+      [{ schedule: 'constant', stepSize: 3 }, 'stepSize'],
+      [{ epochs: 3, warmup: 3 }, 'warmup'],
+      [{ dataset: 'folder' }, 'dataDir'],
+      [{ input: 4 }, 'input'],
+      [{ batchSize: 0 }, 'batchSize'],
     ];
-    for (const [s, flag] of bad) {
-      assert.throws(() => resolveTrainConfig(s), (e: unknown) => e instanceof ConfigError && e.flag === flag && e.message.startsWith(`${flag}: `), flag);
+    for (const [s, setting] of bad) {
+      assert.throws(() => resolveTrainConfig(s), (e: unknown) => e instanceof ConfigError && e.setting === setting && e.message.startsWith(`${setting}: `) && !e.message.includes('--'), setting);
     }
+    assert.throws(() => resolveTrainConfig({ optimizer: 'adam', momentum: 0.5 }), /^ConfigError: momentum: does not apply to `optimizer` adam/);
   });
 });
 
@@ -131,7 +133,7 @@ describe('train(): interrupting at any point resumes exactly', () => {
     const { tmpdir } = await import('node:os');
     const { join } = await import('node:path');
     const { readCheckpointRecord } = await import('../../src/workflow/checkpoints.js');
-    const { resumeConfig, train } = await import('../../src/workflow/index.js');
+    const { resumeConfig, trainFromConfig: train } = await import('../../src/workflow/index.js');
     const dir = mkdtempSync(join(tmpdir(), 'mobilezoo-wf-'));
     try {
       const config = resolveTrainConfig({

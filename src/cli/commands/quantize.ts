@@ -3,17 +3,18 @@ import type { Command } from 'commander';
 import { DATASET_NAMES } from '../../data/index.js';
 import { DEFAULT_CALIBRATION_IMAGES, quantizeToOnnx } from '../../workflow/index.js';
 import { quantizeText } from '../format.js';
-import { UsageError, addModelFlags, modelName, numberIn, oneOf, positiveInt } from '../parse.js';
+import { UsageError, addModelFlags, modelName, numberIn, oneOf, positiveInt, threadCount, threadsCap } from '../parse.js';
 import { type CommandEnv, modelSource } from '../context.js';
 
-export function addQuantizeCommand(program: Command, { out }: CommandEnv): void {
+export function addQuantizeCommand(program: Command, { io, out }: CommandEnv): void {
   addModelFlags(
     program
       .command('quantize')
       .description('post-training static int8 quantization: an ONNX model in QDQ form (BatchNorm folded, int8 per-channel weights, uint8 activations calibrated on training images) that ONNX Runtime runs on its int8 kernels')
       .requiredOption('--out <file>', 'output .onnx file (test --onnx, predict --onnx and export --web --from-onnx take it)')
       .option('--checkpoint <file>', 'a checkpoint-*.json written by train')
-      .option('--weights <file>', 'a state dict (.pth / .safetensors); needs --model (and --dataset to calibrate on)')
+      .option('--weights <file|name>', 'a state dict (.pth / .safetensors), or published weights by name (mobilezoo weights); needs --model unless it is a name (and --dataset to calibrate on)')
+      .option('--no-check-hash', 'load --weights whose file name\'s sha256 prefix does not match its content (torch.hub\'s check_hash, on by default)')
       .option('--model <name>', 'model for --weights', modelName('--model')),
     { classes: true },
   )
@@ -26,10 +27,10 @@ export function addQuantizeCommand(program: Command, { out }: CommandEnv): void 
     .option('--data <dir>', 'directory searched first for the dataset (the image root for folder)')
     .option('--download', 'download the dataset if it is not found')
     .option('--input <size>', 'input size (default: the checkpoint\'s or the model\'s)', positiveInt('--input'))
-    .option('--threads <n>', 'ONNX Runtime threads', positiveInt('--threads'))
+    .option('--threads <n>', `ONNX Runtime threads (${threadsCap()})`, threadCount('--threads'))
     .option('--json', 'print JSON')
     .action(async (o: Record<string, unknown>) => {
-      const src = modelSource(o, false);
+      const src = await modelSource(o, false, io);
       if (!src.checkpoint && !src.weights) throw new UsageError('--checkpoint or --weights: quantize needs trained weights');
       if (o.percentile !== undefined && o.method !== 'percentile') throw new UsageError('--percentile: only with --method percentile');
       const keepFloat = o.keepFloat === undefined ? undefined : (o.keepFloat as string).split(',').map((s) => s.trim()).filter(Boolean);

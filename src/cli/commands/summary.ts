@@ -1,6 +1,6 @@
 /** `mobilezoo summary`. */
 import type { Command } from 'commander';
-import { createModel } from '../../models/registry.js';
+import { createModelShapes } from '../../models/registry.js';
 import { summary } from '../../nn/summary.js';
 import { summaryText } from '../format.js';
 import { addModelFlags, modelName, modelOptionsFrom, positiveInt } from '../parse.js';
@@ -18,7 +18,8 @@ export function addSummaryCommand(program: Command, { out }: CommandEnv): void {
     .option('--json', 'print JSON')
     .action((name: string, o: Record<string, unknown>) => {
       const options = modelOptionsFrom(name, o);
-      const model = createModel(name, options);
+      // Shapes only: a summary allocates no weights, so any width can be summarized.
+      const model = createModelShapes(name, options);
       const size = (o.input as number | undefined) ?? model.inputSize[1];
       const s = summary(model, [model.inputSize[0], size, size]);
       if (o.json) {

@@ -1,21 +1,20 @@
 /** `mobilezoo test`. */
 import type { Command } from 'commander';
-import { join, resolve } from 'node:path';
 import { DATASET_NAMES } from '../../data/index.js';
-import { confusionMatrixSvg, writeChart } from '../../report/index.js';
 import { testModel } from '../../workflow/index.js';
 import { TTA_MODES, type TtaMode } from '../../workflow/tta.js';
 import { testJson, testText } from '../format.js';
-import { UsageError, addModelFlags, modelName, nonNegativeInt, oneOf, positiveInt } from '../parse.js';
+import { UsageError, addModelFlags, modelName, nonNegativeInt, oneOf, positiveInt, shellQuote, threadCount, threadsCap, workerCount, workersCap } from '../parse.js';
 import { type CommandEnv, modelSource } from '../context.js';
 
-export function addTestCommand(program: Command, { io, out }: CommandEnv): void {
+export function addTestCommand(program: Command, { ctx, io, out }: CommandEnv): void {
   addModelFlags(
     program
       .command('test')
       .description('evaluate a checkpoint (or weights) on a test split: loss, top-1/5, per-class accuracy, confusion matrix')
-      .option('--checkpoint <file>', 'a checkpoint-*.json written by train')
-      .option('--weights <file>', 'a state dict (.pth / .safetensors); needs --model')
+      .option('--checkpoint <file>', 'a checkpoint-*.json written by train, or its run folder (its checkpoint-best.json, else checkpoint-last.json)')
+      .option('--weights <file|name>', 'a state dict (.pth / .safetensors), or published weights by name (mobilezoo weights); needs --model unless it is a name')
+      .option('--no-check-hash', 'load --weights whose file name\'s sha256 prefix does not match its content (torch.hub\'s check_hash, on by default)')
       .option('--onnx <file>', 'an ONNX model written by export or quantize (its metadata gives preprocessing and class names); needs --dataset')
       .option('--model <name>', 'model for --weights (or to override the checkpoint\'s)', modelName('--model')),
     { classes: true },
@@ -29,12 +28,12 @@ export function addTestCommand(program: Command, { io, out }: CommandEnv): void 
     .option('--limit <n>', 'evaluate only the first N test images', positiveInt('--limit'))
     .option('--tta <mode>', `test-time augmentation: ${TTA_MODES.join(' | ')} (default none; flip averages the softmax of each image and its mirror image, flip-shift also of both shifted by one pixel in 4 directions: 10 views)`, oneOf('--tta', TTA_MODES))
     .option('--batch-size <n>', 'batch size (default 100)', positiveInt('--batch-size'))
-    .option('--threads <n>', 'ONNX Runtime threads', positiveInt('--threads'))
-    .option('--workers <n>', 'data-loading worker threads (default 1)', nonNegativeInt('--workers'))
+    .option('--threads <n>', `ONNX Runtime threads (${threadsCap()})`, threadCount('--threads'))
+    .option('--workers <n>', `data-loading worker threads (default 1) (${workersCap()})`, workerCount('--workers'))
     .option('--out <dir>', 'also write confusion.png / confusion.svg / test.json there')
     .option('--json', 'print JSON')
     .action(async (o: Record<string, unknown>) => {
-      const src = modelSource(o);
+      const src = await modelSource(o, true, io);
       if (!src.checkpoint && !src.weights && !src.onnx) throw new UsageError('--checkpoint, --weights or --onnx: test needs trained weights');
       const r = await testModel({
         ...src,
@@ -49,15 +48,11 @@ export function addTestCommand(program: Command, { io, out }: CommandEnv): void 
         ema: o.emaOff ? false : undefined,
         tta: o.tta as TtaMode | undefined,
         byIndex: o.byIndex as boolean | undefined,
+        out: o.out as string | undefined,
+        command: shellQuote(['mobilezoo', ...ctx.argv]),
+        log: (m) => io.stderr.write(`${m}\n`),
       });
-      if (o.out) {
-        const dir = resolve(o.out as string);
-        const svg = await confusionMatrixSvg({ classNames: r.classNames, matrix: r.confusion, title: `Confusion matrix: ${r.model} on ${r.dataset} (test)` });
-        const { pngPath } = await writeChart(join(dir, 'confusion'), svg);
-        const { writeFile } = await import('node:fs/promises');
-        await writeFile(join(dir, 'test.json'), JSON.stringify(testJson(r), null, 2) + '\n');
-        if (!o.json) io.stderr.write(`wrote ${pngPath} and ${join(dir, 'test.json')}\n`);
-      }
+      if (r.written && !o.json) io.stderr.write(`wrote ${r.written.join(', ')}\n`);
       out(o.json ? JSON.stringify(testJson(r), null, 2) : testText(r));
     });
 }
