@@ -25,7 +25,7 @@ import { createModel } from '../src/models/registry.js';
 import { type StateDict, Tensor } from '../src/tensor.js';
 import { backboneParameters, resolveFreeze } from '../src/train/freeze.js';
 import { Trainer } from '../src/train/trainer.js';
-import { type TrainConfig, type TrainSettings, exportPytorch, openTrainingData, readCheckpointRecord, resolveTrainConfig, sourcePreprocessing, train, trainTransforms } from '../src/workflow/index.js';
+import { type TrainConfig, type TrainSettings, exportPytorch, openTrainingData, readCheckpointRecord, resolveTrainConfig, sourcePreprocessing, trainFromConfig, trainTransforms } from '../src/workflow/index.js';
 
 const FAMILIES: Record<string, { model: string; modelOptions: Record<string, unknown> }> = {
   mobilenet_v1: { model: 'mobilenet_v1', modelOptions: { widthMult: 0.25, dropout: 0 } },
@@ -67,7 +67,7 @@ function settingsOf(id: string, c: TrainSettings & { family: string }): TrainCon
   const { family, ...rest } = c;
   return resolveTrainConfig({
     ...FAMILIES[family]!, dataset: 'synthetic', limit: isLong(id) ? 160 : 40, epochs: 2, batchSize: 8, augment: false, seed: 0,
-    schedule: c.recipe ? undefined : 'cosine', labelSmoothing: 0.1, ...rest,
+    schedule: c.recipe ? undefined : 'cosine', labelSmoothing: 0.1, valSplit: 0, ...rest,
   });
 }
 
@@ -89,7 +89,7 @@ for (const [id, c] of cases) {
   mkdirSync(dir, { recursive: true });
   const config = settingsOf(id, c);
   const t0 = performance.now();
-  await train(config, { outDir: join(dir, 'run'), saveEvery: 1, threads: 2, workers: 0 });
+  await trainFromConfig(config, { outDir: join(dir, 'run'), saveEvery: 1, threads: 2, workers: 0 });
   const { record } = await readCheckpointRecord(join(dir, 'run', 'checkpoint-epoch-1.json'));
 
   // The run's batches, as train() builds its loader (src/workflow/train.ts openLoaders).

@@ -39,7 +39,7 @@ def check(out, limit, batch):
     sh(mz + ['train', '--model', 'mobilenet_v2', '--width', '0.25', '--dropout', '0', '--dataset', 'fashion-mnist', '--limit', str(limit),
              '--test-limit', '128', '--batch-size', str(batch), '--epochs', '2', '--no-augment', '--optimizer', 'sgd', '--lr', '0.01',
              '--momentum', '0.9', '--nesterov', '--weight-decay', '5e-4', '--schedule', 'cosine', '--label-smoothing', '0.1',
-             '--save-every', '1', '--threads', '2', '--out', os.path.join(out, 'run')], env=env)
+             '--save-every', '1', '--val-split', '0', '--threads', '2', '--out', os.path.join(out, 'run')], env=env)
     export = os.path.join(out, 'export')
     sh(mz + ['export', '--pytorch', export, '--resume', os.path.join(out, 'run', 'checkpoint-epoch-1.json')], env=env)
     common = ['train.py', '--device', 'cpu', '--workers', '0', '--threads', '1']

@@ -11,6 +11,7 @@ const FILES: Record<string, string> = {
   'ema.pth': 'the EMA weights the run kept (with their BatchNorm statistics)',
   'run.json': "the run's mobilezoo record (model, dataset, preprocessing, progress, history); train.py starts from it and writes it into its checkpoints",
   'data/split.json': "the folder dataset's split as mobilezoo made it (files relative to the image root, with labels)",
+  'data/validation.json': "the indices of the training images the run held out for validation (its seeded, class-stratified split), which train.py holds out too",
   'data/synthetic.safetensors': "the synthetic dataset's images and labels, as mobilezoo generated them",
   'README.md': 'this file',
 };
@@ -70,6 +71,10 @@ export function pytorchReadme(o: { record: CheckpointRecord; resume: boolean; so
     '',
     `- model: \`${record.model.name}\` ${JSON.stringify(record.model.options)}, ${record.model.numClasses} classes, input ${record.model.inputSize.join('x')}`,
     `- data: ${record.dataset.title}, ${record.dataset.trainSize} training / ${record.dataset.testSize} test images${c.limit !== undefined ? ` (the first ${c.limit}${c.testLimit !== undefined ? ` and ${c.testLimit}` : ''})` : ''}`,
+    ...(record.dataset.validation ? [record.dataset.validation.source === 'folder'
+      ? `- validation: the folder's val/ (${record.dataset.validation.size} images, in data/split.json)`
+      : `- validation: the ${record.dataset.validation.size} training images the run held out (fraction ${record.dataset.validation.fraction}, seed ${record.dataset.validation.seed}; data/validation.json)`] : []),
+    ...(record.dataset.validation ? [`- checkpoint-best by ${s.monitor}${s.early_stopping ? `, early stopping after ${s.early_stopping} epochs without an improvement by more than ${s.min_delta}` : ''}; the test split is evaluated ${s.eval_test_every ? `every ${s.eval_test_every} epochs and ` : ''}at the end, on checkpoint-best`] : []),
     `- training transform:\n${transform(recipe.trainTransform)}`,
     `- evaluation transform (the recorded preprocessing):\n${transform(recipe.evalTransform)}`,
     `- optimization: ${describeOptimization(c)}; ${c.epochs} epochs of batch ${c.batchSize}, seed ${c.seed}`,

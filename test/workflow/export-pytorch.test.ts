@@ -34,6 +34,7 @@ import {
   trainTransforms,
   writeCheckpoint,
 } from '../../src/workflow/index.js';
+import { type MonitorSettings, ValidationMonitor } from '../../src/workflow/training/monitor.js';
 import { runCliInMemory } from '../cli/helpers.js';
 import { writeCifar10Folder } from '../data/helpers.js';
 import { tempDirs } from '../io/temp-dirs.js';
@@ -243,6 +244,95 @@ print(json.dumps(out))`;
       const err = Math.max(...theirs.map((v, i) => Math.abs(v - c.logits[i]!))) / scale;
       assert.ok(err <= 1e-4, `${c.out}: eval logits relative error ${err}`);
     }
+  });
+
+  test('PyTorch: weights, optimizer state and EMA go Node → PyTorch → Node unchanged (SGD Nesterov with EMA; Adam)', { skip: noTorch }, async () => {
+    // A second run with Adam (moments and step counts), the first with SGD momentum and EMA.
+    const adamDir = tmp();
+    await trainFromConfig(resolveTrainConfig({
+      model: 'mobilenet_v2', modelOptions: { widthMult: 0.25, dropout: 0 }, dataset: 'synthetic', limit: 16, batchSize: 8, epochs: 2,
+      optimizer: 'adam', lr: 0.01, weightDecay: 1e-4, noDecayBnBias: true, augment: false, valSplit: 0,
+    }), { outDir: join(adamDir, 'run'), saveEvery: 1, threads: 2, workers: 0 });
+    const script = String.raw`
+import os, sys
+sys.path.insert(0, sys.argv[1])
+import train as tr
+record, weights, slots, saved_ema = tr.load_start(None)
+model = tr.build_model()
+model.load_state_dict(weights)
+frozen = tr.frozen_at(record['epoch'])
+tr.set_modes(model, frozen)
+optimizer = tr.make_optimizer(tr.param_groups(model, frozen))
+tr.restore_optimizer(optimizer, slots, record['progress']['step'])
+ema = tr.Ema(model, saved_ema) if tr.SETTINGS['ema_decay'] else None
+print(tr.save_checkpoint(sys.argv[2], 'roundtrip', record, model, optimizer, ema, {}))`;
+    for (const [source, slotNames] of [[run.epoch1, ['momentum_buffer']], [join(adamDir, 'run', 'checkpoint-epoch-1.json'), ['exp_avg', 'exp_avg_sq']]] as const) {
+      const out = join(tmp(), 'export');
+      await exportPytorch({ resume: source, dir: out });
+      const back = join(out, 'back');
+      mkdirSync(back);
+      const json = execFileSync(TORCH!, ['-c', script, out, back], { encoding: 'utf8' }).trim();
+      const { record: theirs } = await readCheckpointRecord(json);
+      const { record: ours, dir } = await readCheckpointRecord(source);
+      assert.equal(theirs.progress.step, ours.progress.step);
+      const same = (a: Map<string, Tensor>, b: Map<string, Tensor>, keys: string[], what: string) => {
+        assert.ok(keys.length > 0, what);
+        for (const k of keys) {
+          assert.deepEqual(a.get(k)?.shape, b.get(k)!.shape, `${what}: ${k}`);
+          assert.deepEqual(a.get(k)!.toFloat32(), b.get(k)!.toFloat32(), `${what}: ${k}`);
+        }
+      };
+      const w0 = await loadStateDictFile(join(dir, ours.files.weights));
+      const w1 = await loadStateDictFile(join(back, theirs.files.weights));
+      assert.deepEqual([...w1.keys()].sort(), [...w0.keys()].sort());
+      same(w1, w0, [...w0.keys()], 'weights');
+      const o0 = await loadStateDictFile(join(dir, ours.files.optimizer));
+      const o1 = await loadStateDictFile(join(back, theirs.files.optimizer));
+      const stateKeys = (m: Map<string, Tensor>) => [...m.keys()].filter((k) => /^(optimizer\.[a-z_]+\/|ema\.)/.test(k)).sort();
+      assert.deepEqual(stateKeys(o1), stateKeys(o0));
+      for (const slot of slotNames) assert.ok(stateKeys(o0).some((k) => k.startsWith(`optimizer.${slot}/`)), slot);
+      same(o1, o0, stateKeys(o0), 'optimizer state');
+      assert.equal(Number(o1.get('optimizer.step')!.data[0]), Number(o0.get('optimizer.step')!.data[0]));
+    }
+  });
+
+  test('PyTorch: train.py\'s validation monitor chooses the best epoch and stops where mobilezoo\'s does', { skip: noTorch }, async () => {
+    const out = join(tmp(), 'export');
+    await exportPytorch({ resume: run.epoch1, dir: out });
+    const loss = [2.3, 2.1, 2.095, NaN, 2.2, 2.0, 2.0, 2.05, 2.01, 1.99, 2.3, 2.4];
+    const rows = loss.map((v, i) => ({ epoch: i + 1, lr: 0.1, trainLoss: 1, trainAcc: 0.5, valLoss: v, valAcc: Number.isNaN(v) ? NaN : 1 - v / 3, testLoss: NaN, testAcc: NaN, imagesPerSec: 1, seconds: 1 }));
+    const cases: MonitorSettings[] = [
+      { monitor: 'val_loss', minDelta: 0 },
+      { monitor: 'val_loss', earlyStopping: 2, minDelta: 0 },
+      { monitor: 'val_loss', earlyStopping: 2, minDelta: 0.01 },
+      { monitor: 'val_acc', earlyStopping: 3, minDelta: 0.001 },
+      { monitor: 'val_acc', earlyStopping: 1, minDelta: 0 },
+    ];
+    const script = String.raw`
+import json, sys
+sys.path.insert(0, sys.argv[1])
+import train as tr
+rows = json.loads(sys.argv[2])
+out = []
+for c in json.loads(sys.argv[3]):
+    tr.SETTINGS.update(monitor=c['monitor'], early_stopping=c.get('earlyStopping'), min_delta=c['minDelta'])
+    m = tr.Monitor([])
+    for row in rows:
+        m.update(row)
+        if m.stopped_at is not None:
+            break
+    out.append({'best': m.best, 'stopped': m.stopped_at, 'reason': m.reason() if m.stopped_at is not None else None})
+print(json.dumps(out))`;
+    const json = (v: unknown) => JSON.stringify(v, (_, x) => (typeof x === 'number' && Number.isNaN(x) ? null : x));
+    const got = JSON.parse(execFileSync(TORCH!, ['-c', script, out, json(rows), json(cases)], { encoding: 'utf8' })) as { best: unknown; stopped: number | null; reason: string | null }[];
+    cases.forEach((c, k) => {
+      const m = new ValidationMonitor(c);
+      for (const row of rows) if (m.update(row).stop) break;
+      assert.deepEqual(got[k]!.best, m.best ?? null, `${json(c)}: best`);
+      assert.equal(got[k]!.stopped, m.stoppedAt ?? null, `${json(c)}: stopped`);
+      if (m.stoppedAt !== undefined) assert.equal(got[k]!.reason, m.stopReason(), `${json(c)}: reason`);
+    });
+    assert.ok(got.some((g) => g.stopped !== null) && got.some((g) => g.stopped === null), 'cases that stop and cases that do not');
   });
 
   test('PyTorch: train.py continues the run and mobilezoo resumes, tests and exports what it wrote', { skip: noTorch }, async () => {
