@@ -180,6 +180,41 @@ describe('export --pytorch', () => {
     await assert.rejects(exportPytorch({ resume: run.epoch1, dir }), /is not empty and holds no previous export --pytorch/);
   });
 
+  test('torchvision\'s augmentations are carried over; batch mixing and a training transform not derived from the settings are refused by name', async () => {
+    const dir = tmp();
+    const weights = await loadStateDictFile(join(run.dir, 'run', run.record.files.weights));
+    const optimizer = await loadStateDictFile(join(run.dir, 'run', run.record.files.optimizer));
+    const write = async (change: (r: CheckpointRecord) => CheckpointRecord) => {
+      const { files: _f, ...rest } = change(structuredClone(run.record));
+      return writeCheckpoint(dir, { ...rest, tag: `t${Math.random().toString(36).slice(2)}` }, { weights, optimizer });
+    };
+    const augmentation = { randomResizedCrop: { scale: [0.5, 1] as [number, number] }, colorJitter: { brightness: 0.4, hue: [-0.1, 0.1] as [number, number] }, randAugment: { numOps: 2, magnitude: 9 } };
+    const augmented = await write((r) => ({ ...r, trainTransform: undefined, config: { ...r.config, augment: true, augmentation } }));
+    const out = join(dir, 'aug');
+    await exportPytorch({ resume: augmented, dir: out });
+    const py = readFileSync(join(out, 'train.py'), 'utf8');
+    const train = py.slice(py.indexOf('def train_transform'), py.indexOf('def eval_transform'));
+    const lines = train.split('\n').map((l) => l.trim()).filter((l) => l.startsWith('T.') || l.startsWith('Fit'));
+    assert.deepEqual(lines, [
+      'T.RandomResizedCrop([32, 32], scale=(0.5, 1), ratio=(0.75, 1.3333333333333333), interpolation=T.InterpolationMode.BILINEAR),',
+      'T.ColorJitter(brightness=0.4, contrast=0, saturation=0, hue=[-0.1, 0.1]),',
+      'T.RandAugment(num_ops=2, magnitude=9, num_magnitude_bins=31, fill=None),',
+      'T.ToTensor(),',
+      lines[4]!,
+    ]);
+    assert.match(lines[4]!, /^T\.Normalize\(mean=\[/);
+    if (TORCH) {
+      const shape = execFileSync(TORCH, ['-c', 'import sys; sys.path.insert(0, sys.argv[1]); import train; from PIL import Image; print(tuple(train.train_transform()(Image.new("RGB", (32, 32), (90, 140, 200))).shape))', out], { encoding: 'utf8' });
+      assert.equal(shape.trim(), '(3, 32, 32)');
+    }
+    const mixed = await write((r) => ({ ...r, config: { ...r.config, mix: { mixupAlpha: 0.2 } } }));
+    await assert.rejects(exportPytorch({ resume: mixed, dir: join(dir, 'mix') }), (e: Error) => e instanceof ExportPytorchError && /--mixup \/ --cutmix: batch mixing/.test(e.message));
+    const noMix = await write((r) => ({ ...r, config: { ...r.config, mix: { mixupAlpha: 0, cutmixAlpha: 0 } } }));
+    await exportPytorch({ resume: noMix, dir: join(dir, 'nomix') });
+    const other = await write((r) => ({ ...r, trainTransform: [{ op: 'hflip', p: 0.5 }, ...(r.trainTransform ?? [])] }));
+    await assert.rejects(exportPytorch({ resume: other, dir: join(dir, 'other') }), /export --pytorch: trainTransform: the recorded training transform/);
+  });
+
   test('the command: --pytorch DIR with --checkpoint or --resume; other inputs are usage errors', async () => {
     const out = join(tmp(), 'cli');
     const ok = await runCliInMemory(['export', '--pytorch', out, '--resume', run.epoch1]);
