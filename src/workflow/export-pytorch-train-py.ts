@@ -872,11 +872,14 @@ def main(argv=None):
                 with open(candidate) as f:
                     saved = json.load(f)
                 if saved['epoch'] == best['epoch']:
-                    found = (candidate, saved)
+                    found = (candidate, read_safetensors(os.path.join(os.path.dirname(candidate), saved['files'].get('ema', saved['files']['weights']))))
                     break
+        if found is None and not args.resume and epoch0 == best['epoch']:
+            # The exported checkpoint itself is of the best epoch: its weights are this folder's.
+            name = 'ema.pth' if os.path.exists(os.path.join(HERE, 'ema.pth')) else 'weights.pth'
+            found = (record.get('export', {}).get('from', os.path.join(HERE, name)), torch_load(os.path.join(HERE, name)))
         if found:
-            path, saved = found
-            tensors = read_safetensors(os.path.join(os.path.dirname(path), saved['files'].get('ema', saved['files']['weights'])))
+            path, tensors = found
             best_model = build_model().to(device)
             best_model.load_state_dict(tensors)
             final_test = dict(evaluate(best_model, test_loader, device), checkpoint=path, epoch=best['epoch'])

@@ -384,7 +384,9 @@ print(json.dumps(out))`;
     assert.equal(record.dataset.validation?.size, 2);
     assert.ok(Number.isFinite(record.history[1]!.trainLoss) && Number.isFinite(record.history[1]!.valLoss!));
     assert.ok(record.best && record.test && record.test.epoch === record.best.epoch && Number.isFinite(record.test.loss));
-    assert.ok(existsSync(join(out, 'run', 'checkpoint-best.json')) || record.best.epoch === 1, 'checkpoint-best of an epoch train.py ran');
+    // The best epoch's weights: train.py's checkpoint-best, or the exported checkpoint when epoch 1 stays the best.
+    assert.equal(record.test.checkpoint, record.best.epoch === 2 ? join(out, 'run', 'checkpoint-best.json') : run.epoch1);
+    assert.ok(existsSync(record.test.checkpoint));
     assert.match(readFileSync(join(out, 'run', 'metrics.csv'), 'utf8'), /^epoch,lr,train_loss,train_acc,val_loss,val_acc,test_loss,test_acc,images_per_sec,seconds\n1,.*\n2,/);
     const optim = readSafetensors(readFileSync(join(out, 'run', record.files.optimizer)), 'optim');
     assert.equal(Number(optim.get('optimizer.step')!.data[0]), 6);
