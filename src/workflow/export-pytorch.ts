@@ -178,7 +178,8 @@ function frozenAt(model: Network, record: CheckpointRecord, e: number): Set<stri
 function startRecord(record: CheckpointRecord, o: { resume: boolean; from: string; weightsSha256: string; tensors: number; rngDraws: number; command?: string }): Record<string, unknown> {
   const exported = { kind: o.resume ? 'resume' : 'new run', from: o.from, rngDraws: o.rngDraws };
   if (o.resume) return { ...record, commands: [...record.commands, ...(o.command ? [o.command] : [])], [EXPORT_KEY]: exported };
-  const { metrics: _m, evaluation: _e, ...rest } = record;
+  // A new run: none of the source run's evaluations, best epoch or stop carries over (its dataset's validation split does).
+  const { metrics: _m, evaluation: _e, validation: _v, best: _b, stopped: _s, test: _t, ...rest } = record;
   return {
     ...rest,
     epoch: 0,

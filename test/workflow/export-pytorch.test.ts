@@ -130,6 +130,9 @@ describe('export --pytorch', () => {
       const r = await exportPytorch({ checkpoint: ckpt, dir: out });
       assert.equal(r.mode, 'new run');
       assert.ok(!existsSync(join(out, 'optimizer.pth')), 'a new run has no optimizer state');
+      const start = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8'));
+      assert.deepEqual([start.epoch, start.history, start.best, start.validation, start.test], [0, [], undefined, undefined, undefined], 'a new run starts without the source run\'s evaluations');
+      assert.deepEqual(start.dataset.validation, run.record.dataset.validation, 'and with its validation split');
       const pth = await loadStateDictFile(join(out, 'weights.pth'));
       const sd = model.stateDict();
       assert.deepEqual([...pth.keys()], [...sd.keys()]);
