@@ -420,16 +420,28 @@ print(json.dumps(out))`;
         await sharp(raw, { raw: { width: w, height: h, channels: 3 } }).png().toFile(join(folder, c, `${i}.png`));
       }
     }
+    // A folder with train/, val/ and test/: the run validates on val/.
+    const splits = join(root, 'splits');
+    for (const [split, n] of [['train', 4], ['val', 2], ['test', 2]] as const) {
+      for (const [c, k] of [['circle', 0], ['square', 1]] as const) {
+        mkdirSync(join(splits, split, c), { recursive: true });
+        for (let i = 0; i < n; i++) {
+          const raw = Buffer.from(Array.from({ length: 36 * 30 * 3 }, (_, j) => (j * (3 + i) + k * 77 + split.length * 13) % 256));
+          await sharp(raw, { raw: { width: 36, height: 30, channels: 3 } }).png().toFile(join(splits, split, c, `${i}.png`));
+        }
+      }
+    }
     writeCifar10Folder(join(root, 'cifar'));
     const datasets: [string, Record<string, unknown>][] = [
       ['folder', { dataDir: folder }],
+      ['folder', { dataDir: splits }],
       ['cifar10', { dataDir: join(root, 'cifar') }],
     ];
     if (existsSync('/usr/share/datasets/fashion-mnist')) datasets.push(['fashion-mnist', { limit: 16, testLimit: 8 }]);
     else t.diagnostic('Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist): its files are not read');
     for (const [dataset, extra] of datasets) {
       const config = resolveTrainConfig({ model: 'shufflenet_v2_x0_5', dataset, epochs: 1, batchSize: 16, augment: false, ...extra });
-      const dir = join(root, dataset);
+      const dir = join(root, `${dataset}-${datasets.findIndex((d) => d[1] === extra)}`);
       await trainFromConfig(config, { outDir: join(dir, 'run'), threads: 2, workers: 0 });
       const out = join(dir, 'export');
       await exportPytorch({ checkpoint: join(dir, 'run', 'checkpoint-last.json'), dir: out });
@@ -449,6 +461,7 @@ print(json.dumps(out))`;
       };
       // The validation split (default 0.1) is held out of the training images as the run held it out.
       assert.ok(data.val && record.dataset.validation, `${dataset}: a validation split`);
+      assert.equal(record.dataset.validation.source, extra.dataDir === splits ? 'folder' : 'split');
       const ours = { test: await inputs(data.test), val: await inputs(data.val), train: await inputs(data.train) };
       const script = String.raw`
 import json, sys, torch
