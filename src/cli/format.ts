@@ -2,7 +2,7 @@
 import type { Summary } from '../nn/summary.js';
 import { classSupport, formatTable, humanBytes } from '../report/metrics.js';
 import type { EmbedResult, ExportPthResult, ExportResult, QuantizeResult, ExportWebResult, PredictResult, TestResult } from '../workflow/index.js';
-import type { EvalResult } from '../workflow/index.js';
+import type { EvalResult, ExportPytorchResult } from '../workflow/index.js';
 import { TTA_DESCRIPTIONS } from '../workflow/tta.js';
 import { shellQuote } from './parse.js';
 
@@ -139,6 +139,16 @@ export function exportWebText(r: ExportWebResult): string {
 
 export function exportPthText(r: ExportPthResult): string {
   return `wrote ${r.path} (${humanBytes(r.bytes)}, ${grouped(r.bytes)} bytes): state dict of ${r.tensors} tensors, ${r.model}, weights ${r.weights}`;
+}
+
+export function exportPytorchText(r: ExportPytorchResult): string {
+  const start = r.mode === 'resume' ? `continues its run at epoch ${r.epoch} of ${r.epochs} (step ${r.step})` : `a new run of ${r.epochs} epochs from its weights`;
+  return [
+    `wrote ${r.dir}: ${r.files.join(', ')}`,
+    `${r.model} on ${r.dataset}: ${start}`,
+    ...r.notes.map((n) => `note: ${n}`),
+    `run it: cd ${r.dir} && python train.py   (torchrun --nproc_per_node N train.py on N GPUs; see its README.md)`,
+  ].join('\n');
 }
 
 export function embedText(r: EmbedResult): string {

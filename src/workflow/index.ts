@@ -22,5 +22,6 @@ export * from './pretrained.js';
 export * from './embed.js';
 export * from './export-web.js';
 export * from './export-pth.js';
+export * from './export-pytorch.js';
 export * from './quantize.js';
 export * from './weights.js';

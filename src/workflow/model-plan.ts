@@ -65,7 +65,7 @@ export function sourcePreprocessing(config: Pick<TrainConfig, 'input'> & Partial
  * normalization included, with augmentedTransform for training; `augmentation` adds torchvision's
  * augmentations to the training transform (withAugmentation).
  */
-export function trainTransforms(ds: Dataset, inputSize: [number, number, number], augment: boolean, randomErasing = 0, source?: Preprocessing, augmentation?: AugmentSettings): { train: TransformSpec; eval: TransformSpec } {
+export function trainTransforms(ds: Pick<Dataset, 'name' | 'channels' | 'height' | 'width'>, inputSize: [number, number, number], augment: boolean, randomErasing = 0, source?: Preprocessing, augmentation?: AugmentSettings): { train: TransformSpec; eval: TransformSpec } {
   const augmented = (spec: TransformSpec) => (augmentation ? withAugmentation(spec, augmentation, ds) : spec);
   if (source) {
     const evalSpec = transformForChannels(source, ds.channels);

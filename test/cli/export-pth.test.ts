@@ -55,7 +55,7 @@ describe('mobilezoo export --pth', () => {
     assert.equal(JSON.parse(one.out).weights, 'random initialization');
     const both = await cli(['export', '--pth', join(dir, 'x.pth'), '--onnx', join(dir, 'x.onnx'), '--weights', LEGACY, ...MODEL]);
     assert.equal(both.code, 2);
-    assert.match(both.err, /--onnx, --pth or --web: give one output/);
+    assert.match(both.err, /--onnx, --pth, --pytorch or --web: give one output/);
     assert.ok(!existsSync(join(dir, 'x.pth')));
   });
 

@@ -77,7 +77,7 @@ describe('bad flags exit with code 2 and name the flag', () => {
     [['test', '--checkpoint', 'c.json', '--tta', 'rotate'], /--tta: expected one of none, flip, flip-shift, got 'rotate'/],
     [["predict", "a.png"], /--checkpoint, --weights or --onnx/],
     [['predict', 'a.png', '--weights', 'w.pth', '--width', '0.5'], /--width: model options need --model/],
-    [['export', '--model', 'mobilenet_v2'], /--onnx, --pth or --web: give one output/],
+    [['export', '--model', 'mobilenet_v2'], /--onnx, --pth, --pytorch or --web: give one output/],
     [['export', '--web', 'site', '--model', 'mobilenet_v2', '--batch', '2'], /--batch: not used with --web/],
     [['export', '--onnx', 'x.onnx', '--model', 'mobilenet_v2', '--batch', '0'], /--batch: expected a positive integer, got '0'/],
   ];

@@ -198,8 +198,8 @@ describe('exportWeb', () => {
       assert.equal(u.code, 2, u.stderr);
       assert.match(u.stderr, re);
     };
-    await usage(['--model', 'mobilenet_v2'], /--onnx, --pth or --web: give one output/);
-    await usage(['--onnx', join(dir, 'a.onnx'), '--web', site, '--model', 'mobilenet_v2'], /--onnx, --pth or --web: give one output/);
+    await usage(['--model', 'mobilenet_v2'], /--onnx, --pth, --pytorch or --web: give one output/);
+    await usage(['--onnx', join(dir, 'a.onnx'), '--web', site, '--model', 'mobilenet_v2'], /--onnx, --pth, --pytorch or --web: give one output/);
     await usage(['--onnx', join(dir, 'a.onnx'), '--from-onnx', grayOnnx], /--from-onnx: an input of --web/);
     await usage(['--web', site, '--from-onnx', grayOnnx, '--weights', weights, '--model', 'mobilenet_v2'], /--from-onnx: give it or --checkpoint/);
   });

@@ -1,7 +1,7 @@
 /** `mobilezoo export`. */
 import type { Command } from 'commander';
-import { exportOnnx, exportPth, exportWeb } from '../../workflow/index.js';
-import { exportPthText, exportText, exportWebText } from '../format.js';
+import { exportOnnx, exportPth, exportPytorch, exportWeb } from '../../workflow/index.js';
+import { exportPthText, exportPytorchText, exportText, exportWebText } from '../format.js';
 import { UsageError, addModelFlags, modelName, positiveInt, shellQuote, threadCount, threadsCap } from '../parse.js';
 import { type CommandEnv, modelSource } from '../context.js';
 
@@ -12,6 +12,8 @@ export function addExportCommand(program: Command, { ctx, io, out }: CommandEnv)
       .description('write an eval-mode ONNX model (verified in onnxruntime), the state dict as a .pth for PyTorch, or a static web page that classifies images in the browser')
       .option('--onnx <file>', 'output: the .onnx file')
       .option('--pth <file>', 'output: the state dict in torch.save format with torchvision\'s / megvii\'s key names (torch.load(file, weights_only=True) reads it)')
+      .option('--pytorch <dir>', 'output: a PyTorch project in a new or empty folder (or a previous export --pytorch): model.py, train.py (the recorded recipe; runs under torchrun), weights.pth, and with --resume optimizer.pth; its checkpoints come back with train --resume')
+      .option('--resume <file>', 'with --pytorch: a checkpoint-*.json whose run train.py continues (weights, optimizer state, EMA, progress); --checkpoint starts a new run from its weights')
       .option('--web <dir>', 'output: a static site in a new or empty folder (or a previous export --web, whose files it replaces; files you added are kept, files of it you changed make it refuse): index.html, model.onnx, model.json, onnxruntime-web; serve it with any static server')
       .option('--title <text>', 'with --web: the page\'s title (default: the model\'s name)')
       .option('--from-onnx <file>', 'with --web: put this ONNX file (from export or quantize: its metadata gives the preprocessing and class names) on the page instead of exporting --checkpoint / --weights / --model')
@@ -26,9 +28,17 @@ export function addExportCommand(program: Command, { ctx, io, out }: CommandEnv)
     .option('--input <size>', 'input size (default: the checkpoint\'s or the model\'s)', positiveInt('--input'))
     .option('--threads <n>', `ONNX Runtime threads for the check (${threadsCap()})`, threadCount('--threads'))
     .option('--json', 'print JSON')
-    .addHelpText('after', '\n--onnx, --pth and --web are the outputs (one per run). The model comes from --checkpoint, --weights with --model, --model alone (random weights), or, for --web, an ONNX file given with --from-onnx.')
+    .addHelpText('after', '\n--onnx, --pth, --pytorch and --web are the outputs (one per run). The model comes from --checkpoint, --weights with --model, --model alone (random weights), or, for --web, an ONNX file given with --from-onnx.')
     .action(async (o: Record<string, unknown>) => {
-      if ([o.onnx, o.pth, o.web].filter(Boolean).length !== 1) throw new UsageError('--onnx, --pth or --web: give one output, an .onnx file, a .pth file or a folder for the web page');
+      if ([o.onnx, o.pth, o.pytorch, o.web].filter(Boolean).length !== 1) throw new UsageError('--onnx, --pth, --pytorch or --web: give one output, an .onnx file, a .pth file, a folder for the PyTorch project or a folder for the web page');
+      if (o.resume && !o.pytorch) throw new UsageError('--resume: an input of --pytorch (train --resume continues a run in mobilezoo)');
+      if (o.pytorch) {
+        const stray = (['weights', 'model', 'batch', 'input', 'fromOnnx', 'title'] as const).find((k) => o[k] !== undefined);
+        if (stray) throw new UsageError(`--${stray.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: not used with --pytorch, which exports a training run: give its --checkpoint or --resume`);
+        if (!!o.checkpoint === !!o.resume) throw new UsageError('--pytorch: give --checkpoint (a new run from its weights and recipe) or --resume (continue its run), one of them');
+        const r = await exportPytorch({ dir: o.pytorch as string, checkpoint: o.checkpoint as string | undefined, resume: o.resume as string | undefined, ema: o.emaOff ? false : undefined, command: shellQuote(['mobilezoo', ...ctx.argv]) });
+        return out(o.json ? JSON.stringify(r, null, 2) : exportPytorchText(r));
+      }
       if (o.pth && o.batch) throw new UsageError('--batch: not used with --pth (a state dict has no batch size)');
       if (o.fromOnnx && !o.web) throw new UsageError('--from-onnx: an input of --web (to write an .onnx file, export a checkpoint, weights or model)');
       if (o.title && !o.web) throw new UsageError('--title: the title of the --web page');
