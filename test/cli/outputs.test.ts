@@ -132,6 +132,23 @@ describe('export --web over a previous export (findings 5, 7)', () => {
     assert.match(r.stderr, /loss\.png, metrics\.csv, report\.html were not written by mobilezoo/);
     assert.deepEqual(snapshot(mine), before);
   });
+
+  test('a run folder from before manifests (mobilezoo checkpoint records, no .mobilezoo-files.json) is resumed, its files taken as mobilezoo\'s', async () => {
+    const old = join(work, 'old-run');
+    cpSync(run, old, { recursive: true });
+    rmrf(join(old, '.mobilezoo-files.json'));
+    const r = await mz('train', '--resume', 'old-run/checkpoint-last.json', '--epochs', '2', '--threads', '1', '--workers', '0');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /written by a mobilezoo from before \.mobilezoo-files\.json; its \d+ files of mobilezoo's names are now listed there/);
+    assert.deepEqual((await new MetricsCsv(join(old, 'metrics.csv')).read()).map((row) => row.epoch), [1, 2]);
+    // A folder whose checkpoint JSON is not mobilezoo's is not adopted.
+    const fake = join(work, 'fake-run');
+    mkdirSync(fake);
+    writeFileSync(join(fake, 'checkpoint-last.json'), '{"not": "ours"}');
+    const f = await mz(...TINY, '--epochs', '1', '--limit', '40', '--out', 'fake-run');
+    assert.notEqual(f.code, 0, f.stderr);
+    assert.equal(readFileSync(join(fake, 'checkpoint-last.json'), 'utf8'), '{"not": "ours"}');
+  });
 });
 
 describe('one writer per folder (finding 6)', () => {
