@@ -7,7 +7,10 @@
 //
 //   node --import tsx bench/fashion-mnist.ts [--minutes 55] [--model shufflenet_v2_x1_0] [--width W (MobileNets)]
 //        [--batch-size 128] [--lr 0.1] [--input 32] [--ema DECAY] [--threads N] [--workers 1] [--random-erasing P]
-//        [--data DIR] [--out DIR]
+//        [--trivial-augment | --no-trivial-augment | --rand-augment N,M] [--cutmix A] [--mixup A] [--mix-prob P]
+//        [--label-smoothing X] [--seed N] [--data DIR] [--out DIR]
+//
+// The augmentation flags add to (or, for a policy, replace) the recipe's, as `mobilezoo train` flags do.
 //
 // When the budget does not fit one full epoch (e.g. --minutes 1, a smoke test), it trains one epoch on
 // the first N training images that fit and still evaluates on the whole test split. After training it
@@ -19,7 +22,7 @@
 // so the budget buys about three times the epochs, which matter more than the architecture here. A
 // safety deadline at 105% of the budget (or Ctrl-C) stops training with a checkpoint.
 import { join } from 'node:path';
-import { DataLoader } from '../src/data/index.js';
+import { DataLoader, Rng, mixBatch, mixes } from '../src/data/index.js';
 import { createModel } from '../src/models/registry.js';
 import { resolveTrainConfig, type TrainSettings } from '../src/workflow/config.js';
 import { Trainer } from '../src/train/trainer.js';
@@ -57,9 +60,14 @@ const workers = flag('--workers') ? Number(flag('--workers')) : 1;
 const outDir = flag('--out') ?? join('runs', `bench-fashion-mnist-${Date.now()}`);
 const erasing = flag('--random-erasing') ? Number(flag('--random-erasing')) : undefined;
 const optional = (name: string) => (flag(name) !== undefined ? num(name, 1) : undefined);
+const has = (name: string) => args.includes(name);
+const randAugment = flag('--rand-augment')?.split(',').map(Number);
 const base: TrainSettings = {
   recipe: 'fashion-mnist', model, modelOptions, dataset: 'fashion-mnist', dataDir: flag('--data'), batchSize, randomErasing: erasing,
   lr: optional('--lr'), input: optional('--input'), ema: optional('--ema'),
+  trivialAugment: has('--trivial-augment') ? true : has('--no-trivial-augment') ? false : undefined, randAugment,
+  cutmix: optional('--cutmix'), mixup: optional('--mixup'), mixProb: optional('--mix-prob'), labelSmoothing: flag('--label-smoothing') !== undefined ? Number(flag('--label-smoothing')) : undefined,
+  seed: flag('--seed') !== undefined ? Number(flag('--seed')) : undefined,
   // The benchmark's protocol: all 60,000 training images, scored on the 10,000 test images.
   valSplit: 0,
 };
@@ -72,9 +80,10 @@ const net = createModel(probe.model, plan.options);
 const trainer = await Trainer.create(net, {
   optimizer: probe.optimizer, lr: probe.lr, schedule: probe.schedule, epochs: probe.epochs, warmupEpochs: probe.warmupEpochs,
   stepsPerEpoch: Math.ceil(data.train.length / batchSize), labelSmoothing: probe.labelSmoothing, seed: probe.seed,
-  inputSize: plan.inputSize, backend: nodeBackend({ threads }), batchSize, emaDecay: probe.emaDecay,
+  inputSize: plan.inputSize, backend: nodeBackend({ threads }), batchSize, emaDecay: probe.emaDecay, softTargets: mixes(probe.mix),
 });
-const tf = trainTransforms(data.train, plan.inputSize, probe.augment, probe.randomErasing);
+// The recipe's augmentation too: the loader's worker shares the two cores with the step.
+const tf = trainTransforms(data.train, plan.inputSize, probe.augment, probe.randomErasing, undefined, probe.augmentation);
 const loader = new DataLoader(data.train, { batchSize, shuffle: true, seed: 1, transform: tf.train, workers });
 // Long enough for the loader's worker to reach its steady state: its augmentation shares the two cores
 // with the step, and a 5-step window (filled from the loader's prefetched batches) read 18% fast.
@@ -85,7 +94,8 @@ let n = 0;
 let last: Float32Array | undefined;
 for await (const b of loader) {
   const s = performance.now();
-  await trainer.trainStep(b.images, b.labels);
+  const mixed = mixes(probe.mix) ? mixBatch(b.images, b.shape, b.labels, data.train.numClasses, probe.mix, Rng.from(0, 'mix', 0, n)) : undefined;
+  await trainer.trainStep(mixed?.images ?? b.images, b.labels, { targets: mixed?.targets });
   if (n >= WARMUP) measured += (performance.now() - s) / 1000;
   last = b.images;
   if (++n === WARMUP + TIMED) break;

@@ -14,8 +14,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import sharp from 'sharp';
-import { openDataset } from '../src/data/index.js';
+import { makeFashionFolder } from './fashion-folder.js';
 
 const { values } = parseArgs({
   options: {
@@ -31,34 +30,11 @@ const { values } = parseArgs({
 const out = resolve(values.out!);
 const threads = values.threads!;
 
-/** The 4 groups, by Fashion-MNIST label. */
-const GROUPS: Record<string, number[]> = {
-  tops: [0, 2, 4, 6], // T-shirt/top, Pullover, Coat, Shirt
-  trousers_dresses: [1, 3], // Trouser, Dress
-  footwear: [5, 7, 9], // Sandal, Sneaker, Ankle boot
-  bags: [8],
-};
-
 function mobilezoo(args: string[]): void {
   const command = ['bin/mobilezoo.js', ...args];
   console.error(`\n$ mobilezoo ${args.join(' ')}`);
   const r = spawnSync(process.execPath, command, { stdio: ['ignore', 'inherit', 'inherit'], cwd: resolve(import.meta.dirname, '..') });
   if (r.status !== 0) throw new Error(`mobilezoo ${args[0]} exited with ${r.status}`);
-}
-
-async function makeFolder(dir: string, trainPer: number, testPer: number): Promise<void> {
-  const ds = await openDataset('fashion-mnist', 'test', {});
-  const taken = new Map<string, number>();
-  for (let i = 0; i < ds.length; i++) {
-    const { image, label } = ds.get(i);
-    const group = Object.keys(GROUPS).find((g) => GROUPS[g]!.includes(label))!;
-    const n = taken.get(group) ?? 0;
-    if (n >= trainPer + testPer) continue;
-    taken.set(group, n + 1);
-    const split = n < trainPer ? 'train' : 'test';
-    mkdirSync(join(dir, split, group), { recursive: true });
-    await sharp(Buffer.from(image), { raw: { width: 28, height: 28, channels: 1 } }).png().toFile(join(dir, split, group, `${i}.png`));
-  }
 }
 
 const testJson = (run: string) => JSON.parse(readFileSync(join(run, 'checkpoint-last.json'), 'utf8')).test as { top1: number; count: number };
@@ -75,7 +51,7 @@ if (!base) {
 }
 const folder = join(out, 'folder');
 rmSync(folder, { recursive: true, force: true });
-await makeFolder(folder, Number(values['train-per-class']), Number(values['test-per-class']));
+await makeFashionFolder(folder, { train: Number(values['train-per-class']), test: Number(values['test-per-class']) });
 const common = ['--dataset', 'folder', '--data', folder, '--epochs', values.epochs!, '--batch-size', values['batch-size']!, '--threads', threads, '--save-every', '1000'];
 const fine = join(out, 'fine-tuned');
 const scratch = join(out, 'scratch');

@@ -129,6 +129,8 @@ export interface TrainSettings {
   momentum?: number;
   weightDecay?: number;
   nesterov?: boolean;
+  /** The optimizer's constants besides lr, momentum and weight decay (recipes set them; no flag). */
+  optimizerConstants?: OptimizerConstants;
   /** No weight decay on BatchNorm parameters and biases. */
   noDecayBnBias?: boolean;
   schedule?: string;
@@ -158,6 +160,10 @@ export interface TrainSettings {
   testLimit?: number;
   ema?: number;
   minutes?: number;
+  /**
+   * A named preset (RECIPES) under the explicit settings, or `none`. Default: `fine-tune` when starting
+   * from ImageNet weights (defaultRecipe), else none.
+   */
   recipe?: string;
   /** Inspected by inspectPretrained. */
   pretrained?: PretrainedSource;
@@ -173,6 +179,14 @@ export interface TrainSettings {
   /** The smallest change of the monitored value that counts as an improvement for early stopping (default 0). */
   minDelta?: number;
   evalTestEvery?: number;
+}
+
+/** RMSprop's smoothing constant alpha and epsilon (TF-style inside the square root with tfEps), Adam's betas and epsilon. */
+export interface OptimizerConstants {
+  alpha?: number;
+  eps?: number;
+  tfEps?: boolean;
+  betas?: [number, number];
 }
 
 export const TRAIN_DEFAULTS = {
@@ -195,48 +209,102 @@ export const TRAIN_DEFAULTS = {
 } as const;
 
 export interface Recipe {
+  /** One line: what the recipe is for and what it sets (the `--recipe` help). */
   description: string;
-  /** Settings of the recipe, given the epochs the user asked for (if any). Explicit settings override them. */
-  settings(epochs: number | undefined): TrainSettings;
+  /** Its settings, as explicit settings give them; explicit settings override them (see resolveTrainConfig). */
+  settings: Readonly<TrainSettings>;
 }
 
 /**
- * Named presets.
+ * Named presets: data, merged under the explicit settings by resolveTrainConfig (the README's recipe
+ * table shows them, and test/workflow/recipes.test.ts checks that it does).
  * - cifar: the usual CIFAR ResNet/MobileNet recipe: SGD lr 0.1, momentum 0.9, Nesterov, weight decay 5e-4,
  *   cosine decay, random crop (pad 4) + flip, batch 128, 200 epochs.
  * - fashion-mnist: SGD lr 0.1 Nesterov momentum 0.9, weight decay 5e-4 (not on BatchNorm / biases), label
- *   smoothing 0.1, linear warmup over the first epoch (a tenth of the run when shorter than 10 epochs) then
- *   cosine decay to 0, random crop (pad 2 after padding 28 → 32) + flip, batch 128, 30 epochs.
+ *   smoothing 0.1, linear warmup over the first epoch then cosine decay to 0, random crop (pad 2 after
+ *   padding 28 → 32) + flip, batch 128, 30 epochs.
  * - mobilenet-v2-paper: Sandler et al.: RMSprop (decay 0.9, momentum 0.9; TF-style epsilon 1e-3 inside the
  *   square root, timm's setting for this recipe), lr 0.045, weight decay 4e-5, ×0.98 per epoch, batch 96,
  *   200 epochs.
+ * - fine-tune: from pretrained weights on a folder of photos, as timm's and torchvision's fine-tuning
+ *   references do: RandomResizedCrop + flip + TrivialAugmentWide, AdamW (decoupled weight decay 0.05),
+ *   1 warmup epoch then cosine, label smoothing 0.1, the backbone at a tenth of the classifier's learning
+ *   rate, batch 32, 20 epochs. The default of a run from ImageNet weights (see defaultRecipe).
  */
 export const RECIPES: Record<string, Recipe> = {
   cifar: {
     description: 'SGD 0.1, momentum 0.9 Nesterov, wd 5e-4, cosine, crop+flip, batch 128, 200 epochs',
-    settings: () => ({
+    settings: {
       dataset: 'cifar10', epochs: 200, batchSize: 128, optimizer: 'sgd', lr: 0.1, momentum: 0.9, nesterov: true,
       weightDecay: 5e-4, schedule: 'cosine', augment: true,
-    }),
+    },
   },
   'fashion-mnist': {
     description: 'SGD 0.1 Nesterov, wd 5e-4 (not BN/bias), label smoothing 0.1, warmup + cosine, crop+flip, batch 128, 30 epochs',
-    settings: (epochs) => ({
+    settings: {
       dataset: 'fashion-mnist', epochs: 30, batchSize: 128, optimizer: 'sgd', lr: 0.1, momentum: 0.9, nesterov: true,
-      weightDecay: 5e-4, noDecayBnBias: true, labelSmoothing: 0.1, schedule: 'cosine',
-      warmup: Math.min(1, (epochs ?? 30) / 10), augment: true,
-    }),
+      weightDecay: 5e-4, noDecayBnBias: true, labelSmoothing: 0.1, schedule: 'cosine', warmup: 1, augment: true,
+    },
   },
   'mobilenet-v2-paper': {
     description: 'RMSprop (0.9, momentum 0.9, eps 1e-3 TF-style), lr 0.045, wd 4e-5, exponential 0.98/epoch, batch 96, 200 epochs',
-    settings: () => ({
-      epochs: 200, batchSize: 96, optimizer: 'rmsprop', lr: 0.045, momentum: 0.9, weightDecay: 4e-5,
-      schedule: 'exponential', gamma: 0.98, augment: true,
-    }),
+    settings: {
+      epochs: 200, batchSize: 96, optimizer: 'rmsprop', optimizerConstants: { alpha: 0.9, eps: 1e-3, tfEps: true }, lr: 0.045,
+      momentum: 0.9, weightDecay: 4e-5, schedule: 'exponential', gamma: 0.98, augment: true,
+    },
+  },
+  'fine-tune': {
+    description: 'from pretrained weights on a folder: RandomResizedCrop + flip + TrivialAugment, AdamW 1e-3 wd 0.05, warmup + cosine, label smoothing 0.1, backbone lr x0.1, batch 32, 20 epochs (the default from ImageNet weights)',
+    settings: {
+      dataset: 'folder', epochs: 20, batchSize: 32, optimizer: 'adamw', lr: 1e-3, weightDecay: 0.05, noDecayBnBias: true,
+      schedule: 'cosine', warmup: 1, labelSmoothing: 0.1, backboneLrMult: 0.1, augment: true, randomResizedCrop: true, trivialAugment: true,
+    },
   },
 };
 
+/** The recipe a run gets when it names none: `fine-tune` from ImageNet weights (a 1000-class state dict), else none. */
+export function defaultRecipe(s: Pick<TrainSettings, 'pretrained'>): string | undefined {
+  return s.pretrained?.kind === 'state dict' && s.pretrained.numClasses === 1000 ? 'fine-tune' : undefined;
+}
+
+/** The settings of each group that an explicit setting of the group replaces as a whole (see recipeUnder). */
+const POLICY_SETTINGS = ['autoAugment', 'randAugment', 'trivialAugment'] as const;
+const AUGMENT_SETTINGS = ['randomResizedCrop', 'colorJitter', ...POLICY_SETTINGS, 'randomErasing', 'mixup', 'cutmix', 'mixProb', 'mixSwitchProb'] as const;
+const OPTIMIZER_SETTINGS = ['momentum', 'nesterov', 'optimizerConstants'] as const;
+
+/**
+ * A recipe's settings under the explicit ones: each explicit setting replaces the recipe's, and a few
+ * replace a group. An augmentation policy replaces the recipe's policy (one policy at a time); `augment:
+ * false` drops all the recipe's augmentations (mixup and cutmix included); another optimizer drops the
+ * recipe's optimizer-specific settings (momentum, Nesterov, constants). A recipe's warmup takes at most
+ * a tenth of a shorter run.
+ */
+function recipeUnder(recipe: Readonly<TrainSettings>, explicit: TrainSettings): TrainSettings {
+  const r: TrainSettings = { ...recipe };
+  const drop = (keys: readonly (keyof TrainSettings)[]) => keys.forEach((k) => delete r[k]);
+  if (POLICY_SETTINGS.some((k) => explicit[k] !== undefined)) drop(POLICY_SETTINGS);
+  if (explicit.augment === false) drop(AUGMENT_SETTINGS);
+  if (explicit.optimizer !== undefined && explicit.optimizer !== r.optimizer) drop(OPTIMIZER_SETTINGS);
+  if (r.warmup !== undefined) r.warmup = Math.min(r.warmup, (explicit.epochs ?? r.epochs ?? TRAIN_DEFAULTS.epochs) / 10);
+  return r;
+}
+
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+
+/** The recipe setting that asks for none, not even the default one. */
+export const NO_RECIPE = 'none';
+
+/** The optimizer constants that apply to this optimizer, checked. */
+function optimizerConstants(type: OptimizerType, c: OptimizerConstants | undefined): OptimizerConstants {
+  if (!c) return {};
+  const allowed: Record<OptimizerType, (keyof OptimizerConstants)[]> = { sgd: [], adam: ['betas', 'eps'], adamw: ['betas', 'eps'], rmsprop: ['alpha', 'eps', 'tfEps'] };
+  const stray = Object.keys(c).find((key) => !allowed[type].includes(key as keyof OptimizerConstants));
+  if (stray) throw new ConfigError('optimizerConstants', `${stray} does not apply to \`optimizer\` ${type}`);
+  if (c.eps !== undefined && !(isNum(c.eps) && c.eps > 0)) throw new ConfigError('optimizerConstants', `eps: expected a positive number, got ${c.eps}`);
+  if (c.alpha !== undefined && !(isNum(c.alpha) && c.alpha >= 0 && c.alpha < 1)) throw new ConfigError('optimizerConstants', `alpha: expected a number in [0, 1), got ${c.alpha}`);
+  if (c.betas !== undefined && !(c.betas.length === 2 && c.betas.every((b) => isNum(b) && b >= 0 && b < 1))) throw new ConfigError('optimizerConstants', `betas: expected two numbers in [0, 1), got ${c.betas}`);
+  return { ...c };
+}
 
 function positiveInt(setting: string, v: number): number {
   if (!Number.isInteger(v) || v < 1) throw new ConfigError(setting, `expected a positive integer, got ${v}`);
@@ -245,14 +313,14 @@ function positiveInt(setting: string, v: number): number {
 
 /** Merges defaults ← recipe ← explicit settings and validates the result. */
 export function resolveTrainConfig(s: TrainSettings): TrainConfig {
-  let recipe: TrainSettings = {};
-  if (s.recipe !== undefined) {
-    const r = RECIPES[s.recipe];
-    if (!r) throw new ConfigError('recipe', `unknown recipe '${s.recipe}'; known: ${Object.keys(RECIPES).join(', ')}`);
-    recipe = r.settings(s.epochs);
-  }
   const defined = Object.fromEntries(Object.entries(s).filter(([, v]) => v !== undefined)) as TrainSettings;
-  const m: TrainSettings = { ...TRAIN_DEFAULTS, ...recipe, ...defined };
+  const recipeName = s.recipe === NO_RECIPE ? undefined : s.recipe ?? defaultRecipe(s);
+  let recipe: TrainSettings = {};
+  if (recipeName !== undefined) {
+    if (!Object.hasOwn(RECIPES, recipeName)) throw new ConfigError('recipe', `unknown recipe '${recipeName}'; known: ${Object.keys(RECIPES).join(', ')} (or ${NO_RECIPE})`);
+    recipe = recipeUnder(RECIPES[recipeName]!.settings, defined);
+  }
+  const m: TrainSettings = { ...TRAIN_DEFAULTS, ...recipe, ...defined, recipe: recipeName };
 
   const epochs = positiveInt('epochs', m.epochs!);
   const batchSize = positiveInt('batchSize', m.batchSize!);
@@ -271,16 +339,13 @@ export function resolveTrainConfig(s: TrainSettings): TrainConfig {
   if (m.nesterov && type !== 'sgd') throw new ConfigError('nesterov', `only applies to \`optimizer\` sgd, not ${type}`);
   if (m.nesterov && momentum === 0) throw new ConfigError('nesterov', 'needs a `momentum` > 0');
   const noDecayBnBias = m.noDecayBnBias ?? false;
+  const k = optimizerConstants(type, m.optimizerConstants);
   let optimizer: OptimizerSpec;
   switch (type) {
     case 'sgd': optimizer = { type, momentum, nesterov: m.nesterov ?? false, weightDecay: wd, noDecayBnBias }; break;
     case 'adam':
-    case 'adamw': optimizer = { type, weightDecay: wd, noDecayBnBias }; break;
-    case 'rmsprop':
-      optimizer = s.recipe === 'mobilenet-v2-paper' && defined.optimizer === undefined
-        ? { type, alpha: 0.9, eps: 1e-3, tfEps: true, momentum, weightDecay: wd, noDecayBnBias }
-        : { type, momentum, weightDecay: wd, noDecayBnBias };
-      break;
+    case 'adamw': optimizer = { type, ...k, weightDecay: wd, noDecayBnBias }; break;
+    case 'rmsprop': optimizer = { type, ...k, momentum, weightDecay: wd, noDecayBnBias }; break;
   }
 
   const st = m.schedule as ScheduleType;
@@ -341,7 +406,7 @@ export function resolveTrainConfig(s: TrainSettings): TrainConfig {
   if (m.dataset === 'folder' && !m.dataDir) throw new ConfigError('dataDir', 'the folder dataset needs an image folder (DIR/<class>/*.jpg)');
   const augmentation = resolveAugmentation(m);
   if (augmentation && m.augment === false) throw new ConfigError('augment', 'turns off the training augmentation that the augmentation settings add to');
-  const mix = resolveMix(m);
+  const mix = resolveMix(m, defined);
 
   return {
     model: m.model!,
@@ -417,7 +482,7 @@ function resolveAugmentation(m: TrainSettings): AugmentSettings | undefined {
 }
 
 /** The mixup / cutmix settings, checked; undefined when neither is on. */
-function resolveMix(m: TrainSettings): MixSettings | undefined {
+function resolveMix(m: TrainSettings, explicit: TrainSettings): MixSettings | undefined {
   for (const [flag, v] of [['mixup', m.mixup], ['cutmix', m.cutmix]] as const) {
     if (v !== undefined && !(isNum(v) && v >= 0)) throw new ConfigError(flag, `expected the Beta distribution's alpha >= 0 (e.g. 0.2 for mixup, 1 for cutmix), got ${v}`);
   }
@@ -427,11 +492,12 @@ function resolveMix(m: TrainSettings): MixSettings | undefined {
   const mixup = m.mixup ?? 0;
   const cutmix = m.cutmix ?? 0;
   if (mixup === 0 && cutmix === 0) {
-    if (m.mixProb !== undefined) throw new ConfigError('mixProb', 'needs `mixup` or `cutmix`');
-    if (m.mixSwitchProb !== undefined) throw new ConfigError('mixSwitchProb', 'needs `mixup` or `cutmix`');
+    if (explicit.mixProb !== undefined) throw new ConfigError('mixProb', 'needs `mixup` or `cutmix`');
+    if (explicit.mixSwitchProb !== undefined) throw new ConfigError('mixSwitchProb', 'needs `mixup` or `cutmix`');
     return undefined;
   }
-  if (m.mixSwitchProb !== undefined && (mixup === 0 || cutmix === 0)) throw new ConfigError('mixSwitchProb', 'chooses between mixup and cutmix: it needs both `mixup` and `cutmix`');
+  // A recipe's switch probability is moot once explicit settings leave one of the two.
+  if (explicit.mixSwitchProb !== undefined && (mixup === 0 || cutmix === 0)) throw new ConfigError('mixSwitchProb', 'chooses between mixup and cutmix: it needs both `mixup` and `cutmix`');
   return {
     ...(mixup ? { mixupAlpha: mixup } : {}), ...(cutmix ? { cutmixAlpha: cutmix } : {}),
     prob: m.mixProb ?? 1, ...(mixup && cutmix ? { switchProb: m.mixSwitchProb ?? 0.5 } : {}),
@@ -458,7 +524,7 @@ export function describeAugmentation(c: Pick<TrainConfig, 'augmentation' | 'mix'
 /** One line describing the optimizer and schedule, for logs. */
 export function describeOptimization(c: TrainConfig): string {
   const o = c.optimizer;
-  const parts = [`${o.type} lr ${c.lr}`];
+  const parts = [`${c.recipe ? `recipe ${c.recipe}: ` : ''}${o.type} lr ${c.lr}`];
   if ((o.type === 'sgd' || o.type === 'rmsprop') && o.momentum) parts.push(`momentum ${o.momentum}${o.type === 'sgd' && o.nesterov ? ' nesterov' : ''}`);
   if (o.weightDecay) parts.push(`wd ${o.weightDecay}${o.noDecayBnBias ? ' (not BN/bias)' : ''}`);
   const s = c.schedule;

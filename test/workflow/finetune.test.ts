@@ -8,7 +8,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
-import { loadStateDictFile } from '../../src/io/index.js';
+import { loadStateDictFile, saveSafetensorsFile } from '../../src/io/index.js';
+import { createModel } from '../../src/models/registry.js';
 import { MetricsCsv } from '../../src/report/csv.js';
 import type { StateDict } from '../../src/tensor.js';
 import { readCheckpointRecord } from '../../src/workflow/checkpoints.js';
@@ -109,6 +110,29 @@ describe('train --pretrained', () => {
     const other = await cli(['train', '--pretrained', join(base, 'checkpoint-last.json'), '--model', 'shufflenet_v2_x0_5', '--dataset', 'folder', '--data', folder, ...COMMON, '--out', join(dir, 'y')]);
     assert.equal(other.code, 1);
     assert.match(other.err, /--pretrained .*checkpoint-last\.json: no parameter matches ShuffleNetV2 by name and shape/);
+  });
+
+  test('from ImageNet-shaped weights (1000 classes) the fine-tune recipe is the default; flags turn its augmentations off', async () => {
+    const sd = join(dir, 'imagenet-shaped.safetensors');
+    const net = createModel('mobilenet_v2', { widthMult: 0.25, stem: 'cifar', numClasses: 1000 });
+    await saveSafetensorsFile(sd, net.stateDict());
+    const args = ['train', '--pretrained', sd, '--model', 'mobilenet_v2', '--width', '0.25', '--stem', 'cifar', '--input', '16', '--data', folder, '--epochs', '1', '--batch-size', '8', '--threads', '1'];
+    const run = join(dir, 'recipe-default');
+    const r = await cli([...args, '--out', run]);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.err + r.out, /recipe fine-tune: adamw lr 0\.001, wd 0\.05 \(not BN\/bias\), cosine schedule, warmup 0\.1 epochs, label smoothing 0\.1, random resized crop \(scale 0\.08-1\), TrivialAugmentWide, backbone lr x0\.1/);
+    const { record } = await readCheckpointRecord(join(run, 'checkpoint-last.json'));
+    assert.equal(record.config.recipe, 'fine-tune');
+    assert.equal(record.config.dataset, 'folder');
+    assert.deepEqual(record.trainTransform?.filter((s) => s.op === 'randomResizedCrop' || s.op === 'trivialAugmentWide' || s.op === 'hflip').map((s) => s.op), ['randomResizedCrop', 'hflip', 'trivialAugmentWide']);
+    const plain = join(dir, 'recipe-default-plain');
+    const p = await cli([...args, '--no-random-resized-crop', '--no-trivial-augment', '--out', plain]);
+    assert.equal(p.code, 0, p.err);
+    const { record: without } = await readCheckpointRecord(join(plain, 'checkpoint-last.json'));
+    assert.equal(without.config.recipe, 'fine-tune');
+    assert.equal(without.config.augmentation, undefined);
+    assert.equal(without.config.optimizer.type, 'adamw');
+    assert.deepEqual(without.trainTransform?.filter((s) => s.op === 'randomCrop' || s.op === 'hflip').map((s) => s.op), ['randomCrop', 'hflip']);
   });
 
   test('test maps a folder\'s differently written class names, evaluates a subset, refuses unknown names', async () => {

@@ -1,7 +1,7 @@
 /** `mobilezoo train`. */
 import { Command, Option } from 'commander';
 import { DATASET_NAMES } from '../../data/index.js';
-import { MONITORS, OPTIMIZER_TYPES, RECIPES, type TrainSettings } from '../../workflow/config.js';
+import { MONITORS, NO_RECIPE, OPTIMIZER_TYPES, RECIPES, type TrainSettings } from '../../workflow/config.js';
 import { SCHEDULE_TYPES } from '../../train/schedules.js';
 import { AUTO_AUGMENT_POLICIES } from '../../data/transforms-augment.js';
 import { inspectPretrained } from '../../workflow/index.js';
@@ -32,13 +32,15 @@ export function addTrainCommand(program: Command, { ctx, io }: CommandEnv): void
     .option('--step-size <epochs>', 'epochs between step-schedule decays (default epochs/3)', positiveNumber('--step-size'))
     .option('--warmup <epochs>', 'linear learning-rate warmup, in epochs (default 0)', nonNegativeNumber('--warmup'))
     .option('--label-smoothing <x>', 'label smoothing (default 0)', numberIn('--label-smoothing', 0, 1))
-    .option('--no-augment', 'no training augmentation (random crop / flip)')
+    .option('--no-augment', 'no training augmentation (random crop / flip), and none of the recipe\'s')
     .option('--random-erasing <p>', "torchvision's RandomErasing on training images with probability p (default 0)", numberIn('--random-erasing', 0, 1))
     .option('--random-resized-crop [min,max]', "torchvision's RandomResizedCrop in place of the random crop: area fraction in [min, max] (default 0.08,1), aspect ratio 3/4-4/3", numberList('--random-resized-crop'))
+    .option('--no-random-resized-crop', "the random crop, not the recipe's RandomResizedCrop")
     .option('--color-jitter <b[,c,s[,hue]]>', "torchvision's ColorJitter: one value for brightness, contrast and saturation (e.g. 0.4), or each, and hue (<= 0.5)", numberList('--color-jitter'))
     .option('--auto-augment <policy>', `torchvision's AutoAugment: ${AUTO_AUGMENT_POLICIES.join(' | ')}`, oneOf('--auto-augment', AUTO_AUGMENT_POLICIES))
     .option('--rand-augment [n,m]', "torchvision's RandAugment: n ops at magnitude m of 31 bins (default 2,9)", numberList('--rand-augment'))
     .option('--trivial-augment', "torchvision's TrivialAugmentWide")
+    .option('--no-trivial-augment', "no augmentation policy (any policy flag replaces the recipe's policy)")
     .option('--mixup <alpha>', 'mixup of each batch with its reverse, weight ~ Beta(alpha, alpha) (e.g. 0.2); the loss takes the mixed labels', nonNegativeNumber('--mixup'))
     .option('--cutmix <alpha>', 'cutmix of each batch with its reverse, box area ~ Beta(alpha, alpha) (e.g. 1.0)', nonNegativeNumber('--cutmix'))
     .option('--mix-prob <p>', 'probability that a batch is mixed (default 1)', numberIn('--mix-prob', 0, 1.000001))
@@ -63,7 +65,7 @@ export function addTrainCommand(program: Command, { ctx, io }: CommandEnv): void
     .option('--early-stopping <patience>', 'stop when the monitored value has not improved for this many epochs', positiveInt('--early-stopping'))
     .option('--min-delta <x>', 'with --early-stopping: the smallest change that counts as an improvement (default 0)', nonNegativeNumber('--min-delta'))
     .option('--eval-test-every <n>', 'also evaluate the test split every N epochs (default: at the end only, on checkpoint-best; never used to choose)', positiveInt('--eval-test-every'))
-    .addOption(new Option('--recipe <name>', `preset: ${Object.entries(RECIPES).map(([k, r]) => `${k} (${r.description})`).join('; ')}`).argParser(oneOf('--recipe', Object.keys(RECIPES))))
+    .addOption(new Option('--recipe <name>', `preset: ${Object.entries(RECIPES).map(([k, r]) => `${k} (${r.description})`).join('; ')}; ${NO_RECIPE}: the plain defaults`).argParser(oneOf('--recipe', [...Object.keys(RECIPES), NO_RECIPE])))
     .action(async (o: Record<string, unknown>, cmd: Command) => {
       const given = explicit(cmd);
       if (given.resume) {
@@ -132,5 +134,5 @@ export function addTrainCommand(program: Command, { ctx, io }: CommandEnv): void
       const r = await runTraining(ctx, { ...settings, outDir: o.out as string | undefined, saveEvery: o.saveEvery as number | undefined, threads: o.threads as number | undefined, workers: o.workers as number | undefined });
       ctx.code = r.code;
     });
-  trainCmd.addHelpText('after', '\nRecipes set defaults that explicit flags override (cifar and fashion-mnist also default --dataset to cifar10 / fashion-mnist). Grayscale datasets are replicated to 3 channels and padded to 32x32; small datasets use --stem cifar unless another stem is given (then images are resized to --input, default 224).');
+  trainCmd.addHelpText('after', '\nRecipes set defaults that explicit flags override, each its own setting (cifar and fashion-mnist also default --dataset to cifar10 / fashion-mnist, fine-tune to folder); a policy flag replaces the recipe\'s policy, --no-augment drops all its augmentations, another --optimizer its momentum and constants. From ImageNet weights (--pretrained NAME, or a 1000-class state dict) the recipe is fine-tune unless --recipe says otherwise (--recipe none: the plain defaults). Grayscale datasets are replicated to 3 channels and padded to 32x32; small datasets use --stem cifar unless another stem is given (then images are resized to --input, default 224).');
 }
