@@ -79,3 +79,20 @@ export class EmbeddingCache {
 export function onNetwork(trainer: Trainer, network: Network): { model: Network; step: number; optimizerStateDict(): StateDict; emaStateDict(): StateDict | undefined } {
   return { model: network, step: trainer.step, optimizerStateDict: () => trainer.optimizerStateDict(), emaStateDict: () => trainer.emaStateDict() };
 }
+
+/**
+ * The batches of an epoch on cached embeddings: a loader's sample order (BatchLoader.order, so the
+ * same images in the same batches as the uncached run), cut in `count` batches of `batchSize`.
+ */
+export function* cachedBatches(embeddings: Float32Array, dim: number, labels: Int32Array, order: Int32Array, batchSize: number, count: number): Generator<{ features: Float32Array; labels: Int32Array; indices: Int32Array }> {
+  for (let b = 0; b < count; b++) {
+    const indices = order.subarray(b * batchSize, Math.min((b + 1) * batchSize, order.length));
+    const features = new Float32Array(indices.length * dim);
+    const batchLabels = new Int32Array(indices.length);
+    indices.forEach((i, j) => {
+      features.set(embeddings.subarray(i * dim, (i + 1) * dim), j * dim);
+      batchLabels[j] = labels[i]!;
+    });
+    yield { features, labels: batchLabels, indices };
+  }
+}

@@ -9,6 +9,7 @@ import { encodeModel, toModelProto } from '../onnx/serialize.js';
 import { traceInference } from '../runtime/inference.js';
 import { createSession, ort } from '../runtime/node-backend.js';
 import { type Classifier, type ClassifierSource, classifierInputs, openClassifier } from './classifier.js';
+import { classifierMetadata } from './model-metadata.js';
 
 export interface ExportOptions extends ClassifierSource {
   /** Output .onnx path. */
@@ -37,19 +38,7 @@ export interface ExportResult {
  * read back. Mean, std and grayscale are also given on their own for readers of other tools.
  */
 export function modelMetadata(c: Classifier): { key: string; value: string }[] {
-  const p = c.preprocessing;
-  const meta: Record<string, string> = {
-    'mobilezoo.model': c.model,
-    ...(c.network ? { 'mobilezoo.options': JSON.stringify(c.network.options) } : {}),
-    ...(c.record ? { 'mobilezoo.dataset': c.record.dataset.name } : {}),
-    'mobilezoo.class_names': JSON.stringify(c.classNames),
-    'mobilezoo.preprocessing': JSON.stringify(p),
-    'mobilezoo.input_size': JSON.stringify(p.inputSize),
-    'mobilezoo.mean': JSON.stringify(p.mean),
-    'mobilezoo.std': JSON.stringify(p.std),
-    'mobilezoo.grayscale': String(p.grayscale),
-  };
-  return Object.entries(meta).map(([key, value]) => ({ key, value }));
+  return classifierMetadata({ model: c.model, options: c.network?.options, dataset: c.record?.dataset.name, classNames: c.classNames, preprocessing: c.preprocessing });
 }
 
 /** The network of a classifier source (export and quantize need one: an ONNX file is already exported). */
