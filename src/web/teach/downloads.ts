@@ -11,12 +11,15 @@ import { createModel } from '../../models/registry.js';
 import { classifierOnnx } from '../../workflow/model-metadata.js';
 import { SIDECAR_FORMAT, SIDECAR_VERSION, type WebSidecar } from '../sidecar.js';
 import type { Project, TeachResult } from './project.js';
+import type { BundledStart } from './start.js';
 
 /** The site's list of the classify page's files (written by `export --web --teach`). */
 export interface SiteManifest {
   /** Paths relative to the site of the classify page's files: index.html (from classify.html), page.css, ort/, lib/. */
   classifyPage: string[];
   exporter: string;
+  /** The bundled start (src/web/teach/start.ts). */
+  start?: BundledStart;
 }
 
 export function trainedNetwork(p: Project, r: TeachResult): Network {

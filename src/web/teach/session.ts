@@ -89,7 +89,8 @@ export function sourceShape(p: Project): { channels: 1 | 3; height: number; widt
 export function projectConfig(p: Project): TrainConfig {
   const s = p.settings;
   return resolveTrainConfig({
-    model: p.model.name, modelOptions: p.model.options, dataset: 'folder', epochs: s.epochs, batchSize: s.batchSize, lr: s.lr,
+    // The folder is the page's project (a command line would read DIR/<class>/*).
+    model: p.model.name, modelOptions: p.model.options, dataset: 'folder', dataDir: p.name, epochs: s.epochs, batchSize: s.batchSize, lr: s.lr,
     optimizer: 'adam', seed: s.seed, augment: s.augment, freeze: s.freeze,
     ...(p.start.preprocessing ? { input: p.start.preprocessing.inputSize[1] } : {}),
   });

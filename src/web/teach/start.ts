@@ -102,24 +102,28 @@ export async function startFromFiles(files: NamedBytes[], current: Project['mode
   };
 }
 
-/** What `export --web --teach` bundles: start/start.json lists the files, the model and a label. */
+/** What `export --web --teach` bundles: teach.json's `start` lists the files of start/ (none: the model alone), the model and a label. */
 export interface BundledStart {
   files: string[];
   label: string;
+  /** The model (given with --model; a checkpoint records its own). */
+  model?: Project['model'];
 }
 
-/** The site's bundled start, if it has one (fetched from start/, relative to the page). */
+/** The site's bundled start, if it has one (teach.json's `start`, files in start/, relative to the page). */
 export async function bundledStart(base: string, current: Project['model']): Promise<StartChoice | undefined> {
-  const r = await fetch(new URL('start/start.json', base));
-  if (r.status === 404) return undefined;
-  if (!r.ok) throw new Error(`start/start.json: ${r.status} ${r.statusText}`);
-  const spec = (await r.json()) as BundledStart;
+  const r = await fetch(new URL('teach.json', base));
+  if (!r.ok) throw new Error(`teach.json: ${r.status} ${r.statusText} (the site is incomplete)`);
+  const spec = ((await r.json()) as { start?: BundledStart }).start;
+  if (!spec) return undefined;
   const files: NamedBytes[] = [];
   for (const name of spec.files) {
     const f = await fetch(new URL(`start/${encodeURIComponent(name)}`, base));
     if (!f.ok) throw new Error(`start/${name}: ${f.status} ${f.statusText}`);
     files.push({ name, bytes: new Uint8Array(await f.arrayBuffer()) });
   }
-  const choice = await startFromFiles(files, current);
-  return { ...choice, start: { ...choice.start, kind: 'bundled', label: `${spec.label} (bundled with this page)` } };
+  const model = spec.model ?? current;
+  if (files.length === 0) return { model, start: { kind: 'none', label: 'none (random initialization)' } };
+  const choice = await startFromFiles(files, model);
+  return { model: choice.model ?? model, start: { ...choice.start, kind: 'bundled', label: `${spec.label} (bundled with this page)` } };
 }
