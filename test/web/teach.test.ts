@@ -87,7 +87,7 @@ describe('the teach page in Chromium', { skip }, () => {
     cliAccuracy = runCliProcess([
       'train', '--dataset', 'folder', '--data', data, '--pretrained', join(nodeRun, 'checkpoint-last.json'), '--freeze', 'backbone',
       '--epochs', String(EPOCHS), '--batch-size', '16', '--lr', '0.001', '--optimizer', 'adam', '--no-augment', '--seed', '0', '--threads', '1',
-      '--out', join(dir, 'cli-run'), '--json',
+      '--out', join(dir, 'cli-run'),
     ]).then((c) => {
       assert.equal(c.code, 0, c.stderr);
       const rows = readFileSync(join(dir, 'cli-run', 'metrics.csv'), 'utf8').trim().split('\n');
@@ -236,10 +236,9 @@ describe('the teach page in Chromium', { skip }, () => {
     await page.mouse.up();
     await page.click('#webcam-close');
     await page.waitForFunction((n) => window.teach.project().classes[1]!.images.length > n + 2, before);
-    const after = (await project()).classes[1]!;
-    const shots = after.images.slice(before);
-    assert.ok(shots.every((i) => /^webcam-/.test(i.name) && i.width === 224 && i.height === 224 && i.blob.type === 'image/png'));
-    const n = after.images.length;
+    const shots = await page.evaluate((b) => window.teach.project().classes[1]!.images.slice(b).map((i) => ({ name: i.name, width: i.width, height: i.height, type: i.blob.type })), before);
+    assert.ok(shots.every((i) => /^webcam-/.test(i.name) && i.width === 224 && i.height === 224 && i.type === 'image/png'), JSON.stringify(shots[0]));
+    const n = before + shots.length;
     await page.locator('.class').nth(1).locator('.thumb').last().hover();
     await page.locator('.class').nth(1).locator('.thumb button').last().click();
     await page.waitForFunction((n) => window.teach.project().classes[1]!.images.length === n - 1, n);
