@@ -61,7 +61,7 @@ async function makeFolder(dir: string, trainPer: number, testPer: number): Promi
   }
 }
 
-const testJson = (run: string) => JSON.parse(readFileSync(join(run, 'checkpoint-last.json'), 'utf8')).evaluation as { top1: number; count: number };
+const testJson = (run: string) => JSON.parse(readFileSync(join(run, 'checkpoint-last.json'), 'utf8')).test as { top1: number; count: number };
 
 mkdirSync(out, { recursive: true });
 let base = values.base;

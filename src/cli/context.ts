@@ -1,8 +1,7 @@
 /** What the command modules share: the run's context, exit codes, the model-source flags, training with its progress UI. */
 import { readFileSync } from 'node:fs';
 import type { ConfigError } from '../config-error.js';
-import type { TrainConfig } from '../workflow/config.js';
-import { type ClassifierSource, type TrainResult, type TrainRunOptions, resolveWeightsFile, train } from '../workflow/index.js';
+import { type ClassifierSource, type TrainOptions, type TrainResult, defaultRunFolder, resolveWeightsFile, train } from '../workflow/index.js';
 import { MODEL_FLAGS, UsageError, modelOptionsFrom, shellQuote } from './parse.js';
 import { type Streams, trainProgress } from './progress.js';
 
@@ -19,10 +18,7 @@ export function packageVersion(): string {
   return '0.0.0';
 }
 
-export function timestamp(d = new Date()): string {
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
-}
+export { defaultRunFolder };
 
 export interface Context {
   io: Streams;
@@ -31,7 +27,7 @@ export interface Context {
 }
 
 /** Runs training with the progress UI and Ctrl-C handling; returns the exit code. */
-export async function runTraining(ctx: Context, config: TrainConfig, run: Pick<TrainRunOptions, 'outDir' | 'saveEvery' | 'threads' | 'workers' | 'resume'>): Promise<{ code: number; result?: TrainResult }> {
+export async function runTraining(ctx: Context, options: TrainOptions): Promise<{ code: number; result?: TrainResult }> {
   const { io } = ctx;
   const progress = trainProgress(io);
   const ac = new AbortController();
@@ -50,7 +46,7 @@ export async function runTraining(ctx: Context, config: TrainConfig, run: Pick<T
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    const result = await train(config, { ...run, command: shellQuote(['mobilezoo', ...ctx.argv]), signal: ac.signal, events: progress.events });
+    const result = await train({ ...options, command: shellQuote(['mobilezoo', ...ctx.argv]), signal: ac.signal, events: progress.events });
     progress.stop();
     if (result.interrupted) {
       io.stderr.write(`interrupted: saved ${result.checkpoint}\ncontinue with: mobilezoo train --resume ${shellQuote([result.checkpoint!])}\n`);
@@ -59,7 +55,10 @@ export async function runTraining(ctx: Context, config: TrainConfig, run: Pick<T
     }
     if (result.nothingToDo) return { code: EXIT.ok, result };
     const ev = result.evaluation;
-    if (ev) io.stdout.write(`final test accuracy ${(ev.top1 * 100).toFixed(2)}%${Number.isFinite(ev.top5) ? ` (top-5 ${(ev.top5 * 100).toFixed(2)}%)` : ''}, loss ${ev.loss.toFixed(4)}\n`);
+    if (result.stopped) io.stdout.write(`stopped early at epoch ${result.stopped.epoch}: ${result.stopped.reason}\n`);
+    const of = result.best && result.tested ? ` (checkpoint-best, epoch ${result.tested.epoch})` : '';
+    if (ev) io.stdout.write(`final test accuracy${of} ${(ev.top1 * 100).toFixed(2)}%${Number.isFinite(ev.top5) ? ` (top-5 ${(ev.top5 * 100).toFixed(2)}%)` : ''}, loss ${ev.loss.toFixed(4)}\n`);
+    if (result.best) io.stdout.write(`best checkpoint: ${result.best.checkpoint}\n`);
     io.stdout.write(`checkpoint: ${result.checkpoint}\n`);
     if (result.reportPath) io.stdout.write(`report: ${result.reportPath}\n`);
     return { code: EXIT.ok, result };
@@ -74,14 +73,15 @@ export async function runTraining(ctx: Context, config: TrainConfig, run: Pick<T
 export const RESUMABLE = new Set(['resume', 'epochs', 'out', 'threads', 'workers', 'saveEvery', 'data', 'download']);
 
 /** Settings whose flag is not their name in kebab case. */
-const FLAG_OF: Record<string, string> = { augment: '--no-augment', dataDir: '--data', widthMult: '--width', numClasses: '--classes' };
+const FLAG_OF: Record<string, string> = { augment: '--no-augment', dataDir: '--data', widthMult: '--width', numClasses: '--classes', classNames: '--labels' };
 
 /** The flag of a setting (or commander attribute): `batchSize` → `--batch-size`. */
 export const flagOf = (setting: string): string =>
   setting.startsWith('-') ? setting : FLAG_OF[setting] ?? `--${setting.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
-/** A message's backticked setting names as flags. */
-export const settingsAsFlags = (text: string): string => text.replace(/`([A-Za-z]+)`/g, (_m, s: string) => flagOf(s));
+/** Settings a lower layer writes in backticks (`batchSize`, `checkHash: false`), as flags (--batch-size, --no-check-hash). */
+export const settingsAsFlags = (text: string): string =>
+  text.replace(/`([A-Za-z]+)(: false)?`/g, (_m, s: string, off?: string) => (off ? `--no-${flagOf(s).slice(2)}` : flagOf(s)));
 
 /** A ConfigError's message with its setting names as flags. */
 export function configErrorText(e: ConfigError): string {
@@ -106,7 +106,7 @@ export async function modelSource(o: Record<string, unknown>, onnxFlag: boolean,
   }
   const modelOptions = model ? modelOptionsFrom(model, o) : {};
   const weights = given ? await weightsFile(given, '--weights', io) : undefined;
-  return { checkpoint, weights, onnx, model, modelOptions };
+  return { checkpoint, weights, onnx, model, modelOptions, ...(o.checkHash === false ? { checkHash: false } : {}) };
 }
 
 

@@ -79,7 +79,7 @@ export async function runCli(argv: string[], io: Streams = { stdout: process.std
       return EXIT.usage;
     }
     const err = e as Error;
-    stderr.write(`${prefix}error: ${err?.message ?? String(e)}\n`);
+    stderr.write(`${prefix}error: ${settingsAsFlags(err?.message ?? String(e))}\n`);
     if (process.env.MOBILEZOO_DEBUG) stderr.write(`${err?.stack ?? ''}\n`);
     return EXIT.error;
   }

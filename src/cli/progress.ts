@@ -4,8 +4,7 @@
  * per epoch on stdout.
  */
 import cliProgress from 'cli-progress';
-import type { EpochMetrics } from '../report/csv.js';
-import type { EvalResult, TrainEvents } from '../workflow/index.js';
+import type { EpochEvent, TrainEvents } from '../workflow/index.js';
 
 type Stream = NodeJS.WritableStream & { isTTY?: boolean };
 
@@ -17,14 +16,18 @@ export interface Streams {
 
 const pct = (x: number) => (Number.isFinite(x) ? `${(x * 100).toFixed(2)}%` : '-');
 
-export function epochLine(row: EpochMetrics, ev: EvalResult, epochs: number): string {
-  const w = String(epochs).length;
-  const top5 = Number.isFinite(ev.top5) ? ` top-5 ${pct(ev.top5)}` : '';
+/** One line per epoch: train, validation and (when evaluated) test loss and accuracy; ★ marks a new best. */
+export function epochLine(e: EpochEvent): string {
+  const row = e.metrics;
+  const w = String(e.epochs).length;
+  const split = (name: string, ev: { loss: number; top1: number; top5: number }) =>
+    `${name} loss ${ev.loss.toFixed(4)} acc ${pct(ev.top1)}${Number.isFinite(ev.top5) ? ` top-5 ${pct(ev.top5)}` : ''}  `;
   return (
-    `epoch ${String(row.epoch).padStart(w)}/${epochs}  lr ${row.lr.toPrecision(3)}  ` +
+    `epoch ${String(row.epoch).padStart(w)}/${e.epochs}  lr ${row.lr.toPrecision(3)}  ` +
     `train loss ${row.trainLoss.toFixed(4)} acc ${pct(row.trainAcc)}  ` +
-    `test loss ${row.testLoss.toFixed(4)} acc ${pct(row.testAcc)}${top5}  ` +
-    `${row.imagesPerSec.toFixed(0)} img/s  ${row.seconds.toFixed(1)}s`
+    (e.validation ? split('val', e.validation) : '') +
+    (e.test ? split('test', e.test) : '') +
+    `${row.imagesPerSec.toFixed(0)} img/s  ${row.seconds.toFixed(1)}s${e.best ? '  ★ best' : ''}`
   );
 }
 
@@ -81,21 +84,23 @@ export function trainProgress(io: Streams): TrainProgress {
         err(`  step ${s.step}/${s.steps}  loss ${s.loss.toFixed(4)}  acc ${pct(s.acc)}  ${s.imagesPerSec.toFixed(0)} img/s  lr ${s.lr.toPrecision(3)}`);
       }
     },
-    evalStart: ({ epoch, batches }) => {
+    evalStart: ({ epoch, batches, split, final }) => {
       stop();
-      if (!tty) return err(`  evaluating (${batches} batches)`);
+      const what = final ? `final test (epoch ${epoch} weights)` : `epoch ${epoch} ${split}`;
+      if (!tty) return err(`  ${final ? what : `evaluating ${split}`} (${batches} batches)`);
       bar = new cliProgress.SingleBar(
-        { stream: io.stderr.raw ?? io.stderr, format: `epoch ${epoch} test [{bar}] {value}/{total} batches | ETA {eta_formatted}`, barsize: 24, hideCursor: true, clearOnComplete: true, fps: 5 },
+        { stream: io.stderr.raw ?? io.stderr, format: `${what} [{bar}] {value}/{total} batches | ETA {eta_formatted}`, barsize: 24, hideCursor: true, clearOnComplete: true, fps: 5 },
         cliProgress.Presets.shades_classic,
       );
       bar.start(batches, 0);
     },
     evalProgress: (done) => bar?.update(done),
-    epochEnd: (row, ev, epochs) => {
+    epochEnd: (e) => {
       stop();
-      io.stdout.write(epochLine(row, ev, epochs) + '\n');
+      io.stdout.write(epochLine(e) + '\n');
     },
     checkpoint: (path, tag) => {
+      if (tag === 'best') return; // the epoch line marks it
       stop();
       err(`saved ${tag} checkpoint: ${path}`);
     },

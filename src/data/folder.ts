@@ -24,7 +24,7 @@ import { type TransformSpec, applyGeometry } from './transforms.js';
 export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp'];
 
 export interface FolderOptions {
-  /** Root folder: `root/<class>/...`, or `root/train/<class>` + `root/test|val/<class>`. */
+  /** Root folder: `root/<class>/...`, or `root/train/<class>` + `root/test|val/<class>` (with both, val/ is a validation split). */
   root: string;
   /** Output size (square, or [height, width]). Default 224 for 3 channels, 28 for 1. */
   size?: number | [number, number];
@@ -50,6 +50,8 @@ export interface FolderIndex {
   /** Per split: files and labels. */
   train: { files: string[]; labels: number[] };
   test: { files: string[]; labels: number[] };
+  /** root/val when root/test exists too: a validation split. */
+  val?: { files: string[]; labels: number[] };
   /** 'subfolders' when root/train + root/test|val exist, else 'seeded'. */
   mode: 'subfolders' | 'seeded';
   /** Symbolic links not followed (paths): into another part of the dataset, or loops. */
@@ -171,7 +173,9 @@ export function indexFolder(opts: Pick<FolderOptions, 'root' | 'testFraction' | 
       }
     }
     const test = testDir ? scanClasses(testDir, classNames, rootReal, skippedLinks) : { files: [], labels: [] };
-    return { classNames, train, test, mode: 'subfolders', skippedLinks };
+    const valDir = path.join(root, 'val');
+    const val = testDir !== valDir && isDir(valDir) ? scanClasses(valDir, classNames, rootReal, skippedLinks) : undefined;
+    return { classNames, train, test, ...(val ? { val } : {}), mode: 'subfolders', skippedLinks };
   }
   const classNames = listClassDirs(root);
   if (classNames.length === 0) throw new DatasetFormatError(root, 'no class folders found (expected root/<class>/*.jpg|png|webp)');
@@ -250,11 +254,11 @@ export function clearFolderCache(): void {
 async function decodeSplit(
   opts: FolderOptions,
   index: FolderIndex,
-  split: Split,
+  split: Split | 'val',
 ): Promise<{ images: Uint8Array; labels: Int32Array }> {
   const [h, w] = sizeOf(opts);
   const channels = opts.channels ?? 3;
-  const part = index[split];
+  const part = index[split]!;
   const stamp = part.files.map((f) => {
     const st = fs.statSync(f);
     return `${f}:${st.size}:${st.mtimeMs}`;
@@ -302,6 +306,15 @@ export async function loadFolder(split: Split, opts: FolderOptions): Promise<Arr
   }
   const name = opts.name ?? `folder:${path.basename(path.resolve(opts.root))}`;
   return new ArrayDataset(name, split, data.images, data.labels, { channels, height: h, width: w }, index.classNames, mean, std);
+}
+
+/** The validation split of a folder with train/, val/ and test/ (val/'s images, the training split's statistics); undefined without one. */
+export async function loadFolderValidation(opts: FolderOptions): Promise<ArrayDataset | undefined> {
+  const index = indexFolder(opts);
+  if (!index.val || index.val.files.length === 0) return undefined;
+  const train = await loadFolder('train', opts);
+  const data = await decodeSplit(opts, index, 'val');
+  return new ArrayDataset(train.name, 'test', data.images, data.labels, train.shape, index.classNames, train.mean, train.std);
 }
 
 /**

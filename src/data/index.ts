@@ -6,6 +6,8 @@
  *     transform: standardTransform(train, { train: true }) });
  *   for (let e = 0; e < epochs; e++) { loader.setEpoch(e); for await (const b of loader) { ... } }
  *   await loader.close();
+ *
+ * @module mobilezoo/data
  */
 
 import { loadCifar, describeCifarSearch, type CifarOptions } from './cifar.js';
@@ -50,7 +52,8 @@ export {
   type IdxOptions,
   type IdxVariant,
 } from './mnist.js';
-export { loadFolder, indexFolder, sampleImageSize, decodeImage, clearFolderCache, folderFiles, IMAGE_EXTENSIONS, type FolderOptions, type FolderIndex } from './folder.js';
+export { loadFolder, loadFolderValidation, indexFolder, sampleImageSize, decodeImage, clearFolderCache, folderFiles, IMAGE_EXTENSIONS, type FolderOptions, type FolderIndex } from './folder.js';
+export { splitValidation, stratifiedValidationIndices, subsetOf } from './validation-split.js';
 export { makeSynthetic, type SyntheticOptions } from './synthetic.js';
 export { downloadFile, extractTarGz, md5File, verifyMd5, safeEntryPath, type DownloadOptions, type ExtractOptions } from './download.js';
 

@@ -58,12 +58,17 @@ export interface StagedFile {
   discard(): Promise<void>;
 }
 
-/** Writes `data` to a fsynced temporary sibling of `path` (creating its folder); commit() renames it into place. */
+/**
+ * Writes `data` to a fsynced temporary sibling of `path` (creating its folder); commit() renames it into
+ * place. The temporary siblings of `path` that a killed writer left are removed first, so a single-file
+ * output (export --onnx, quantize --out, ...) does not collect them run after run.
+ */
 export async function stageFile(path: string, data: Uint8Array | string): Promise<StagedFile> {
   const tmp = tempPathFor(path);
   let fh: FileHandle | undefined;
   try {
     await mkdir(dirname(path), { recursive: true });
+    await removeDeadTempSiblings(path);
     fh = await open(tmp, 'wx');
     await fh.writeFile(data);
     await fh.sync();

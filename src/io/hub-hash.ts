@@ -27,7 +27,7 @@ export function checkHubHash(bytes: Uint8Array, path: string): void {
   if (!digest.startsWith(prefix)) {
     throw new Error(
       `${path}: the name says its sha256 starts with ${prefix}, but it is ${digest}: the download is corrupt ` +
-        'or the file was renamed (checkHash: false skips this check)',
+        'or the file was renamed (`checkHash: false` skips this check)',
     );
   }
 }

@@ -1,3 +1,9 @@
+/**
+ * `mobilezoo/io`: torch.save files read (zip and legacy formats, through a restricted unpickler) and
+ * written, safetensors, .npy, and the checkpoint loaders over them.
+ *
+ * @module mobilezoo/io
+ */
 export {
   loadStateDictFile,
   openStateDictFile,

@@ -38,6 +38,12 @@ export interface OutputFolderOptions {
    * Only the folders these lie in are looked at.
    */
   writes: readonly string[] | ((name: string) => boolean);
+  /**
+   * For a folder without a manifest: true when mobilezoo wrote it before manifests existed (say, a run
+   * folder whose checkpoint records are mobilezoo's); its files of the names `writes` matches are then
+   * taken as ours, as they are now.
+   */
+  writtenBeforeManifests?: () => Promise<boolean>;
   log?: (message: string) => void;
 }
 
@@ -73,13 +79,14 @@ function foldersOf(writes: OutputFolderOptions['writes']): string[] {
   return [...new Set(['', ...writes.map((f) => f.split('/').slice(0, -1).join('/'))])].sort();
 }
 
-async function readManifest(dir: string): Promise<Manifest> {
+/** The folder's manifest; undefined when it has none. */
+async function readManifest(dir: string): Promise<Manifest | undefined> {
   const path = join(dir, MANIFEST_FILE);
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { format: MANIFEST_FORMAT, version: 1, files: {} };
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new Error(`cannot read ${path}: ${(e as Error).message}`);
   }
   let m: Partial<Manifest>;
@@ -120,7 +127,11 @@ export class OutputFolder {
         removed.push(...(await removeDeadTemps(join(dir, sub), { deadPid: lock.tookOver?.pid })).map((f) => (sub ? `${sub}/${f}` : f)));
       }
       if (removed.length) o.log?.(`${dir}: removed ${removed.length} temporary file${removed.length === 1 ? '' : 's'} left by a run that did not finish: ${list(removed)}`);
-      const folder = new OutputFolder(dir, lock, await readManifest(dir), created);
+      let manifest = await readManifest(dir);
+      const adopt = !manifest && !created && (await o.writtenBeforeManifests?.());
+      manifest ??= { format: MANIFEST_FORMAT, version: 1, files: {} };
+      const folder = new OutputFolder(dir, lock, manifest, created);
+      if (adopt) await folder.adopt(o.writes, o.log);
       await folder.refuseOthersFiles(o.writes);
       return folder;
     } catch (e) {
@@ -129,13 +140,24 @@ export class OutputFolder {
     }
   }
 
+  private async existingWrites(writes: OutputFolderOptions['writes']): Promise<string[]> {
+    const written = typeof writes === 'function' ? writes : (f: string) => writes.includes(f);
+    const existing = (await Promise.all(foldersOf(writes).map((sub) => filesIn(this.dir, sub)))).flat().sort();
+    return existing.filter((rel) => rel !== LOCK_FILE && rel !== MANIFEST_FILE && written(rel));
+  }
+
+  /** Takes the files of the names the command writes as ours, as they are now (a folder from before manifests). */
+  private async adopt(writes: OutputFolderOptions['writes'], log?: (message: string) => void): Promise<void> {
+    const rels = await this.existingWrites(writes);
+    for (const rel of rels) this.manifest.files[rel] = await entryOf(join(this.dir, rel));
+    await this.saveManifest();
+    log?.(`${this.dir}: written by a mobilezoo from before ${MANIFEST_FILE}; its ${rels.length} file${rels.length === 1 ? '' : 's'} of mobilezoo's names are now listed there as mobilezoo's`);
+  }
+
   private async refuseOthersFiles(writes: OutputFolderOptions['writes']): Promise<void> {
     const foreign: string[] = [];
     const changed: string[] = [];
-    const written = typeof writes === 'function' ? writes : (f: string) => writes.includes(f);
-    const existing = (await Promise.all(foldersOf(writes).map((sub) => filesIn(this.dir, sub)))).flat().sort();
-    for (const rel of existing) {
-      if (rel === LOCK_FILE || rel === MANIFEST_FILE || !written(rel)) continue;
+    for (const rel of await this.existingWrites(writes)) {
       const entry = this.manifest.files[rel];
       if (!entry) foreign.push(rel);
       else if (!(await unchanged(join(this.dir, rel), entry))) changed.push(rel);

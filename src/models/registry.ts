@@ -1,11 +1,26 @@
 /** createModel(name, options) / listModels(): every network by its torchvision-style name. */
 import { withoutValues } from '../nn/init.js';
-import { MobileNetV1 } from './mobilenet_v1.js';
-import { type InvertedResidualRow, MobileNetV2 } from './mobilenet_v2.js';
-import { MobileNetV3 } from './mobilenet_v3.js';
+import { MobileNetV1, type MobileNetV1Options } from './mobilenet_v1.js';
+import { type InvertedResidualRow, MobileNetV2, type MobileNetV2Options } from './mobilenet_v2.js';
+import { MobileNetV3, type MobileNetV3Options } from './mobilenet_v3.js';
 import type { Network } from './network.js';
-import { SHUFFLENET_V1_GROUPS, SHUFFLENET_V1_SIZES, ShuffleNetV1, type ShuffleNetV1Groups, type ShuffleNetV1Size } from './shufflenet_v1.js';
-import { ShuffleNetV2, type ShuffleNetV2Size } from './shufflenet_v2.js';
+import { SHUFFLENET_V1_GROUPS, SHUFFLENET_V1_SIZES, ShuffleNetV1, type ShuffleNetV1Groups, type ShuffleNetV1Options, type ShuffleNetV1Size } from './shufflenet_v1.js';
+import { ShuffleNetV2, type ShuffleNetV2Options, type ShuffleNetV2Size } from './shufflenet_v2.js';
+
+/** Every model name and the options its constructor takes. */
+export interface ModelOptionsByName {
+  mobilenet_v1: MobileNetV1Options;
+  mobilenet_v2: MobileNetV2Options;
+  mobilenet_v3_large: MobileNetV3Options;
+  mobilenet_v3_small: MobileNetV3Options;
+  shufflenet_v1: ShuffleNetV1Options;
+  shufflenet_v2_x0_5: ShuffleNetV2Options;
+  shufflenet_v2_x1_0: ShuffleNetV2Options;
+  shufflenet_v2_x1_5: ShuffleNetV2Options;
+  shufflenet_v2_x2_0: ShuffleNetV2Options;
+}
+
+export type ModelName = keyof ModelOptionsByName;
 
 type OptionKind = 'number' | 'integer' | 'positive' | 'boolean' | 'stem' | 'rows' | readonly (string | number)[];
 
@@ -23,8 +38,8 @@ const shuffleV2 = (size: ShuffleNetV2Size): Entry => ({
   build: (o) => new ShuffleNetV2(size, o),
 });
 
-// A Map, not an object: a name read from a file ('constructor', '__proto__') must not find Object's properties.
-const REGISTRY = new Map<string, Entry>(Object.entries({
+// Looked up with Object.hasOwn only: a name read from a file ('constructor', '__proto__') must not find Object's properties.
+const REGISTRY: Record<ModelName, Entry> = {
   mobilenet_v1: {
     description: 'MobileNetV1 with ReLU6, torchvision-style names',
     options: { ...common, widthMult: 'number', dropout: 'number' },
@@ -54,7 +69,7 @@ const REGISTRY = new Map<string, Entry>(Object.entries({
   shufflenet_v2_x1_0: shuffleV2('x1_0'),
   shufflenet_v2_x1_5: shuffleV2('x1_5'),
   shufflenet_v2_x2_0: shuffleV2('x2_0'),
-} satisfies Record<string, Entry>));
+};
 
 export interface ModelListing {
   name: string;
@@ -63,28 +78,41 @@ export interface ModelListing {
 }
 
 export function listModels(): ModelListing[] {
-  return [...REGISTRY].map(([name, e]) => ({ name, description: e.description, options: Object.keys(e.options) }));
+  return Object.entries(REGISTRY).map(([name, e]) => ({ name, description: e.description, options: Object.keys(e.options) }));
 }
 
 export function modelOptionNames(name: string): string[] {
   return Object.keys(entry(name).options);
 }
 
-function entry(name: string): Entry {
-  const e = typeof name === 'string' ? REGISTRY.get(name) : undefined;
-  if (!e) throw new Error(`unknown model '${String(name)}'; available: ${[...REGISTRY.keys()].join(', ')}`);
-  return e;
+export function isModelName(name: string): name is ModelName {
+  return typeof name === 'string' && Object.hasOwn(REGISTRY, name);
 }
 
-export function createModel(name: string, options: Record<string, unknown> = {}): Network {
+function entry(name: string): Entry {
+  if (!isModelName(name)) throw new Error(`unknown model '${String(name)}'; available: ${Object.keys(REGISTRY).join(', ')}`);
+  return REGISTRY[name];
+}
+
+/**
+ * A network by name. A name written in the code is checked at compile time, and so are the options its
+ * family takes (`createModel('mobilenet_v3_small', { widthMult: 0.75, numClasses: 10 })`); a name held
+ * in a string (a command line, a checkpoint record) takes any options. Either way they are checked at
+ * run time: an unknown model, option or value is an error that names it and lists what is accepted.
+ */
+export function createModel<N extends string>(
+  name: string extends N ? N : N extends ModelName ? N : ModelName,
+  options?: N extends ModelName ? ModelOptionsByName[N] : Record<string, unknown>,
+): Network {
   const e = entry(name);
-  for (const [key, value] of Object.entries(options)) {
+  const o = (options ?? {}) as Record<string, unknown>;
+  for (const [key, value] of Object.entries(o)) {
     if (value === undefined) continue;
     const kind = Object.hasOwn(e.options, key) ? e.options[key] : undefined;
     if (!kind) throw new Error(`${name}: unknown option '${key}'; accepted: ${Object.keys(e.options).join(', ')}`);
     checkOption(name, key, value, kind);
   }
-  return e.build(options);
+  return e.build(o);
 }
 
 /**

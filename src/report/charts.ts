@@ -6,6 +6,7 @@ import type { TopLevelSpec } from 'vega-lite';
 import sharp from 'sharp';
 import { saveFileAtomic } from '../io/atomic.js';
 import type { EpochMetrics } from './csv.js';
+import { type StepPoint, smoothLikeTensorBoard } from './steps.js';
 
 /** Font stack used in every chart; DejaVu Sans is what librsvg finds on Debian. */
 export const CHART_FONT = 'DejaVu Sans, Liberation Sans, Helvetica, Arial, sans-serif';
@@ -14,6 +15,16 @@ export interface LineSeries {
   name: string;
   /** [x, y] pairs; non-finite y values are dropped (gaps are bridged). */
   points: ReadonlyArray<readonly [number, number]>;
+  /** Line width in px (default 2.5) and opacity (default 1): a faint raw series behind its smoothed one. */
+  strokeWidth?: number;
+  opacity?: number;
+}
+
+/** A vertical line across a chart at x: the best epoch (solid) or a kept checkpoint (dashed). */
+export interface ChartMark {
+  x: number;
+  kind: 'best' | 'kept';
+  label: string;
 }
 
 export interface LineChartOptions {
@@ -29,6 +40,10 @@ export interface LineChartOptions {
   yFormat?: string;
   /** Fixed y domain, e.g. [0, 1] for accuracy. Default: fit the data (zero not forced). */
   yDomain?: readonly [number, number];
+  subtitle?: string;
+  marks?: ReadonlyArray<ChartMark>;
+  /** Draw a point at each value (default: when there are at most 120). */
+  points?: boolean;
 }
 
 export interface ConfusionMatrixOptions {
@@ -100,10 +115,10 @@ export async function lineChartSvg(opts: LineChartOptions): Promise<string> {
   if (new Set(names).size !== names.length) {
     throw new Error(`lineChartSvg: series names must be unique, got ${JSON.stringify(names)}`);
   }
-  const values: { x: number; y: number; series: string; order: number }[] = [];
+  const values: { x: number; y: number; series: string; order: number; w: number; o: number }[] = [];
   opts.series.forEach((s, order) => {
     for (const [x, y] of s.points) {
-      if (Number.isFinite(x) && Number.isFinite(y)) values.push({ x, y, series: s.name, order });
+      if (Number.isFinite(x) && Number.isFinite(y)) values.push({ x, y, series: s.name, order, w: s.strokeWidth ?? 2.5, o: s.opacity ?? 1 });
     }
   });
   const allInt = values.length > 0 && values.every((v) => isInteger(v.x));
@@ -122,15 +137,10 @@ export async function lineChartSvg(opts: LineChartOptions): Promise<string> {
   const yScale: Record<string, unknown> = { zero: false, nice: true, padding: 8 };
   if (opts.yDomain) yScale.domain = [opts.yDomain[0], opts.yDomain[1]];
 
-  const spec = {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    width,
-    height,
-    autosize: { type: 'fit', contains: 'padding' },
-    config: BASE_CONFIG,
-    title: { text: opts.title },
+  const showPoints = opts.points ?? xs.length <= 120;
+  const line = {
     data: { values },
-    mark: { type: 'line', strokeWidth: 2.5, interpolate: 'linear', point: { filled: true, size: xs.length > 120 ? 0 : 40 } },
+    mark: { type: 'line', interpolate: 'linear', point: { filled: true, size: showPoints ? 40 : 0 } },
     encoding: {
       x: {
         field: 'x',
@@ -144,8 +154,10 @@ export async function lineChartSvg(opts: LineChartOptions): Promise<string> {
         type: 'nominal',
         // keep the caller's series order (not alphabetical) and include empty series
         scale: { domain: names, scheme: 'tableau10' },
-        legend: { title: null, orient: 'top', direction: 'horizontal', symbolType: 'stroke', offset: 4 },
+        legend: { title: null, orient: 'top', direction: 'horizontal', symbolType: 'stroke', offset: 4, labelLimit: 240 },
       },
+      strokeWidth: { field: 'w', type: 'quantitative', scale: null },
+      opacity: { field: 'o', type: 'quantitative', scale: null },
       order: { field: 'x', type: 'quantitative' },
       tooltip: [
         { field: 'series', type: 'nominal' },
@@ -153,6 +165,35 @@ export async function lineChartSvg(opts: LineChartOptions): Promise<string> {
         { field: 'y', type: 'quantitative', title: opts.yLabel, format: opts.yFormat ?? '.4~g' },
       ],
     },
+  };
+  const marks = (opts.marks ?? []).filter((m) => Number.isFinite(m.x));
+  const rules = marks.length
+    ? [
+        {
+          data: { values: marks.map((m) => ({ x: m.x, kind: m.kind, label: m.label })) },
+          mark: { type: 'rule', strokeWidth: 1.5 },
+          encoding: {
+            x: { field: 'x', type: 'quantitative' },
+            color: { value: '#6b7280' },
+            strokeDash: { condition: { test: "datum.kind === 'kept'", value: [4, 4] }, value: [1, 0] },
+            opacity: { condition: { test: "datum.kind === 'kept'", value: 0.6 }, value: 0.9 },
+          },
+        },
+        {
+          data: { values: marks.filter((m) => m.kind === 'best').map((m) => ({ x: m.x, label: m.label })) },
+          mark: { type: 'text', align: 'left', dx: 4, dy: 2, baseline: 'top', fontSize: 11, color: '#92400e' },
+          encoding: { x: { field: 'x', type: 'quantitative' }, y: { value: 0 }, text: { field: 'label' } },
+        },
+      ]
+    : [];
+  const spec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    width,
+    height,
+    autosize: { type: 'fit', contains: 'padding' },
+    config: BASE_CONFIG,
+    title: { text: opts.title, ...(opts.subtitle ? { subtitle: opts.subtitle } : {}) },
+    layer: [line, ...rules],
   } as unknown as TopLevelSpec;
   return renderVegaLiteSvg(spec);
 }
@@ -279,42 +320,85 @@ export interface TrainingCharts {
   lossSvg: string;
   accuracySvg: string;
   confusionSvg: string;
+  /** Learning rate and training loss per step (when the steps are given). */
+  lrSvg?: string;
+  stepLossSvg?: string;
+}
+
+export interface RunChartsInput {
+  epochs: ReadonlyArray<EpochMetrics>;
+  classNames: ReadonlyArray<string>;
+  confusion: ReadonlyArray<ReadonlyArray<number>>;
+  /** Which split the confusion matrix counts (default 'test set'). */
+  confusionLabel?: string;
+  titleSuffix?: string;
+  /** The best epoch and the kept checkpoints, drawn on the loss and accuracy charts. */
+  marks?: ReadonlyArray<ChartMark>;
+  /** Each step's loss and learning rate. */
+  steps?: ReadonlyArray<StepPoint>;
+  /** TensorBoard's smoothing weight for the per-step loss (default 0.9). */
+  smoothing?: number;
+}
+
+/** At most `max` evenly spaced items (the last one always included). */
+function thin<T>(items: readonly T[], max: number): T[] {
+  if (items.length <= max) return [...items];
+  const stride = Math.ceil(items.length / max);
+  return items.filter((_, i) => i % stride === 0 || i === items.length - 1);
+}
+
+/**
+ * The report's charts: loss and top-1 accuracy per epoch (train, validation and test where measured,
+ * with the best epoch and kept checkpoints marked), the confusion heatmap, and per step the training
+ * loss (raw and smoothed as TensorBoard smooths) and the learning rate.
+ */
+export async function runCharts(o: RunChartsInput): Promise<TrainingCharts> {
+  const sfx = o.titleSuffix ? ` — ${o.titleSuffix}` : '';
+  const { epochs } = o;
+  const pts = (key: keyof EpochMetrics) => epochs.map((r) => [r.epoch, r[key] ?? Number.NaN] as [number, number]);
+  const measured = (key: keyof EpochMetrics) => epochs.some((r) => Number.isFinite(r[key]));
+  const series = (kind: 'loss' | 'accuracy', keys: [keyof EpochMetrics, keyof EpochMetrics, keyof EpochMetrics]): LineSeries[] => [
+    { name: `train ${kind}`, points: pts(keys[0]) },
+    ...(measured(keys[1]) ? [{ name: `validation ${kind}`, points: pts(keys[1]) }] : []),
+    ...(measured(keys[2]) || !measured(keys[1]) ? [{ name: `test ${kind}`, points: pts(keys[2]) }] : []),
+  ];
+  const steps = o.steps ?? [];
+  const smoothed = smoothLikeTensorBoard(steps.map((p) => p.loss), o.smoothing ?? 0.9);
+  const shown = thin(steps.map((p, i) => ({ ...p, smoothed: smoothed[i]! })), 1500);
+  const [lossSvg, accuracySvg, confusionSvg, stepLossSvg, lrSvg] = await Promise.all([
+    lineChartSvg({ title: `Loss${sfx}`, xLabel: 'epoch', yLabel: 'cross-entropy loss', series: series('loss', ['trainLoss', 'valLoss', 'testLoss']), marks: o.marks }),
+    lineChartSvg({ title: `Top-1 accuracy${sfx}`, xLabel: 'epoch', yLabel: 'accuracy', yFormat: '.1~%', series: series('accuracy', ['trainAcc', 'valAcc', 'testAcc']), marks: o.marks }),
+    confusionMatrixSvg({ classNames: o.classNames, matrix: o.confusion, title: `Confusion matrix (${o.confusionLabel ?? 'test set'})${sfx}` }),
+    steps.length
+      ? lineChartSvg({
+          title: 'Training loss per step',
+          subtitle: `smoothed as TensorBoard does (weight ${o.smoothing ?? 0.9})`,
+          xLabel: 'step',
+          yLabel: 'cross-entropy loss',
+          points: false,
+          series: [
+            { name: 'batch loss', points: shown.map((p) => [p.step, p.loss] as [number, number]), strokeWidth: 1, opacity: 0.35 },
+            { name: 'smoothed', points: shown.map((p) => [p.step, p.smoothed] as [number, number]) },
+          ],
+        })
+      : undefined,
+    steps.length
+      ? lineChartSvg({ title: 'Learning rate', xLabel: 'step', yLabel: 'learning rate', yFormat: '.2~e', points: false, series: [{ name: 'learning rate', points: shown.map((p) => [p.step, p.lr] as [number, number]) }] })
+      : undefined,
+  ]);
+  return { lossSvg, accuracySvg, confusionSvg, ...(stepLossSvg ? { stepLossSvg } : {}), ...(lrSvg ? { lrSvg } : {}) };
 }
 
 /**
  * The three standard report charts from `metrics.csv` rows and the final
- * test confusion matrix: train/test loss per epoch, train/test top-1 accuracy
- * per epoch, and the confusion heatmap.
+ * test confusion matrix: loss per epoch, top-1 accuracy per epoch, and the
+ * confusion heatmap.
  */
-export async function trainingCharts(
+export function trainingCharts(
   epochs: ReadonlyArray<EpochMetrics>,
   classNames: ReadonlyArray<string>,
   confusion: ReadonlyArray<ReadonlyArray<number>>,
   titleSuffix = '',
 ): Promise<TrainingCharts> {
-  const sfx = titleSuffix ? ` — ${titleSuffix}` : '';
-  const pts = (key: keyof EpochMetrics) => epochs.map((r) => [r.epoch, r[key]] as [number, number]);
-  const [lossSvg, accuracySvg, confusionSvg] = await Promise.all([
-    lineChartSvg({
-      title: `Loss${sfx}`,
-      xLabel: 'epoch',
-      yLabel: 'cross-entropy loss',
-      series: [
-        { name: 'train loss', points: pts('trainLoss') },
-        { name: 'test loss', points: pts('testLoss') },
-      ],
-    }),
-    lineChartSvg({
-      title: `Top-1 accuracy${sfx}`,
-      xLabel: 'epoch',
-      yLabel: 'accuracy',
-      yFormat: '.1~%',
-      series: [
-        { name: 'train accuracy', points: pts('trainAcc') },
-        { name: 'test accuracy', points: pts('testAcc') },
-      ],
-    }),
-    confusionMatrixSvg({ classNames, matrix: confusion, title: `Confusion matrix (test set)${sfx}` }),
-  ]);
-  return { lossSvg, accuracySvg, confusionSvg };
+  return runCharts({ epochs, classNames, confusion, titleSuffix });
 }

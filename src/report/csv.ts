@@ -2,9 +2,9 @@
  * Per-epoch metrics log (`metrics.csv`), appended once per epoch and read back
  * to resume a run or to re-plot its curves.
  *
- * Columns: epoch,lr,train_loss,train_acc,test_loss,test_acc,images_per_sec,seconds
- * Accuracies are fractions in [0, 1]. A missing value (e.g. no test pass that
- * epoch) is written as an empty cell and read back as NaN.
+ * Columns: epoch,lr,train_loss,train_acc,val_loss,val_acc,test_loss,test_acc,images_per_sec,seconds
+ * Accuracies are fractions in [0, 1]. A missing value (no validation split, no
+ * test pass that epoch) is written as an empty cell and read back as NaN.
  */
 import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
@@ -15,6 +15,10 @@ export interface EpochMetrics {
   lr: number;
   trainLoss: number;
   trainAcc: number;
+  /** Validation split (NaN or absent without one). */
+  valLoss?: number;
+  valAcc?: number;
+  /** Test split: NaN on epochs it was not evaluated. */
   testLoss: number;
   testAcc: number;
   imagesPerSec: number;
@@ -27,6 +31,8 @@ export const METRICS_COLUMNS = [
   ['lr', 'lr'],
   ['train_loss', 'trainLoss'],
   ['train_acc', 'trainAcc'],
+  ['val_loss', 'valLoss'],
+  ['val_acc', 'valAcc'],
   ['test_loss', 'testLoss'],
   ['test_acc', 'testAcc'],
   ['images_per_sec', 'imagesPerSec'],
@@ -35,7 +41,7 @@ export const METRICS_COLUMNS = [
 
 export const METRICS_HEADER = METRICS_COLUMNS.map(([c]) => c).join(',');
 
-function formatNumber(v: number): string {
+function formatNumber(v: number | undefined): string {
   // shortest round-trip representation; NaN / undefined -> empty cell
   if (typeof v !== 'number' || Number.isNaN(v)) return '';
   if (v === Infinity) return 'inf';
@@ -82,7 +88,7 @@ export class MetricsCsv {
       const isLast = ln === lines.length - 1;
       try {
         if (cells.length !== header.length) throw new Error(`expected ${header.length} cells, got ${cells.length}`);
-        const row = {} as EpochMetrics;
+        const row = {} as Required<EpochMetrics>;
         for (const [col, key] of METRICS_COLUMNS) {
           const i = index.get(col);
           row[key] = i === undefined ? Number.NaN : parseNumber(cells[i]!);

@@ -2,6 +2,8 @@
  * Single-file HTML training report: inline CSS and inline SVG charts, no
  * scripts and no external requests, so it opens anywhere (file://, e-mail
  * attachment, CI artifact). Everything that comes from data is HTML-escaped.
+ * While a run goes, the report is rewritten after every epoch and reloads
+ * itself (a meta refresh, still no script); it stops once the run is over.
  */
 import { join } from 'node:path';
 import { saveFileAtomic } from '../io/atomic.js';
@@ -19,11 +21,17 @@ export interface ReportModel {
 export interface ReportDataset {
   name: string;
   trainSize: number;
+  /** Validation images, when the run holds some out. */
+  valSize?: number;
+  /** Where they come from, e.g. "10% of the training split, stratified, seed 0". */
+  validation?: string;
   testSize: number;
   classNames: ReadonlyArray<string>;
 }
 
 export interface ReportFinal {
+  /** What was evaluated, e.g. "test split, checkpoint-best (epoch 7)". */
+  label?: string;
   testLoss: number;
   /** Fractions in [0, 1]. */
   top1: number;
@@ -46,6 +54,31 @@ export interface ReportCharts {
   lossSvg: string;
   accuracySvg: string;
   confusionSvg: string;
+  /** Learning rate per step. */
+  lrSvg?: string;
+  /** Training loss per step, raw and smoothed. */
+  stepLossSvg?: string;
+}
+
+/** Where the run stands; without it the report describes a finished run. */
+export interface ReportStatus {
+  state: 'running' | 'finished' | 'interrupted' | 'stopped early';
+  /** Completed epochs, and the planned (or estimated) count. */
+  epoch: number;
+  epochs: number;
+  etaSeconds?: number;
+  /** While running: reload the page after this many seconds. */
+  refreshSeconds?: number;
+  /** A sentence on why it stopped or how to continue. */
+  note?: string;
+}
+
+export interface ReportPretrained {
+  file: string;
+  sha256: string;
+  kind: string;
+  loaded: number;
+  reinitialized: ReadonlyArray<string>;
 }
 
 export interface ReportData {
@@ -55,9 +88,19 @@ export interface ReportData {
   model: ReportModel;
   dataset: ReportDataset;
   epochs: ReadonlyArray<EpochMetrics>;
-  final: ReportFinal;
-  /** matrix[true][predicted] on the test set. */
+  /** The final test evaluation; absent while the run goes (the confusion matrix is then the validation split's). */
+  final?: ReportFinal;
+  /** matrix[true][predicted] of the split `confusionLabel` names (default: the test split). */
   confusion: ReadonlyArray<ReadonlyArray<number>>;
+  confusionLabel?: string;
+  /** Per-class accuracy of that split (default: final.perClass). */
+  perClass?: ReadonlyArray<number>;
+  status?: ReportStatus;
+  /** The epoch whose checkpoint is the best by the monitored validation value. */
+  best?: { epoch: number; label: string };
+  /** Epochs whose periodic checkpoints are kept. */
+  keptEpochs?: ReadonlyArray<number>;
+  pretrained?: ReportPretrained;
   environment: ReportEnvironment;
   charts: ReportCharts;
   /** Wall-clock training time in seconds; default: sum of `epochs[].seconds`. */
@@ -163,11 +206,12 @@ function optionValue(v: unknown): string {
   }
 }
 
-function perClassTable(data: ReportData): string {
+function perClassTable(data: ReportData, split: string): string {
   const names = data.dataset.classNames;
   const support = classSupport(data.confusion);
+  const perClass = data.perClass ?? data.final?.perClass ?? [];
   const rows = names.map((name, i) => {
-    const acc = data.final.perClass[i] ?? Number.NaN;
+    const acc = perClass[i] ?? Number.NaN;
     const row = data.confusion[i] ?? [];
     const correct = row[i] ?? 0;
     let confusedWith = -1;
@@ -180,23 +224,28 @@ function perClassTable(data: ReportData): string {
     });
     const width = Number.isFinite(acc) ? Math.max(0, Math.min(100, acc * 100)) : 0;
     const confused = confusedWith >= 0 ? `${escapeHtml(names[confusedWith] ?? String(confusedWith))} <span class="muted">(${groupedInt(confusedCount)})</span>` : `<span class="muted">${DASH}</span>`;
-    return `<tr><td class="num muted">${i}</td><td>${escapeHtml(name)}</td><td class="num">${groupedInt(support[i] ?? 0)}</td><td class="num">${groupedInt(correct)}</td><td class="num acc-cell"><span class="bar" style="width:${width.toFixed(1)}%"></span><span class="acc-text">${formatPercent(acc)}</span></td><td>${confused}</td></tr>`;
+    return `<tr><td class="num muted">${i}</td><td class="name" title="${escapeHtml(name)}">${escapeHtml(name)}</td><td class="num">${groupedInt(support[i] ?? 0)}</td><td class="num">${groupedInt(correct)}</td><td class="num acc-cell"><span class="bar" style="width:${width.toFixed(1)}%"></span><span class="acc-text">${formatPercent(acc)}</span></td><td>${confused}</td></tr>`;
   });
-  return `<table class="data per-class"><thead><tr><th class="num">#</th><th>class</th><th class="num">test samples</th><th class="num">correct</th><th class="num">accuracy</th><th>most often predicted as</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+  return `<table class="data per-class"><thead><tr><th class="num">#</th><th>class</th><th class="num">${escapeHtml(split)} samples</th><th class="num">correct</th><th class="num">accuracy</th><th>most often predicted as</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
 
-function epochTable(epochs: ReadonlyArray<EpochMetrics>): string {
-  let best = -1;
-  epochs.forEach((r, i) => {
-    if (Number.isFinite(r.testAcc) && (best < 0 || r.testAcc > epochs[best]!.testAcc)) best = i;
+function epochTable(data: ReportData): string {
+  const epochs = data.epochs;
+  const hasVal = epochs.some((r) => Number.isFinite(r.valLoss));
+  const hasTest = epochs.some((r) => Number.isFinite(r.testLoss));
+  const kept = new Set(data.keptEpochs ?? []);
+  const best = data.best?.epoch;
+  const rows = epochs.map((r) => {
+    const isBest = r.epoch === best;
+    const cls = isBest ? ` class="best" title="${escapeHtml(`best: ${data.best!.label}`)}"` : '';
+    const marks = `${isBest ? ' <span class="star" aria-label="best">★</span>' : ''}${kept.has(r.epoch) ? ' <span class="kept" title="checkpoint kept">saved</span>' : ''}`;
+    const val = hasVal ? `<td class="num">${fixed(r.valLoss ?? Number.NaN, 4)}</td><td class="num">${formatPercent(r.valAcc)}</td>` : '';
+    const test = hasTest ? `<td class="num">${fixed(r.testLoss, 4)}</td><td class="num">${formatPercent(r.testAcc)}</td>` : '';
+    return `<tr${cls}><td class="num">${escapeHtml(r.epoch)}${marks}</td><td class="num">${escapeHtml(formatLr(r.lr))}</td><td class="num">${fixed(r.trainLoss, 4)}</td><td class="num">${formatPercent(r.trainAcc)}</td>${val}${test}<td class="num">${fixed(r.imagesPerSec, 1)}</td><td class="num">${escapeHtml(formatDuration(r.seconds))}</td></tr>`;
   });
-  const rows = epochs.map((r, i) => {
-    const cls = i === best ? ' class="best" title="best test accuracy"' : '';
-    return `<tr${cls}><td class="num">${escapeHtml(r.epoch)}${i === best ? ' <span class="star" aria-label="best">★</span>' : ''}</td><td class="num">${escapeHtml(formatLr(r.lr))}</td><td class="num">${fixed(r.trainLoss, 4)}</td><td class="num">${formatPercent(r.trainAcc)}</td><td class="num">${fixed(r.testLoss, 4)}</td><td class="num">${formatPercent(r.testAcc)}</td><td class="num">${fixed(r.imagesPerSec, 1)}</td><td class="num">${escapeHtml(formatDuration(r.seconds))}</td></tr>`;
-  });
-  return `<table class="data epochs"><thead><tr><th class="num">epoch</th><th class="num">lr</th><th class="num">train loss</th><th class="num">train acc</th><th class="num">test loss</th><th class="num">test acc</th><th class="num">images/s</th><th class="num">time</th></tr></thead><tbody>${
-    rows.join('') || `<tr><td colspan="8" class="muted">no epochs recorded</td></tr>`
-  }</tbody></table>`;
+  const head = `<th class="num">epoch</th><th class="num">lr</th><th class="num">train loss</th><th class="num">train acc</th>${hasVal ? '<th class="num">val loss</th><th class="num">val acc</th>' : ''}${hasTest ? '<th class="num">test loss</th><th class="num">test acc</th>' : ''}<th class="num">images/s</th><th class="num">time</th>`;
+  const columns = 6 + (hasVal ? 2 : 0) + (hasTest ? 2 : 0);
+  return `<table class="data epochs"><thead><tr>${head}</tr></thead><tbody>${rows.join('') || `<tr><td colspan="${columns}" class="muted">no epochs recorded</td></tr>`}</tbody></table>`;
 }
 
 function keyValueTable(entries: ReadonlyArray<readonly [string, unknown]>): string {
@@ -238,6 +287,13 @@ table.data tbody tr:hover{background:#f9fafb}
 table.epochs tr.best{background:var(--good)}
 table.epochs tr.best:hover{background:#cfe0fb}
 .star{color:#d97706}
+.kept{display:inline-block;font-size:10px;line-height:1.4;padding:0 5px;border-radius:8px;background:#e5e7eb;color:#374151;vertical-align:1px}
+table.per-class td.name{max-width:320px;overflow:hidden;text-overflow:ellipsis}
+.status{display:inline-block;margin:10px 0 0;padding:6px 12px;border-radius:8px;font-size:13px;background:#e5e7eb}
+.status.running{background:#fef3c7;color:#78350f}
+.status.finished{background:#dcfce7;color:#14532d}
+.status.stopped{background:#dbeafe;color:#1e3a8a}
+.status.interrupted{background:#fee2e2;color:#7f1d1d}
 td.acc-cell{position:relative;min-width:110px}
 td.acc-cell .bar{position:absolute;left:0;top:4px;bottom:4px;background:#dbeafe;border-radius:3px;z-index:0}
 td.acc-cell .acc-text{position:relative;z-index:1}
@@ -250,23 +306,60 @@ pre.command{background:#0f172a;color:#e2e8f0;border-radius:8px;padding:14px 16px
 footer{color:var(--muted);font-size:12px;text-align:center;margin-top:28px}
 `;
 
+function clockTime(d: Date): string {
+  return d.toISOString().slice(11, 19) + ' UTC';
+}
+
+function statusLine(status: ReportStatus, generated: Date): string {
+  const of = `epoch ${status.epoch}/${status.epochs}`;
+  switch (status.state) {
+    case 'running': {
+      const eta = status.etaSeconds !== undefined ? ` · ETA ${formatDuration(status.etaSeconds)}` : '';
+      const next = status.refreshSeconds !== undefined
+        ? ` · updated ${clockTime(generated)}; this page reloads itself every ${Math.round(status.refreshSeconds)} s (unchanged long after the next epoch's end: the run has stopped)`
+        : '';
+      return `<p class="status running" id="status"><b>running</b>, ${escapeHtml(of)}${escapeHtml(eta)}${escapeHtml(next)}</p>`;
+    }
+    case 'finished':
+      return `<p class="status finished" id="status"><b>finished</b>: ${escapeHtml(`${status.epoch} epoch${status.epoch === 1 ? '' : 's'}`)}${status.note ? ` · ${escapeHtml(status.note)}` : ''}</p>`;
+    case 'stopped early':
+      return `<p class="status stopped" id="status"><b>stopped early</b> at ${escapeHtml(of)}${status.note ? `: ${escapeHtml(status.note)}` : ''}</p>`;
+    case 'interrupted':
+      return `<p class="status interrupted" id="status"><b>interrupted</b> in ${escapeHtml(`epoch ${status.epoch + 1}/${status.epochs}`)}${status.note ? `: ${escapeHtml(status.note)}` : ''}</p>`;
+  }
+}
+
 /** Render the report to an HTML string. */
 export function renderReportHtml(data: ReportData): string {
-  const { model, dataset, final, environment, epochs } = data;
+  const { model, dataset, final, environment, epochs, status } = data;
   const totalSeconds = data.totalSeconds ?? epochs.reduce((a, r) => a + (Number.isFinite(r.seconds) ? r.seconds : 0), 0);
   const generated = data.generatedAt === undefined ? new Date() : data.generatedAt;
   const generatedText = generated instanceof Date ? generated.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC') : String(generated);
-  const totalTest = data.confusion.reduce((a, row) => a + row.reduce((b, v) => b + v, 0), 0);
+  const total = data.confusion.reduce((a, row) => a + row.reduce((b, v) => b + v, 0), 0);
   const correct = data.confusion.reduce((a, row, i) => a + (row[i] ?? 0), 0);
   const top1FromConfusion = accuracyFromConfusion(data.confusion);
-  const lastEpoch = epochs.length ? epochs[epochs.length - 1]!.epoch : 0;
+  const lastEpoch = epochs.length ? epochs[epochs.length - 1]! : undefined;
   const throughput = epochs.filter((r) => Number.isFinite(r.imagesPerSec));
   const meanIps = throughput.length ? throughput.reduce((a, r) => a + r.imagesPerSec, 0) / throughput.length : Number.NaN;
+  const split = data.confusionLabel ?? 'test split';
+  const splitName = /^validation/.test(split) ? 'validation' : 'test';
+  const running = status?.state === 'running';
 
+  const resultCards = final
+    ? [
+        card('Test top-1', formatPercent(final.top1), final.label ?? (total > 0 ? `${groupedInt(correct)} / ${groupedInt(total)} test images` : ''), `confusion-matrix accuracy: ${formatPercent(top1FromConfusion, 4)}`),
+        card('Test top-5', formatPercent(final.top5), dataset.classNames.length < 5 ? `n/a for ${dataset.classNames.length} classes` : ''),
+        card('Test loss', fixed(final.testLoss, 4), 'mean cross-entropy'),
+      ]
+    : lastEpoch && Number.isFinite(lastEpoch.valLoss)
+      ? [
+          card('Validation top-1', formatPercent(lastEpoch.valAcc), `epoch ${lastEpoch.epoch}`),
+          card('Validation loss', fixed(lastEpoch.valLoss ?? Number.NaN, 4), `epoch ${lastEpoch.epoch}`),
+        ]
+      : [];
   const cards = [
-    card('Top-1 accuracy', formatPercent(final.top1), totalTest > 0 ? `${groupedInt(correct)} / ${groupedInt(totalTest)} test images` : '', `confusion-matrix accuracy: ${formatPercent(top1FromConfusion, 4)}`),
-    card('Top-5 accuracy', formatPercent(final.top5), dataset.classNames.length < 5 ? `n/a for ${dataset.classNames.length} classes` : ''),
-    card('Test loss', fixed(final.testLoss, 4), 'mean cross-entropy'),
+    ...resultCards,
+    ...(data.best ? [card('Best epoch', String(data.best.epoch), data.best.label)] : []),
     card('Parameters', formatCount(model.params), groupedInt(model.params)),
     card('MACs', formatCount(model.macs), 'per image, inference'),
     card('Training time', formatDuration(totalSeconds), `${epochs.length} epoch${epochs.length === 1 ? '' : 's'}${Number.isFinite(meanIps) ? ` · ${meanIps.toFixed(0)} img/s` : ''}`),
@@ -283,9 +376,27 @@ export function renderReportHtml(data: ReportData): string {
   const datasetEntries: [string, unknown][] = [
     ['name', dataset.name],
     ['train images', groupedInt(dataset.trainSize)],
+    ...(dataset.valSize !== undefined ? [['validation images', `${groupedInt(dataset.valSize)}${dataset.validation ? ` (${dataset.validation})` : ''}`] as [string, unknown]] : []),
     ['test images', groupedInt(dataset.testSize)],
     ['classes', dataset.classNames.length],
   ];
+  const p = data.pretrained;
+  const pretrainedPanel = p
+    ? `<section class="panel" id="pretrained"><h2>Pretrained weights</h2>${keyValueTable([
+        ['file', p.file],
+        ['kind', p.kind],
+        ['sha256', p.sha256],
+        ['tensors loaded', p.loaded],
+        ['initialized anew', p.reinitialized.length ? p.reinitialized.join(', ') : 'none'],
+      ])}</section>`
+    : '';
+  const stepCharts = [
+    data.charts.stepLossSvg ? `<section class="panel chart-panel"><h2 class="sr-only">Training loss per step</h2>${chartFigure(data.charts.stepLossSvg, 'chart-steps', 'training loss per step')}</section>` : '',
+    data.charts.lrSvg ? `<section class="panel chart-panel"><h2 class="sr-only">Learning rate</h2>${chartFigure(data.charts.lrSvg, 'chart-lr', 'learning rate per step')}</section>` : '',
+  ].join('');
+  const subtitleSizes = `${groupedInt(dataset.trainSize)} train${dataset.valSize !== undefined ? ` / ${groupedInt(dataset.valSize)} validation` : ''} / ${groupedInt(dataset.testSize)} test images`;
+  const epochCount = lastEpoch?.epoch ?? 0;
+  const titlePrefix = running ? `(epoch ${status!.epoch}/${status!.epochs}) ` : '';
 
   return `<!DOCTYPE html>
 <html lang="en">
@@ -293,31 +404,32 @@ export function renderReportHtml(data: ReportData): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="generator" content="mobilezoo">
-<title>${escapeHtml(data.title)}</title>
+${running && status!.refreshSeconds !== undefined ? `<meta http-equiv="refresh" content="${Math.max(1, Math.round(status!.refreshSeconds))}">\n` : ''}<title>${escapeHtml(titlePrefix + data.title)}</title>
 <style>${CSS}</style>
 </head>
 <body>
 <main>
 <header class="top">
 <h1>${escapeHtml(data.title)}</h1>
-<p class="subtitle"><b>${escapeHtml(model.name)}</b> on <b>${escapeHtml(dataset.name)}</b> · ${escapeHtml(lastEpoch)} epoch${lastEpoch === 1 ? '' : 's'} · ${groupedInt(dataset.trainSize)} train / ${groupedInt(dataset.testSize)} test images · ${dataset.classNames.length} classes · generated ${escapeHtml(generatedText)}</p>
+<p class="subtitle"><b>${escapeHtml(model.name)}</b> on <b>${escapeHtml(dataset.name)}</b> · ${escapeHtml(epochCount)} epoch${epochCount === 1 ? '' : 's'} · ${subtitleSizes} · ${dataset.classNames.length} classes · generated ${escapeHtml(generatedText)}</p>
+${status ? statusLine(status, generated instanceof Date ? generated : new Date()) : ''}
 </header>
 <div class="cards" id="summary">${cards}</div>
 <div class="grid2 row-gap" id="curves">
-<section class="panel chart-panel"><h2 class="sr-only">Loss</h2>${chartFigure(data.charts.lossSvg, 'chart-loss', 'train and test loss per epoch')}</section>
-<section class="panel chart-panel"><h2 class="sr-only">Accuracy</h2>${chartFigure(data.charts.accuracySvg, 'chart-accuracy', 'train and test accuracy per epoch')}</section>
-</div>
+<section class="panel chart-panel"><h2 class="sr-only">Loss</h2>${chartFigure(data.charts.lossSvg, 'chart-loss', 'loss per epoch')}</section>
+<section class="panel chart-panel"><h2 class="sr-only">Accuracy</h2>${chartFigure(data.charts.accuracySvg, 'chart-accuracy', 'accuracy per epoch')}</section>
+${stepCharts}</div>
 <section class="panel chart-panel" id="confusion">
-<h2 class="sr-only">Confusion matrix (test set)</h2>
-${chartFigure(data.charts.confusionSvg, 'chart-confusion', 'confusion matrix')}
+<h2 class="sr-only">Confusion matrix (${escapeHtml(split)})</h2>
+${chartFigure(data.charts.confusionSvg, 'chart-confusion', `confusion matrix, ${split}`)}
 </section>
 <section class="panel" id="per-class">
-<h2>Per-class accuracy (test set)</h2>
-<div class="table-wrap">${perClassTable(data)}</div>
+<h2>Per-class accuracy (${escapeHtml(split)})</h2>
+<div class="table-wrap">${perClassTable(data, splitName)}</div>
 </section>
 <section class="panel" id="epochs">
 <h2>Epochs</h2>
-<div class="table-wrap">${epochTable(epochs)}</div>
+<div class="table-wrap">${epochTable(data)}</div>
 </section>
 <section class="panel" id="command">
 <h2>Command</h2>
@@ -332,7 +444,7 @@ ${chartFigure(data.charts.confusionSvg, 'chart-confusion', 'confusion matrix')}
   ])}</section>
 <section class="panel"><h2>Dataset</h2>${keyValueTable(datasetEntries)}</section>
 <section class="panel"><h2>Environment</h2>${keyValueTable(envEntries)}</section>
-</div>
+${pretrainedPanel}</div>
 <footer>mobilezoo training report · ${escapeHtml(generatedText)}</footer>
 </main>
 </body>
@@ -343,6 +455,7 @@ ${chartFigure(data.charts.confusionSvg, 'chart-confusion', 'confusion matrix')}
 /** Write `<outDir>/report.html` and return its path. */
 export async function writeReport(outDir: string, data: ReportData): Promise<string> {
   const path = join(outDir, 'report.html');
+  // Atomic: a reader (the page reloading itself while the run goes) never sees half a file.
   await saveFileAtomic(path, renderReportHtml(data));
   return path;
 }

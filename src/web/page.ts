@@ -43,6 +43,7 @@ function showBars(list: HTMLOListElement, top: ClassScore[]): void {
       const label = document.createElement('span');
       label.className = 'label';
       label.textContent = t.label;
+      label.title = t.label; // the whole name, when the column cuts it
       const bar = document.createElement('span');
       bar.className = 'bar';
       bar.style.setProperty('--p', String(t.probability));
@@ -85,10 +86,11 @@ export function startPage(o: PageOptions): PageApi {
   };
 
   ready.then((s) => {
-    document.title = `${s.model} · mobilezoo`;
-    ui.name.textContent = s.model;
+    const title = s.title ?? s.model;
+    document.title = `${title} · mobilezoo`;
+    ui.name.textContent = title;
     const size = s.inputSize.join('x');
-    ui.info.textContent = `${s.classNames.length} classes · input ${size} · ${s.file.name} ${humanBytes(s.file.bytes)} · from ${s.source}`;
+    ui.info.textContent = `${s.title ? `${s.model} · ` : ''}${s.quantization ?? 'float32'} · ${s.classNames.length} classes · input ${size} · ${s.file.name} ${humanBytes(s.file.bytes)} · from ${s.source}`;
     ui.preprocessing.textContent = `preprocessing: ${describePreprocessing(s.preprocessing)}`;
     ui.drop.classList.remove('disabled');
   }, fail);

@@ -26,6 +26,10 @@ export interface WebSidecar {
   source: string;
   /** The mobilezoo version that wrote it. */
   exporter: string;
+  /** The page's title (default: the model's name). */
+  title?: string;
+  /** How the model is quantized, e.g. "int8 (QDQ int8, minmax calibration on 512 images)"; absent for float models. */
+  quantization?: string;
 }
 
 /** Reads a sidecar from parsed JSON, checking its format, class names and preprocessing. */

@@ -13,7 +13,8 @@ import { summary } from '../nn/summary.js';
 import type { EpochMetrics } from '../report/csv.js';
 import type { StateDict } from '../tensor.js';
 import type { Trainer } from '../train/trainer.js';
-import type { PretrainedRecord, TrainConfig } from './config.js';
+import type { Monitor, PretrainedRecord, TrainConfig } from './config.js';
+import type { ValidationSource } from './data.js';
 
 export const CHECKPOINT_FORMAT = 'mobilezoo-checkpoint';
 /** 2: `preprocessing.transform` starts from an image of any size (version 1's applied to images already decoded to the source shape). */
@@ -50,6 +51,8 @@ export interface CheckpointRecord {
     testSize: number;
     /** openDataset options used (so `test` can reopen it). */
     options: Record<string, unknown>;
+    /** Where the validation images came from (trainSize excludes them). */
+    validation?: ValidationSource;
   };
   preprocessing: Preprocessing;
   /** The training transform, resolved (its augmentation steps included), for images of the dataset's shape. */
@@ -69,8 +72,16 @@ export interface CheckpointRecord {
   };
   /** Metrics of the last completed epoch. */
   metrics?: EpochMetrics;
-  /** Test-set evaluation of the last completed epoch. */
+  /** Test-set evaluation of these weights, when the run made one (per epoch only with evalTestEvery). */
   evaluation?: EvalSummary;
+  /** Validation-set evaluation of the last completed epoch. */
+  validation?: EvalSummary;
+  /** The best epoch so far by the monitored validation value (its weights are checkpoint-best). */
+  best?: { epoch: number; monitor: Monitor; value: number };
+  /** Set when early stopping ended the run. */
+  stopped?: { epoch: number; reason: string };
+  /** The run's final test evaluation (in checkpoint-last): of checkpoint-best, or of the last weights without validation. */
+  test?: EvalSummary & { checkpoint: string; epoch: number };
   /** Every completed epoch's metrics.csv row. */
   history: EpochMetrics[];
   optimizer: Pick<TrainConfig, 'optimizer' | 'lr' | 'schedule' | 'warmupEpochs' | 'labelSmoothing' | 'emaDecay'>;
@@ -193,6 +204,9 @@ export function parseCheckpointRecord(r: unknown, source: string): CheckpointRec
   for (const k of ['model', 'dataset', 'preprocessing', 'progress', 'config', 'files'] as const) {
     if (!rec[k] || typeof rec[k] !== 'object') throw new Error(`${source}: checkpoint record lacks "${k}"`);
   }
+  // JSON writes NaN (a split not evaluated that epoch) as null.
+  if (Array.isArray(rec.history)) rec.history = rec.history.map(numericRow);
+  if (rec.metrics) rec.metrics = numericRow(rec.metrics);
   if (rec.version < 2) {
     // Version 1 decoded images straight to the source shape; that decode is now the transform's first steps.
     const old = rec.preprocessing!;
@@ -202,4 +216,10 @@ export function parseCheckpointRecord(r: unknown, source: string): CheckpointRec
     rec.preprocessing = parsePreprocessing(rec.preprocessing, `${source}: preprocessing`);
   }
   return rec as CheckpointRecord;
+}
+
+function numericRow(row: EpochMetrics): EpochMetrics {
+  const out = { ...row } as Record<string, unknown>;
+  for (const [k, v] of Object.entries(out)) if (v === null) out[k] = Number.NaN;
+  return out as unknown as EpochMetrics;
 }

@@ -4,6 +4,7 @@
  * files; read back, and the model of a checkpoint or weights file. File names in the record are
  * relative to the JSON's folder, so a run folder can be moved.
  */
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { type StagedFile, saveFileAtomic, stageFile } from '../io/atomic.js';
@@ -18,6 +19,26 @@ import { buildModel } from './model-memory.js';
 
 export * from './checkpoint-record.js';
 export type { Preprocessing };
+
+/**
+ * A checkpoint given by its JSON, or by its run folder: the folder's checkpoint-best.json (the epoch the
+ * validation split chose), else its checkpoint-last.json.
+ */
+export function resolveCheckpoint(path: string): string {
+  let isDir = false;
+  try {
+    isDir = statSync(path).isDirectory();
+  } catch {
+    return path; // readCheckpointRecord names what is missing
+  }
+  if (!isDir) return path;
+  for (const tag of ['best', 'last']) {
+    const json = checkpointPaths(path, tag).json;
+    if (existsSync(json)) return json;
+  }
+  const found = readdirSync(path).filter((f) => /^checkpoint-.*\.json$/.test(f)).sort();
+  throw new Error(`${path}: a folder without checkpoint-best.json or checkpoint-last.json${found.length ? `; it has ${found.join(', ')}: give one of them` : ' (not a training run folder)'}`);
+}
 
 export function checkpointPaths(dir: string, tag: string): { json: string; weights: string; optimizer: string; ema: string } {
   const n = checkpointNames(tag);
@@ -118,6 +139,14 @@ export async function weightsRecord(path: string): Promise<CheckpointRecord | un
   return meta.mobilezoo ? parseCheckpointRecord(parseRecordJson(meta.mobilezoo, `${path}: metadata "mobilezoo"`), path) : undefined;
 }
 
+/** The output rows of the weights' tensor for the model's last Linear layer, if the weights hold it. */
+function classifierRows(model: Network, sd: ReadonlyMap<string, { shape: readonly number[] }>): number | undefined {
+  const linears = [...model.modules()].filter(([, m]) => m.typeName === 'Linear');
+  const last = linears[linears.length - 1];
+  const w = last ? sd.get(`${last[0]}.weight`) : undefined;
+  return w && w.shape.length === 2 ? w.shape[0] : undefined;
+}
+
 export interface LoadedModel {
   model: Network;
   /** Where its weights came from ('random initialization' when none). */
@@ -126,7 +155,7 @@ export interface LoadedModel {
 }
 
 export interface ModelSource {
-  /** A checkpoint-*.json (or a mobilezoo .safetensors). */
+  /** A checkpoint-*.json (or a mobilezoo .safetensors), or a run folder (its best checkpoint, else its last). */
   checkpoint?: string;
   /** A state dict file (.pth/.pt/.bin from torch.save, or .safetensors). */
   weights?: string;
@@ -136,6 +165,8 @@ export interface ModelSource {
   modelOptions?: Record<string, unknown>;
   /** With a checkpoint trained with EMA: load the EMA weights (default true; they are what was evaluated). */
   ema?: boolean;
+  /** Check a torchvision-style file name's sha256 prefix against the weights file (default true). */
+  checkHash?: boolean;
 }
 
 /**
@@ -145,7 +176,7 @@ export interface ModelSource {
 export async function loadModel(src: ModelSource): Promise<LoadedModel> {
   if (src.checkpoint && src.weights) throw new Error('give either a checkpoint or weights, not both');
   if (src.checkpoint) {
-    const { record, path } = await readCheckpointRecord(src.checkpoint);
+    const { record, path } = await readCheckpointRecord(resolveCheckpoint(src.checkpoint));
     const name = src.model ?? record.model.name;
     const options = src.model && src.model !== record.model.name
       ? { numClasses: record.model.numClasses, ...(src.modelOptions ?? {}) }
@@ -168,8 +199,12 @@ export async function loadModel(src: ModelSource): Promise<LoadedModel> {
       name = record.model.name;
       options = { ...record.model.options, ...options };
     }
-    const model = buildModel(name!, options, fromRecord ? `${src.weights}: metadata model` : undefined);
-    await loadWeights(model, src.weights);
+    const what = fromRecord ? `${src.weights}: metadata model` : undefined;
+    let model = buildModel(name!, options, what);
+    // Without a class count, the classifier's weight says it (a model fine-tuned elsewhere, brought back); only shapes are read.
+    const classes = options.numClasses === undefined ? classifierRows(model, await openStateDictFile(src.weights, { checkHash: src.checkHash })) : undefined;
+    if (classes !== undefined && classes !== model.numClasses) model = buildModel(name!, { ...options, numClasses: classes }, what);
+    await loadWeights(model, src.weights, { checkHash: src.checkHash });
     return { model, source: resolve(src.weights), record: record && name === record.model.name ? record : undefined };
   }
   if (!src.model) throw new Error('give a checkpoint, weights with a model, or a model');
@@ -180,7 +215,7 @@ export async function loadModel(src: ModelSource): Promise<LoadedModel> {
  * Loads a weights file into `model` exactly: names and shapes are checked before any tensor is read,
  * and reading may take no more than the model's own tensors need (ReadBudget.forShapes).
  */
-export async function loadWeights(model: Network, file: string | InputFile): Promise<void> {
-  const sd = await openStateDictFile(file, { budget: ReadBudget.forShapes(model.stateDict().values()) });
+export async function loadWeights(model: Network, file: string | InputFile, o: { checkHash?: boolean } = {}): Promise<void> {
+  const sd = await openStateDictFile(file, { budget: ReadBudget.forShapes(model.stateDict().values()), checkHash: o.checkHash });
   model.loadStateDict(sd, { source: typeof file === 'string' ? file : file.path });
 }

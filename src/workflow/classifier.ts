@@ -12,13 +12,27 @@ import { publishedWeightsOf } from '../models/published-weights.js';
 import { decodeModel } from '../onnx/serialize.js';
 import { InferenceSession } from '../runtime/inference.js';
 import { createSession, nodeBackend, ort } from '../runtime/node-backend.js';
+import { ConfigError } from '../config-error.js';
 import type { GuardedPath } from '../io/output-guard.js';
 import { type CheckpointRecord, type ModelSource, loadModel, readCheckpointRecord } from './checkpoints.js';
 import { checkRunMemory } from './model-memory.js';
+import type { TrainedOn } from './model-split.js';
 
 export interface ClassifierSource extends ModelSource {
   /** An ONNX file written by `mobilezoo export` or `quantize` (or any image classifier [N, 3, H, W] → [N, K]). */
   onnx?: string;
+  /** Class names for weights that do not record them (one per output). */
+  classNames?: string[];
+  /** The normalization of weights that do not record their preprocessing (per channel, on the [0, 1] scale). */
+  mean?: number[];
+  std?: number[];
+}
+
+/** A preprocessing with another normalization. */
+function renormalized(p: Preprocessing, mean: number[], std: number[]): Preprocessing {
+  if (mean.length !== p.inputSize[0] || std.length !== p.inputSize[0]) throw new ConfigError(mean.length !== p.inputSize[0] ? 'mean' : 'std', `expected ${p.inputSize[0]} values, one per input channel`);
+  if (std.some((s) => !(s > 0))) throw new ConfigError('std', 'expected positive values');
+  return { ...p, mean: [...mean], std: [...std], transform: p.transform.map((s) => (s.op === 'normalize' ? { ...s, mean: [...mean], std: [...std] } : s)) };
 }
 
 export interface Classifier {
@@ -98,17 +112,21 @@ export async function openClassifier(src: ClassifierSource, o: { threads?: numbe
   if (record) checkClassNames(record.dataset.classNames, model.numClasses, src.checkpoint ?? src.weights ?? source, 'the record\'s dataset.classNames');
   const size = o.input ?? record?.model.inputSize[1] ?? (model.numClasses === 1000 ? 224 : model.inputSize[1]);
   checkRunMemory(model, { inputSize: [model.inputSize[0], size, size], batch: o.batch ?? 1, training: false }, o.input !== undefined ? `\`input\` ${o.input}` : o.batch !== undefined ? `\`batch\` ${o.batch}` : source);
+  if (record && (src.classNames || src.mean || src.std)) throw new ConfigError(src.classNames ? 'classNames' : 'mean', `${source} records its class names and preprocessing`);
+  if (src.classNames && src.classNames.length !== model.numClasses) throw new ConfigError('classNames', `${src.classNames.length} names for the ${model.numClasses} outputs of ${model.modelName}`);
+  let preprocessing = record ? atInputSize(record.preprocessing, size) : defaultPreprocessing(model.numClasses, size, src.weights);
+  if (src.mean || src.std) preprocessing = renormalized(preprocessing, src.mean ?? preprocessing.mean, src.std ?? preprocessing.std);
   let session: InferenceSession | undefined;
   let sessionFor: Preprocessing | undefined;
   const c: Classifier = {
     model: model.modelName,
     weights: source,
     numClasses: model.numClasses,
-    classNames: record?.dataset.classNames ?? genericNames(model.numClasses),
+    classNames: record?.dataset.classNames ?? src.classNames ?? genericNames(model.numClasses),
     record,
     network: model,
-    recorded: record !== undefined,
-    preprocessing: record ? atInputSize(record.preprocessing, size) : defaultPreprocessing(model.numClasses, size, src.weights),
+    recorded: record !== undefined || src.mean !== undefined || src.std !== undefined,
+    preprocessing,
     async run(images, n) {
       if (!session || sessionFor !== c.preprocessing) {
         await session?.dispose();
@@ -123,6 +141,18 @@ export async function openClassifier(src: ClassifierSource, o: { threads?: numbe
     },
   };
   return c;
+}
+
+/** The dataset a classifier was trained on: its checkpoint's, or what an exported model's metadata recorded. */
+export function trainedOn(c: Classifier): { dataset: TrainedOn } | undefined {
+  if (c.record) return c.record;
+  const v = c.metadata?.get('mobilezoo.dataset_record');
+  if (!v) return undefined;
+  try {
+    return { dataset: JSON.parse(v) as TrainedOn };
+  } catch {
+    throw new Error(`${c.weights}: metadata mobilezoo.dataset_record is not valid JSON`);
+  }
 }
 
 /** The mobilezoo.* metadata of an ONNX model (empty for files from elsewhere). */

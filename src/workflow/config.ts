@@ -96,7 +96,22 @@ export interface TrainConfig {
   unfreezeAt?: number;
   /** Learning-rate factor of the parameters outside the classifier (default 1). */
   backboneLrMult: number;
+  /**
+   * Fraction of the training split held out for validation (seeded, stratified by class; 0: none). A
+   * folder with train/, val/ and test/ validates on val/ instead.
+   */
+  valSplit: number;
+  /** What chooses the best checkpoint and drives early stopping. */
+  monitor: Monitor;
+  /** Stop when the monitored value has not improved by more than minDelta for this many epochs. */
+  earlyStopping?: number;
+  minDelta: number;
+  /** Evaluate the test split every N epochs too (default: only at the end, or every epoch without validation). */
+  evalTestEvery?: number;
 }
+
+export const MONITORS = ['val_loss', 'val_acc'] as const;
+export type Monitor = (typeof MONITORS)[number];
 
 /** Flat, optional settings, one per `mobilezoo train` flag (the command line maps each to its flag). */
 export interface TrainSettings {
@@ -149,6 +164,15 @@ export interface TrainSettings {
   freeze?: string;
   unfreezeAt?: number;
   backboneLrMult?: number;
+  /** Fraction of the training split held out for validation (default 0.1; 0: none). */
+  valSplit?: number;
+  /** val_loss (default) or val_acc: chooses checkpoint-best and drives early stopping. */
+  monitor?: string;
+  /** Patience in epochs. */
+  earlyStopping?: number;
+  /** The smallest change of the monitored value that counts as an improvement for early stopping (default 0). */
+  minDelta?: number;
+  evalTestEvery?: number;
 }
 
 export const TRAIN_DEFAULTS = {
@@ -165,6 +189,9 @@ export const TRAIN_DEFAULTS = {
   labelSmoothing: 0,
   augment: true,
   seed: 0,
+  valSplit: 0.1,
+  monitor: 'val_loss',
+  minDelta: 0,
 } as const;
 
 export interface Recipe {
@@ -298,6 +325,19 @@ export function resolveTrainConfig(s: TrainSettings): TrainConfig {
   }
   const backboneLrMult = m.backboneLrMult ?? 1;
   if (!isNum(backboneLrMult) || backboneLrMult <= 0) throw new ConfigError('backboneLrMult', `expected a positive number, got ${m.backboneLrMult}`);
+  const valSplit = m.valSplit!;
+  if (!isNum(valSplit) || valSplit < 0 || valSplit >= 1) throw new ConfigError('valSplit', `expected a fraction in [0, 1), got ${m.valSplit}`);
+  const monitor = m.monitor as Monitor;
+  if (!(MONITORS as readonly string[]).includes(monitor)) throw new ConfigError('monitor', `expected one of ${MONITORS.join(', ')}, got '${m.monitor}'`);
+  if (valSplit === 0 && defined.monitor !== undefined) throw new ConfigError('monitor', 'needs a validation split (`valSplit` > 0)');
+  if (m.earlyStopping !== undefined) {
+    positiveInt('earlyStopping', m.earlyStopping);
+    if (valSplit === 0) throw new ConfigError('earlyStopping', 'needs a validation split (`valSplit` > 0): the test split never chooses');
+  }
+  const minDelta = m.minDelta!;
+  if (!isNum(minDelta) || minDelta < 0) throw new ConfigError('minDelta', `expected a non-negative number, got ${m.minDelta}`);
+  if (defined.minDelta !== undefined && m.earlyStopping === undefined) throw new ConfigError('minDelta', 'only applies with `earlyStopping`');
+  if (m.evalTestEvery !== undefined) positiveInt('evalTestEvery', m.evalTestEvery);
   if (m.dataset === 'folder' && !m.dataDir) throw new ConfigError('dataDir', 'the folder dataset needs an image folder (DIR/<class>/*.jpg)');
   const augmentation = resolveAugmentation(m);
   if (augmentation && m.augment === false) throw new ConfigError('augment', 'turns off the training augmentation that the augmentation settings add to');
@@ -332,6 +372,11 @@ export function resolveTrainConfig(s: TrainSettings): TrainConfig {
     freeze,
     ...(m.unfreezeAt !== undefined ? { unfreezeAt: m.unfreezeAt } : {}),
     backboneLrMult,
+    valSplit,
+    monitor,
+    ...(m.earlyStopping !== undefined ? { earlyStopping: m.earlyStopping } : {}),
+    minDelta,
+    ...(m.evalTestEvery !== undefined ? { evalTestEvery: m.evalTestEvery } : {}),
   };
 }
 
@@ -426,6 +471,7 @@ export function describeOptimization(c: TrainConfig): string {
   if (augmentation) parts.push(augmentation);
   if (c.freeze !== 'none') parts.push(`frozen: ${c.freeze}${c.unfreezeAt ? ` until epoch ${c.unfreezeAt}` : ''}`);
   if (c.backboneLrMult !== 1) parts.push(`backbone lr x${c.backboneLrMult}`);
+  if (c.earlyStopping) parts.push(`early stopping: ${c.monitor} patience ${c.earlyStopping}${c.minDelta ? `, min delta ${c.minDelta}` : ''}`);
   if (c.minutes) parts.push(`schedule on the clock: the shape of ${c.epochs} epochs over ${Number(c.minutes.toFixed(1))} min`);
   return parts.join(', ');
 }

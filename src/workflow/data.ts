@@ -3,14 +3,22 @@
  * resolution and with which transforms: model-plan.ts.
  */
 import { resolve } from 'node:path';
-import { DATASET_INFO, type Dataset, type OpenDatasetOptions, isDatasetName, openDataset, sampleImageSize, takeSubset } from '../data/index.js';
+import { DATASET_INFO, type Dataset, type OpenDatasetOptions, isDatasetName, loadFolderValidation, openDataset, sampleImageSize, splitValidation, takeSubset } from '../data/index.js';
 import { ConfigError, type TrainConfig } from './config.js';
 import { isSmall, sourcePreprocessing } from './model-plan.js';
 
 export { type ModelPlan, planModel, sourcePreprocessing, trainTransforms } from './model-plan.js';
 
+/** Where a run's validation images come from (recorded in checkpoints). */
+export type ValidationSource =
+  | { source: 'split'; fraction: number; seed: number; size: number }
+  | { source: 'folder'; size: number };
+
 export interface TrainingData {
   train: Dataset;
+  /** Validation images: held out of the training split, or a folder's val/. */
+  val?: Dataset;
+  validation?: ValidationSource;
   test: Dataset;
   /** openDataset options (stored in checkpoints). */
   datasetOptions: OpenDatasetOptions & Record<string, unknown>;
@@ -25,8 +33,9 @@ export function defaultTestLimit(limit: number): number {
 }
 
 /**
- * Opens both splits (never downloading unless config.download), then keeps the first `limit` train
- * and `testLimit` (default ceil(limit / 5)) test samples.
+ * Opens both splits (never downloading unless config.download), keeps the first `limit` train and
+ * `testLimit` (default ceil(limit / 5)) test samples, then holds out the validation images: a folder's
+ * val/ (beside test/), else a seeded, class-stratified `valSplit` of the training samples.
  */
 export async function openTrainingData(config: TrainConfig): Promise<TrainingData> {
   if (!isDatasetName(config.dataset)) {
@@ -70,5 +79,17 @@ export async function openTrainingData(config: TrainConfig): Promise<TrainingDat
     }
     notes.add(`warning: ${what}: every prediction will be that class (loss and accuracy say nothing)`);
   }
-  return { train, test, datasetOptions: o, title, notes: [...notes] };
+  let val: Dataset | undefined;
+  let validation: ValidationSource | undefined;
+  const valSplit = config.valSplit ?? 0;
+  if (valSplit > 0 && config.dataset === 'folder') {
+    val = await loadFolderValidation(o as OpenDatasetOptions & { root: string });
+    if (val) validation = { source: 'folder', size: val.length };
+  }
+  if (valSplit > 0 && !val) {
+    if (train.length < 2) throw new Error(`${title}: ${train.length} training image${train.length === 1 ? '' : 's'} cannot spare a validation split (set valSplit to 0)`);
+    ({ train, val } = splitValidation(train, valSplit, config.seed));
+    validation = { source: 'split', fraction: valSplit, seed: config.seed, size: val.length };
+  }
+  return { train, test, ...(val ? { val, validation } : {}), datasetOptions: o, title, notes: [...notes] };
 }

@@ -19,17 +19,21 @@ export const DEMO_SETTINGS: TrainSettings = {
 };
 
 /**
- * The demo's config: Fashion-MNIST when found locally (never downloaded unless `download`), else the
+ * The demo's settings: Fashion-MNIST when found locally (never downloaded unless `download`), else the
  * synthetic dataset, with `fallback` explaining how to get the real data.
  */
-export function demoConfig(o: { dataDir?: string; download?: boolean; overrides?: TrainSettings } = {}): { config: TrainConfig; fallback?: string } {
+export function demoSettings(o: { dataDir?: string; download?: boolean; overrides?: TrainSettings } = {}): { settings: TrainSettings; fallback?: string } {
   const settings: TrainSettings = { ...DEMO_SETTINGS, dataDir: o.dataDir, download: o.download ?? false, ...(o.overrides ?? {}) };
   const found = findIdxDir('fashion-mnist', 'train', { dir: settings.dataDir }) && findIdxDir('fashion-mnist', 'test', { dir: settings.dataDir });
-  if (found || settings.download || settings.dataset !== 'fashion-mnist') return { config: resolveTrainConfig(settings) };
+  if (found || settings.download || settings.dataset !== 'fashion-mnist') return { settings };
   const fallback =
     `${describeDatasetSearch('fashion-mnist', { dir: settings.dataDir })}\n` +
     'Fashion-MNIST was not found: the demo runs on the synthetic dataset instead.';
-  return { config: resolveTrainConfig({ ...settings, dataset: 'synthetic' }), fallback };
+  return { settings: { ...settings, dataset: 'synthetic' }, fallback };
 }
 
-
+/** demoSettings, resolved. */
+export function demoConfig(o: { dataDir?: string; download?: boolean; overrides?: TrainSettings } = {}): { config: TrainConfig; fallback?: string } {
+  const { settings, fallback } = demoSettings(o);
+  return { config: resolveTrainConfig(settings), ...(fallback ? { fallback } : {}) };
+}

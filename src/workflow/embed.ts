@@ -15,7 +15,7 @@ import { Tensor } from '../tensor.js';
 import type { ModelSource } from './checkpoints.js';
 import { classifierInputs } from './classifier.js';
 import { openNetworkClassifier } from './export.js';
-import { imageBatches } from './image-batches.js';
+import { imageBatches, imageFiles } from './image-batches.js';
 
 export interface EmbedOptions extends ModelSource {
   threads?: number;
@@ -38,8 +38,9 @@ export interface EmbedResult {
 
 export const EMBEDDING_FORMATS = ['.json', '.npy', '.safetensors'] as const;
 
-/** Embeddings of image files (decoded at their own size, then the model's preprocessing). */
-export async function embedImages(files: string[], o: EmbedOptions): Promise<EmbedResult> {
+/** Embeddings of image files (a folder stands for the images in it; decoded at their own size, then the model's preprocessing). */
+export async function embedImages(paths: string[], o: EmbedOptions): Promise<EmbedResult> {
+  const files = imageFiles(paths);
   if (files.length === 0) throw new Error('no images given');
   const c = await openNetworkClassifier({ ...o });
   const session = await InferenceSession.create(c.network, { inputSize: c.preprocessing.inputSize, backend: nodeBackend({ threads: o.threads }) });

@@ -36,6 +36,8 @@ export interface ExportWebOptions extends ClassifierSource {
   /** Square input size when exporting a network (default: the checkpoint's or the model's). */
   input?: number;
   threads?: number;
+  /** The page's title (default: the model's name). */
+  title?: string;
   /** The command line, kept in the folder's lock. */
   command?: string;
   /** Notes: files of a previous export removed or kept, what a killed export left. */
@@ -129,8 +131,20 @@ async function writeModel(o: ExportWebOptions, path: string): Promise<{ source: 
   return { source: onnx.weights, onnx };
 }
 
+/** What quantize recorded in the metadata, in words. */
+function quantization(meta: ReadonlyMap<string, string>): string | undefined {
+  const v = meta.get('mobilezoo.quantization');
+  if (!v) return undefined;
+  try {
+    const q = JSON.parse(v) as { format?: string; method?: string; calibrationImages?: number };
+    return `int8 (${[q.format, q.method && `${q.method} calibration${q.calibrationImages ? ` on ${q.calibrationImages} images` : ''}`].filter(Boolean).join(', ')})`;
+  } catch {
+    return 'int8';
+  }
+}
+
 /** The sidecar of model.onnx, read back from the file (so it says what its metadata says) and checked by opening it in onnxruntime. */
-async function sidecarOf(path: string, source: string, threads?: number): Promise<WebSidecar> {
+async function sidecarOf(path: string, source: string, threads?: number, title?: string): Promise<WebSidecar> {
   const c = await openClassifier({ onnx: path }, { threads });
   await c.dispose();
   const options = c.metadata!.get('mobilezoo.options');
@@ -147,6 +161,8 @@ async function sidecarOf(path: string, source: string, threads?: number): Promis
     // Only the file name: the site is meant to be published, the folders are the exporter's.
     source: basename(source),
     exporter: `mobilezoo ${pkg.version}`,
+    ...(title ? { title } : {}),
+    ...(quantization(c.metadata!) ? { quantization: quantization(c.metadata!) } : {}),
   };
 }
 
@@ -227,7 +243,7 @@ export async function exportWeb(o: ExportWebOptions): Promise<ExportWebResult> {
     try {
       await mkdir(tmp);
       const { source, onnx } = teach ? { source: teach.source, onnx: undefined } : await writeModel(o, join(tmp, MODEL));
-      const sidecar = teach ? undefined : await sidecarOf(join(tmp, MODEL), source, o.threads);
+      const sidecar = teach ? undefined : await sidecarOf(join(tmp, MODEL), source, o.threads, o.title);
       try {
         await copyPage(tmp, modules, teach);
         if (sidecar) await writeFile(join(tmp, SIDECAR), JSON.stringify(sidecar, null, 2) + '\n');

@@ -8,8 +8,10 @@ import type { Network } from '../models/network.js';
 import { encodeModel, toModelProto } from '../onnx/serialize.js';
 import { traceInference } from '../runtime/inference.js';
 import { createSession, ort } from '../runtime/node-backend.js';
+import type { CheckpointRecord } from './checkpoints.js';
 import { type Classifier, type ClassifierSource, classifierInputs, openClassifier } from './classifier.js';
 import { classifierMetadata } from './model-metadata.js';
+import type { TrainedOn } from './model-split.js';
 
 export interface ExportOptions extends ClassifierSource {
   /** Output .onnx path. */
@@ -38,7 +40,16 @@ export interface ExportResult {
  * read back. Mean, std and grayscale are also given on their own for readers of other tools.
  */
 export function modelMetadata(c: Classifier): { key: string; value: string }[] {
-  return classifierMetadata({ model: c.model, options: c.network?.options, dataset: c.record?.dataset.name, classNames: c.classNames, preprocessing: c.preprocessing });
+  return classifierMetadata({
+    model: c.model, options: c.network?.options, dataset: c.record?.dataset.name, datasetRecord: c.record ? trainedOn(c.record) : undefined,
+    classNames: c.classNames, preprocessing: c.preprocessing,
+  });
+}
+
+/** What `test` needs to reopen a checkpoint's dataset the way it was split (kept in exported models). */
+function trainedOn(r: CheckpointRecord): TrainedOn {
+  const { name, options, trainSize, testSize } = r.dataset;
+  return { name, options, trainSize, testSize };
 }
 
 /** The network of a classifier source (export and quantize need one: an ONNX file is already exported). */

@@ -1,4 +1,10 @@
-/** The application layer: one module per command (train, test, predict, export, demo) over the engine in src/train. */
+/**
+ * `mobilezoo/workflow`: the application layer, one module per command (train, test, predict, embed,
+ * export, quantize, demo) with what they share (config and recipes, checkpoints, data planning,
+ * evaluation, the run report), over the engine of `mobilezoo/train`.
+ *
+ * @module mobilezoo/workflow
+ */
 export * from './config.js';
 export * from './checkpoints.js';
 export * from './data.js';

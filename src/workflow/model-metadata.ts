@@ -13,6 +13,8 @@ export interface ClassifierDescription {
   options?: object;
   /** The dataset name of its checkpoint record. */
   dataset?: string;
+  /** What `test` needs to reopen that dataset the way it was split (name, options, sizes). */
+  datasetRecord?: object;
   classNames: string[];
   preprocessing: Preprocessing;
 }
@@ -28,6 +30,7 @@ export function classifierMetadata(c: ClassifierDescription): { key: string; val
     'mobilezoo.model': c.model,
     ...(c.options ? { 'mobilezoo.options': JSON.stringify(c.options) } : {}),
     ...(c.dataset ? { 'mobilezoo.dataset': c.dataset } : {}),
+    ...(c.datasetRecord ? { 'mobilezoo.dataset_record': JSON.stringify(c.datasetRecord) } : {}),
     'mobilezoo.class_names': JSON.stringify(c.classNames),
     'mobilezoo.preprocessing': JSON.stringify(p),
     'mobilezoo.input_size': JSON.stringify(p.inputSize),

@@ -4,12 +4,15 @@ import { DATASET_INFO, type Dataset, type OpenDatasetOptions, type Split, isData
 import type { Preprocessing } from '../data/preprocessing.js';
 import type { CheckpointRecord } from './checkpoints.js';
 
+/** The dataset a model was trained on, as its checkpoint (or an exported model's metadata) records it. */
+export type TrainedOn = Pick<CheckpointRecord['dataset'], 'name' | 'options' | 'trainSize' | 'testSize'>;
+
 /**
  * A split of a dataset for a model: a checkpoint's own dataset reopens with its recorded options (the
  * same folder split, the same synthetic set); a folder is decoded as the model's training images were
  * (`source`), so its preprocessing applies unchanged; any other root/<class> folder is all test images.
  */
-export async function openModelSplit(name: string, split: Split, o: { dataDir?: string; download?: boolean; record?: CheckpointRecord; source?: Preprocessing['source']; size?: number; onNote?: (m: string) => void }): Promise<Dataset> {
+export async function openModelSplit(name: string, split: Split, o: { dataDir?: string; download?: boolean; record?: { dataset: TrainedOn }; source?: Preprocessing['source']; size?: number; onNote?: (m: string) => void }): Promise<Dataset> {
   if (!isDatasetName(name)) throw new Error(`unknown dataset '${name}'; known: ${Object.keys(DATASET_INFO).join(', ')}`);
   const same = o.record?.dataset.name === name;
   const opts: OpenDatasetOptions & Record<string, unknown> = same ? { ...o.record!.dataset.options } : {};

@@ -16,13 +16,14 @@ import { readInputFile, withInputFile } from '../io/input-file.js';
 import { MAX_CHECKPOINT_BYTES, ReadBudget } from '../io/limits.js';
 import { publishedWeightsOf } from '../models/published-weights.js';
 import type { Module } from '../nn/module.js';
-import { checkpointFile, readCheckpointRecord } from './checkpoints.js';
+import { checkpointFile, readCheckpointRecord, resolveCheckpoint } from './checkpoints.js';
 import type { PretrainedSource } from './config.js';
 
-/** Reads what is needed to plan a run from a pretrained file: a checkpoint-*.json, or a state dict (.pth, .pth.tar, .safetensors). */
-export async function inspectPretrained(file: string): Promise<PretrainedSource> {
-  const abs = resolve(file);
-  const bytes = await readInputFile(file, MAX_CHECKPOINT_BYTES, 'a pretrained file');
+/** Reads what is needed to plan a run from a pretrained file: a checkpoint-*.json (or its run folder), or a state dict (.pth, .pth.tar, .safetensors). */
+export async function inspectPretrained(file: string, o: { checkHash?: boolean } = {}): Promise<PretrainedSource> {
+  const resolved = resolveCheckpoint(file);
+  const abs = resolve(resolved);
+  const bytes = await readInputFile(resolved, MAX_CHECKPOINT_BYTES, 'a pretrained file');
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   if (abs.endsWith('.json')) {
     const { record, path } = await readCheckpointRecord(abs);
@@ -35,7 +36,7 @@ export async function inspectPretrained(file: string): Promise<PretrainedSource>
       weights: weights.path,
     };
   }
-  checkHubHash(bytes, abs);
+  if (o.checkHash ?? true) checkHubHash(bytes, abs);
   // Only the shapes are needed: no tensor is read.
   const shapes = [...openCheckpoint(bytes, abs).values()].map((t) => t.shape);
   const matrices = shapes.filter((shape) => shape.length === 2);

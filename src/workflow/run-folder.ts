@@ -4,12 +4,13 @@
  * refusing to replace files of the names a run writes that are not a mobilezoo run's own.
  */
 import { existsSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { OutputFolder } from '../io/output-folder.js';
-import { checkpointPaths } from './checkpoints.js';
+import { checkpointPaths, readCheckpointRecord } from './checkpoints.js';
 
 /** What a training run writes into its folder. */
-const RUN_FILE = /^(metrics\.csv|report\.html|(loss|accuracy|confusion)\.(svg|png)|checkpoint-.+\.(json|safetensors))$/;
+const RUN_FILE = /^(metrics\.csv|steps\.csv|report\.html|(loss|accuracy|confusion|lr|steps)\.(svg|png)|checkpoint-.+\.(json|safetensors))$/;
 
 export function isRunFile(relPath: string): boolean {
   return RUN_FILE.test(relPath);
@@ -19,7 +20,7 @@ export function isRunFile(relPath: string): boolean {
 const CHECKPOINT_TENSORS = /^checkpoint-(.+?)(\.optim|\.ema)?\.safetensors$/;
 
 export async function openRunFolder(dir: string, o: { command: string; log?: (m: string) => void }): Promise<OutputFolder> {
-  const folder = await OutputFolder.open(dir, { command: o.command, writes: isRunFile, log: o.log });
+  const folder = await OutputFolder.open(dir, { command: o.command, writes: isRunFile, writtenBeforeManifests: () => holdsMobilezooCheckpoint(dir), log: o.log });
   try {
     const orphans = folder.files.filter((f) => {
       const m = CHECKPOINT_TENSORS.exec(f);
@@ -33,4 +34,18 @@ export async function openRunFolder(dir: string, o: { command: string; log?: (m:
     await folder.close();
     throw e;
   }
+}
+
+/** True when a checkpoint JSON in `dir` reads as a mobilezoo checkpoint record (a run folder from before manifests). */
+async function holdsMobilezooCheckpoint(dir: string): Promise<boolean> {
+  const jsons = (await readdir(dir).catch(() => [] as string[])).filter((f) => /^checkpoint-.+\.json$/.test(f));
+  for (const f of jsons) {
+    try {
+      await readCheckpointRecord(join(dir, f));
+      return true;
+    } catch {
+      // not ours, or unreadable: it stays foreign
+    }
+  }
+  return false;
 }

@@ -6,7 +6,8 @@ import { saveFileAtomic } from '../io/atomic.js';
 import { OutputFolder } from '../io/output-folder.js';
 import { refuseOutputsOverInputs } from '../io/output-guard.js';
 import { confusionMatrixSvg, writeChart } from '../report/index.js';
-import { type ClassifierSource, classifierInputs, openClassifier } from './classifier.js';
+import { ConfigError } from '../config-error.js';
+import { type ClassifierSource, classifierInputs, openClassifier, trainedOn } from './classifier.js';
 import { mapClasses } from './class-map.js';
 import { openModelSplit } from './model-split.js';
 import { type EvalResult, evaluateLoader } from './evaluate.js';
@@ -98,10 +99,11 @@ export async function testModel(o: TestOptions): Promise<TestResult> {
 async function evaluateSplit(o: TestOptions): Promise<TestResult> {
   const c = await openClassifier(o, { threads: o.threads, input: o.input, batch: o.batchSize });
   try {
-    const datasetName = o.dataset ?? c.record?.dataset.name;
-    if (!datasetName) throw new Error('--dataset is required with --weights or --onnx (which test split to evaluate on?)');
+    const trained = trainedOn(c);
+    const datasetName = o.dataset ?? trained?.dataset.name;
+    if (!datasetName) throw new ConfigError('dataset', `needed with ${c.recorded ? 'this model' : 'weights without a record'}: which test split to evaluate on? (${c.weights} does not record the dataset it was trained on)`);
     let ds = await openModelSplit(datasetName, 'test', {
-      dataDir: o.dataDir, download: o.download, record: c.record,
+      dataDir: o.dataDir, download: o.download, record: trained,
       source: c.recorded ? c.preprocessing.source : undefined, size: o.input ?? c.preprocessing.inputSize[1], onNote: o.log,
     });
     if (o.limit !== undefined && ds.length > o.limit) ds = takeSubset(ds, o.limit);

@@ -10,30 +10,32 @@
  * sums of a partly trained epoch are stored, so a resumed run computes the same losses as an
  * uninterrupted one.
  */
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { OutputFolder } from '../io/output-folder.js';
 import { refuseOutputsOverInputs } from '../io/output-guard.js';
-import { mixes } from '../data/index.js';
+import { type DataLoader, mixes } from '../data/index.js';
 import type { EpochMetrics } from '../report/index.js';
 import { nodeBackend } from '../runtime/node-backend.js';
 import { backboneParameters, resolveFreeze } from '../train/freeze.js';
 import { Trainer } from '../train/trainer.js';
-import type { EpochAccumulator } from './checkpoints.js';
-import { type TrainConfig, describeOptimization } from './config.js';
+import { type EpochAccumulator, checkpointPaths, readCheckpointRecord } from './checkpoints.js';
+import { ConfigError, type Monitor, type TrainConfig, type TrainSettings, describeOptimization, resolveTrainConfig } from './config.js';
 import type { EvalResult } from './evaluate.js';
+import type { RunStatus } from './report.js';
 import { RunClock } from './training/clock.js';
 import { type EpochOutcome, EpochLoop } from './training/epoch-loop.js';
-import { RunEvaluator } from './training/evaluation.js';
-import type { TrainEvents } from './training/events.js';
+import { type Predict, RunEvaluator } from './training/evaluation.js';
+import type { EpochEvent, StepEvent, TrainEvents } from './training/events.js';
 import { RunRecord } from './training/record.js';
-import { type ResumePoint, type RunProgress, checkStart, freshProgress, openResume, restoreTrainer, zeroAccumulator } from './training/resume.js';
+import { type ResumePoint, type RunProgress, checkStart, freshProgress, openResume, restoreTrainer, resumeConfig, zeroAccumulator } from './training/resume.js';
 import { type RunSetup, closeLoaders, openRunSetup } from './training/setup.js';
 import { checkModelFits } from './model-memory.js';
 import { checkConcurrency } from './resources.js';
 import { isRunFile, openRunFolder } from './run-folder.js';
 
-export type { StepEvent, TrainEvents } from './training/events.js';
+export type { EpochEvent, StepEvent, TrainEvents } from './training/events.js';
 export { EMA_BATCHNORM_BATCHES } from './training/evaluation.js';
 export { type ResumePoint, openResume, resumeConfig } from './training/resume.js';
 
@@ -60,13 +62,89 @@ export interface TrainResult {
   checkpoint?: string;
   reportPath?: string;
   history: EpochMetrics[];
+  /** The final test evaluation: of checkpoint-best, or of the last weights without a validation split. */
   evaluation?: EvalResult;
+  /** The checkpoint that evaluation measured, and its epoch. */
+  tested?: { checkpoint: string; epoch: number };
+  /** The best epoch by the monitored validation value; its weights are `checkpoint`. */
+  best?: { epoch: number; monitor: Monitor; value: number; checkpoint: string };
+  /** Set when early stopping ended the run. */
+  stopped?: { epoch: number; reason: string };
   /** Epochs already done when nothing was left to train. */
   nothingToDo?: boolean;
 }
 
-/** Runs (or resumes) a training run; see the module comment. */
-export async function train(config: TrainConfig, run: TrainRunOptions): Promise<TrainResult> {
+/**
+ * What `train` takes: the command line's training settings (defaults and a recipe merged in, as
+ * `mobilezoo train` does), where to write, progress callbacks and an AbortSignal.
+ */
+export interface TrainOptions extends TrainSettings {
+  /** The output folder (default runs/<model>-<dataset>-<timestamp>; resuming, the checkpoint's folder). */
+  outDir?: string;
+  /** Keep a checkpoint every N epochs (default 5); checkpoint-best and checkpoint-last are always written. */
+  saveEvery?: number;
+  /** ONNX Runtime threads (default: all cores; resuming, the run's own). */
+  threads?: number;
+  /** Data-loading worker threads (default 1; 0: the main thread). */
+  workers?: number;
+  /**
+   * Continue a run from its checkpoint (a path, or what openResume read): the run keeps its settings;
+   * only `epochs` (to extend it), `dataDir` and `download` may be given besides.
+   */
+  resume?: string | ResumePoint;
+  /** Recorded in checkpoints and the report as the command that made the run. */
+  command?: string;
+  /** Abort: the current step finishes, `checkpoint-interrupted` is saved, the result has `interrupted: true`. */
+  signal?: AbortSignal;
+  /** After every epoch: its metrics row, validation (and test) evaluation, whether it is the best so far. */
+  onEpoch?(e: EpochEvent): void;
+  /** After every training step: running loss and accuracy of the epoch, images/s, learning rate. */
+  onStep?(s: StepEvent): void;
+  /** What the command line prints as progress lines (dataset, model, plan, checkpoints saved). */
+  onLog?(message: string): void;
+  /** Every event, for finer progress (evaluation batches, checkpoints). */
+  events?: TrainEvents;
+}
+
+/** Settings that a resumed run may change. */
+const RESUMABLE_SETTINGS = new Set(['epochs', 'dataDir', 'download']);
+
+/** `runs/<name>-<yyyymmdd-hhmmss>`: a new run's default folder. */
+export function defaultRunFolder(name: string, d = new Date()): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  return join('runs', `${name}-${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`);
+}
+
+/**
+ * Trains a model, or continues a run: `await train({ model: 'mobilenet_v2', modelOptions: { widthMult: 0.5 },
+ * dataset: 'fashion-mnist', recipe: 'fashion-mnist', epochs: 10, onEpoch: (e) => console.log(e.metrics) })`.
+ * Bad settings throw a ConfigError naming the setting. See the module comment for what a run writes.
+ */
+export async function train(options: TrainOptions = {}): Promise<TrainResult> {
+  const { outDir, saveEvery, threads, workers, resume, command, signal, onEpoch, onStep, onLog, events, ...settings } = options;
+  const run = { saveEvery, threads, workers, command, signal, events: withCallbacks(events, { onEpoch, onStep, onLog }) };
+  if (resume === undefined) {
+    const config = resolveTrainConfig(settings);
+    return trainFromConfig(config, { ...run, outDir: outDir ?? defaultRunFolder(`${config.model}-${config.dataset}`) });
+  }
+  const point = typeof resume === 'string' ? await openResume(resume) : resume;
+  const fixed = Object.entries(settings).find(([k, v]) => v !== undefined && !RESUMABLE_SETTINGS.has(k));
+  if (fixed) throw new ConfigError(fixed[0], 'cannot be changed when resuming: the run keeps its checkpoint\'s settings (only `epochs`, `dataDir` and `download` may be given)');
+  const config = resumeConfig(point.record, { epochs: settings.epochs });
+  if (settings.dataDir !== undefined) config.dataDir = settings.dataDir;
+  if (settings.download) config.download = true;
+  return trainFromConfig(config, {
+    ...run, outDir: outDir ?? point.dir, saveEvery: saveEvery ?? point.record.saveEvery, threads: threads ?? point.record.threads, resume: point,
+  });
+}
+
+function withCallbacks(events: TrainEvents | undefined, c: Pick<TrainOptions, 'onEpoch' | 'onStep' | 'onLog'>): TrainEvents {
+  const both = <A extends unknown[]>(f?: (...a: A) => void, g?: (...a: A) => void) => (f && g ? (...a: A) => (f(...a), g(...a)) : f ?? g);
+  return { ...events, epochEnd: both(events?.epochEnd, c.onEpoch), step: both(events?.step, c.onStep), log: both(events?.log, c.onLog) };
+}
+
+/** Runs (or resumes) a training run from a resolved config (resolveTrainConfig, or resumeConfig of a checkpoint). */
+export async function trainFromConfig(config: TrainConfig, run: TrainRunOptions): Promise<TrainResult> {
   const log = (m: string) => run.events?.log?.(m);
   const outDir = resolve(run.outDir);
   const saveEvery = run.saveEvery ?? 5;
@@ -109,8 +187,12 @@ function trainInputs(config: TrainConfig): { path: string; what: string; folder?
 class TrainingSession {
   private trainer?: Trainer;
   private evaluator?: RunEvaluator;
+  private record?: RunRecord;
+  private resume?: ResumePoint;
   private readonly clock: RunClock;
   private readonly log: (m: string) => void;
+  /** Seconds of each epoch of this session, training and evaluation (for the report's ETA). */
+  private readonly epochSeconds: number[] = [];
 
   constructor(
     private readonly config: TrainConfig,
@@ -128,6 +210,10 @@ class TrainingSession {
     return this.setup.loaders.train.length;
   }
 
+  private get events(): TrainEvents {
+    return this.options.events ?? {};
+  }
+
   /** The frozen modules during epoch e (0-based). */
   private frozenAt(e: number): Set<string> {
     const unfrozen = this.config.unfreezeAt !== undefined && e + 1 >= this.config.unfreezeAt;
@@ -139,6 +225,12 @@ class TrainingSession {
     return Math.max(this.config.epochs, e + 1);
   }
 
+  /** Whether the test split is evaluated after epoch e (0-based): every evalTestEvery epochs, or every epoch without validation. */
+  private testDue(e: number): boolean {
+    const every = this.config.evalTestEvery ?? (this.setup.loaders.val ? undefined : 1);
+    return every !== undefined && (e + 1) % every === 0;
+  }
+
   async run(resume: ResumePoint | undefined): Promise<TrainResult> {
     const { config, options, setup } = this;
     const trainer = await this.startTrainer(resume?.record.epoch ?? 0);
@@ -146,44 +238,139 @@ class TrainingSession {
     const progress: RunProgress = resume ? await restoreTrainer(trainer, resume, this.steps) : freshProgress();
     const commands = [...(resume?.record.commands ?? []), ...(options.command ? [options.command] : [])];
     const record = await RunRecord.start({ outDir: this.outDir, folder: this.folder, config, setup, commands, threads: options.threads, saveEvery: this.saveEvery }, progress);
+    this.record = record;
+    this.resume = resume;
     if (resume) this.log(`resumed from ${resume.path}: epoch ${progress.epoch}${progress.stepInEpoch ? ` + ${progress.stepInEpoch}/${this.steps} steps` : ''} of ${config.epochs}`);
     this.logPlan();
-    if (progress.epoch >= config.epochs) {
-      this.log(`nothing to train: the checkpoint has completed ${progress.epoch} of ${config.epochs} epochs (give more epochs to continue)`);
+    const trained = progress.epoch >= config.epochs || record.monitor.stoppedAt !== undefined;
+    if (trained && resume?.record.tag !== 'interrupted') {
+      const why = record.monitor.stoppedAt !== undefined ? `the run stopped early at epoch ${record.monitor.stoppedAt}` : `the checkpoint has completed ${progress.epoch} of ${config.epochs} epochs (give more epochs to continue)`;
+      this.log(`nothing to train: ${why}`);
       return { outDir: this.outDir, interrupted: false, history: record.history, nothingToDo: true };
     }
 
     const loop = new EpochLoop(trainer, setup.loaders.train, { config, numClasses: setup.model.numClasses, clock: this.clock, signal: options.signal, events: options.events });
-    const save = async (tag: string, epoch: number, stepInEpoch: number, sums?: EpochAccumulator) => {
-      const path = await record.save(trainer, tag, epoch, stepInEpoch, this.steps, sums);
-      options.events?.checkpoint?.(path, tag);
-      return path;
-    };
-    const interrupt = async (e: number, steps: number, sums: EpochAccumulator): Promise<TrainResult> => {
-      const path = await save('interrupted', e, steps, sums);
-      return { outDir: this.outDir, interrupted: true, checkpoint: path, history: record.history, evaluation: record.lastEval, reportPath: await record.report() };
-    };
-
     this.clock.start();
-    for (let e = progress.epoch; this.clock.limited ? e === progress.epoch || !this.clock.timeUp() : e < config.epochs; e++) {
+    for (let e = progress.epoch; !trained && (this.clock.limited ? e === progress.epoch || !this.clock.timeUp() : e < config.epochs); e++) {
       const frozen = this.frozenAt(e);
       if (e > progress.epoch && frozen.size < trainer.frozen.size) this.log(`epoch ${e + 1}: unfreezing ${frozen.size ? `all but ${frozen.size} modules` : 'every layer'}`);
       await trainer.setFrozen(frozen);
       const first = e === progress.epoch;
       const epoch = await loop.run(e, first ? progress.stepInEpoch : 0, first ? progress.partial : zeroAccumulator(), this.shownEpochs(e));
       record.seconds += epoch.seconds;
-      if (epoch.aborted) return interrupt(e, epoch.steps, epoch.sums);
+      await record.addSteps(epoch.points);
+      if (epoch.aborted) return this.interrupt(e, epoch.steps, epoch.sums);
       if (epoch.outOfTime) break;
-      const evaluation = await this.evaluateTest(e, record);
-      if (!evaluation) return interrupt(e, this.steps, epoch.sums);
-      const row = epochRow(e, epoch, evaluation.result, evaluation.seconds);
-      await record.addEpoch(row, evaluation.result);
-      options.events?.epochEnd?.(row, evaluation.result, this.shownEpochs(e));
-      if ((e + 1) % this.saveEvery === 0) await save(`epoch-${e + 1}`, e + 1, 0);
+      const t0 = performance.now();
+      const predict = await this.evaluator!.current();
+      const validation = setup.loaders.val ? await this.evaluate(predict, setup.loaders.val, e + 1, 'validation') : undefined;
+      if (validation === null) return this.interrupt(e, this.steps, epoch.sums);
+      const test = this.testDue(e) ? await this.evaluate(predict, setup.loaders.test, e + 1, 'test') : undefined;
+      if (test === null) return this.interrupt(e, this.steps, epoch.sums);
+      const evalSeconds = (performance.now() - t0) / 1000;
+      record.seconds += evalSeconds;
+      this.epochSeconds.push(epoch.seconds + evalSeconds);
+      const row = epochRow(e, epoch, validation, test, evalSeconds);
+      const { improved, stop } = await record.addEpoch(row, validation, test);
+      if (improved) await this.save('best', e + 1);
+      this.events.epochEnd?.({
+        epoch: e + 1, epochs: this.shownEpochs(e), metrics: row, ...(validation ? { validation } : {}), ...(test ? { test } : {}),
+        best: improved, bestEpoch: record.monitor.best?.epoch, ...(stop ? { stopping: record.monitor.stopReason() } : {}),
+      });
+      if ((e + 1) % this.saveEvery === 0) await this.save(`epoch-${e + 1}`, e + 1);
+      if (stop) {
+        this.log(`early stopping after epoch ${e + 1}: ${record.monitor.stopReason()}`);
+        break;
+      }
+      await record.report(this.status('running', e));
     }
-    const last = await save('last', this.clock.limited ? record.history.length : config.epochs, 0);
-    const reportPath = await record.report();
-    return { outDir: this.outDir, interrupted: false, checkpoint: last, reportPath, history: record.history, evaluation: record.lastEval };
+    return this.finish();
+  }
+
+  private async save(tag: string, epoch: number, stepInEpoch = 0, sums?: EpochAccumulator): Promise<string> {
+    const path = await this.record!.save(this.trainer!, tag, epoch, stepInEpoch, this.steps, sums);
+    this.events.checkpoint?.(path, tag);
+    return path;
+  }
+
+  /** Saves a resumable `interrupted` checkpoint at step `steps` of epoch e (0-based). */
+  private async interrupt(e: number, steps: number, sums?: EpochAccumulator): Promise<TrainResult> {
+    const record = this.record!;
+    const path = await this.save('interrupted', e, steps, sums);
+    const reportPath = await record.report({ ...this.status('interrupted', e - 1), note: 'resumable from checkpoint-interrupted' });
+    return { ...this.result(), interrupted: true, checkpoint: path, reportPath };
+  }
+
+  /** The final test (of checkpoint-best when there is one), checkpoint-last and the report. */
+  private async finish(): Promise<TrainResult> {
+    const { config, setup } = this;
+    const record = this.record!;
+    const done = this.clock.limited || record.monitor.stoppedAt !== undefined ? record.history.length : config.epochs;
+    const best = record.monitor.best;
+    const lastPath = checkpointPaths(this.outDir, 'last').json;
+    const path = best ? await this.bestCheckpoint(best.epoch) : undefined;
+    if (best && !path) this.log(`note: the weights of the best epoch (${best.epoch}) are in no checkpoint this run can reach; the final test measures the last weights`);
+    if (best && path) {
+      const result = await this.evaluate(await this.evaluator!.ofCheckpoint(path), setup.loaders.test, best.epoch, 'test', true);
+      if (!result) return this.interrupt(done, 0);
+      record.final = { epoch: best.epoch, result, checkpoint: path };
+    } else if (record.test?.epoch === done && record.history.length) {
+      record.final = { ...record.test, checkpoint: lastPath };
+    } else {
+      const result = await this.evaluate(await this.evaluator!.current(), setup.loaders.test, done, 'test', true);
+      if (!result) return this.interrupt(done, 0);
+      record.final = { epoch: done, result, checkpoint: lastPath };
+    }
+    const last = await this.save('last', done);
+    const stopped = record.monitor.stoppedAt !== undefined;
+    const reportPath = await record.report(stopped ? { ...this.status('stopped early', done - 1), note: record.monitor.stopReason() } : this.status('finished', done - 1));
+    return { ...this.result(), interrupted: false, checkpoint: last, reportPath };
+  }
+
+  /**
+   * Where the best epoch's weights are: this folder's checkpoint-best, or, for a run resumed into another
+   * folder, the source folder's checkpoint-best or the resumed checkpoint itself, when it is of that epoch.
+   */
+  private async bestCheckpoint(epoch: number): Promise<string | undefined> {
+    const r = this.resume;
+    const candidates = [checkpointPaths(this.outDir, 'best').json, ...(r ? [checkpointPaths(r.dir, 'best').json, r.path] : [])];
+    for (const path of candidates) {
+      if (!existsSync(path)) continue;
+      const { record } = await readCheckpointRecord(path);
+      if (record.epoch === epoch && record.progress.stepInEpoch === 0) return path;
+    }
+    return undefined;
+  }
+
+  private result(): Omit<TrainResult, 'interrupted'> {
+    const record = this.record!;
+    const best = record.monitor.best;
+    return {
+      outDir: this.outDir,
+      history: record.history,
+      ...(record.final ? { evaluation: record.final.result, tested: { checkpoint: record.final.checkpoint, epoch: record.final.epoch } } : {}),
+      ...(best ? { best: { ...best, checkpoint: record.final && record.final.epoch === best.epoch ? record.final.checkpoint : checkpointPaths(this.outDir, 'best').json } } : {}),
+      ...(record.monitor.stoppedAt !== undefined ? { stopped: { epoch: record.monitor.stoppedAt, reason: record.monitor.stopReason() } } : {}),
+    };
+  }
+
+  /** Where the run stands after epoch e (0-based), for the report. */
+  private status(state: RunStatus['state'], e: number): RunStatus {
+    const epochs = this.shownEpochs(e);
+    const recent = this.epochSeconds.slice(-3);
+    const perEpoch = recent.length ? recent.reduce((a, b) => a + b, 0) / recent.length : undefined;
+    const left = this.clock.budget !== undefined ? Math.max(0, this.clock.budget - this.clock.elapsed()) : perEpoch !== undefined ? perEpoch * (epochs - e - 1) : undefined;
+    return {
+      state, epoch: e + 1, epochs,
+      ...(left !== undefined ? { etaSeconds: left } : {}),
+      ...(state === 'running' && perEpoch !== undefined ? { refreshSeconds: Math.min(60, Math.max(5, perEpoch / 2)) } : {}),
+    };
+  }
+
+  /** Evaluates a split with progress events; null when aborted. */
+  private evaluate(predict: Predict, loader: DataLoader, epoch: number, split: 'validation' | 'test', final = false): Promise<EvalResult | null> {
+    this.events.evalStart?.({ epoch, batches: loader.length, split, ...(final ? { final } : {}) });
+    return this.evaluator!.evaluate(predict, loader, { signal: this.options.signal, onBatch: (done, total) => this.events.evalProgress?.(done, total) });
   }
 
   /** Compiles the train step, with the frozen modules of the starting epoch. */
@@ -223,18 +410,10 @@ class TrainingSession {
       ? `${Number(config.minutes.toFixed(1))} min in epochs of ${this.steps} steps`
       : `${config.epochs} epoch${config.epochs === 1 ? '' : 's'} x ${this.steps} steps`;
     this.log(`training: ${length} of ${config.batchSize}; ${describeOptimization(config)}; out ${this.outDir}`);
-  }
-
-  /** Evaluates on the test split after epoch e; null when aborted. */
-  private async evaluateTest(e: number, record: RunRecord): Promise<{ result: EvalResult; seconds: number } | null> {
-    const events = this.options.events ?? {};
-    const loader = this.setup.loaders.test;
-    events.evalStart?.({ epoch: e + 1, batches: loader.length });
-    const t1 = performance.now();
-    const result = await this.evaluator!.evaluate(loader, { signal: this.options.signal, onBatch: (done, total) => events.evalProgress?.(done, total) });
-    const seconds = (performance.now() - t1) / 1000;
-    record.seconds += seconds;
-    return result ? { result, seconds } : null;
+    if (setup.loaders.val) {
+      const every = config.evalTestEvery ? `every ${config.evalTestEvery} epoch${config.evalTestEvery === 1 ? '' : 's'} and ` : '';
+      this.log(`validation: checkpoint-best by ${config.monitor}${config.earlyStopping ? `, early stopping after ${config.earlyStopping} epochs without improvement` : ''}; the test split is evaluated ${every}at the end, on checkpoint-best`);
+    }
   }
 
   async close(): Promise<void> {
@@ -244,15 +423,17 @@ class TrainingSession {
   }
 }
 
-function epochRow(e: number, epoch: EpochOutcome, evaluation: EvalResult, evalSeconds: number): EpochMetrics {
+function epochRow(e: number, epoch: EpochOutcome, validation: EvalResult | undefined, test: EvalResult | undefined, evalSeconds: number): EpochMetrics {
   const { sums } = epoch;
   return {
     epoch: e + 1,
     lr: epoch.lastLr,
     trainLoss: sums.lossSum / sums.seen,
     trainAcc: sums.correct / sums.seen,
-    testLoss: evaluation.loss,
-    testAcc: evaluation.top1,
+    valLoss: validation?.loss ?? Number.NaN,
+    valAcc: validation?.top1 ?? Number.NaN,
+    testLoss: test?.loss ?? Number.NaN,
+    testAcc: test?.top1 ?? Number.NaN,
     imagesPerSec: sums.seen / sums.stepSeconds,
     seconds: sums.stepSeconds + evalSeconds,
   };

@@ -13,6 +13,7 @@ import sharp from 'sharp';
 import { loadStateDictFile } from '../../src/io/checkpoint.js';
 import { readSafetensors } from '../../src/io/safetensors.js';
 import { MetricsCsv } from '../../src/report/csv.js';
+import { StepsCsv } from '../../src/report/steps.js';
 import { loadModel, readCheckpointRecord, readResumableCheckpoint } from '../../src/workflow/checkpoints.js';
 import { ROOT, rmrf, tempDir } from './helpers.js';
 
@@ -131,6 +132,23 @@ describe('export --web over a previous export (findings 5, 7)', () => {
     assert.match(r.stderr, /loss\.png, metrics\.csv, report\.html were not written by mobilezoo/);
     assert.deepEqual(snapshot(mine), before);
   });
+
+  test('a run folder from before manifests (mobilezoo checkpoint records, no .mobilezoo-files.json) is resumed, its files taken as mobilezoo\'s', async () => {
+    const old = join(work, 'old-run');
+    cpSync(run, old, { recursive: true });
+    rmrf(join(old, '.mobilezoo-files.json'));
+    const r = await mz('train', '--resume', 'old-run/checkpoint-last.json', '--epochs', '2', '--threads', '1', '--workers', '0');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /written by a mobilezoo from before \.mobilezoo-files\.json; its \d+ files of mobilezoo's names are now listed there/);
+    assert.deepEqual((await new MetricsCsv(join(old, 'metrics.csv')).read()).map((row) => row.epoch), [1, 2]);
+    // A folder whose checkpoint JSON is not mobilezoo's is not adopted.
+    const fake = join(work, 'fake-run');
+    mkdirSync(fake);
+    writeFileSync(join(fake, 'checkpoint-last.json'), '{"not": "ours"}');
+    const f = await mz(...TINY, '--epochs', '1', '--limit', '40', '--out', 'fake-run');
+    assert.notEqual(f.code, 0, f.stderr);
+    assert.equal(readFileSync(join(fake, 'checkpoint-last.json'), 'utf8'), '{"not": "ours"}');
+  });
 });
 
 describe('one writer per folder (finding 6)', () => {
@@ -173,6 +191,7 @@ async function checkLoadable(dir: string): Promise<string[]> {
       jsons.push(path);
     } else if (name.endsWith('.safetensors')) readSafetensors(new Uint8Array(readFileSync(path)), path);
     else if (name === 'metrics.csv') await new MetricsCsv(path).read();
+    else if (name === 'steps.csv') await new StepsCsv(path).read();
     else if (name.endsWith('.png')) assert.ok((await sharp(path).metadata()).width! > 0, name);
     else if (name.endsWith('.svg')) assert.match(readFileSync(path, 'utf8'), /<\/svg>\s*$/, name);
     else if (name === 'report.html') assert.match(readFileSync(path, 'utf8'), /<\/html>\s*$/, name);
@@ -218,6 +237,8 @@ describe('a checkpoint is its JSON (finding 12)', () => {
   test('tensor files without their JSON are not resumed from, load as bare weights, and are removed by the next run in the folder', async () => {
     const dir = join(work, 'orphan');
     cpSync(run, dir, { recursive: true });
+    // The run's only checkpoint then: last, without its JSON.
+    for (const f of ['checkpoint-best.json', 'checkpoint-best.safetensors', 'checkpoint-best.optim.safetensors']) rmrf(join(dir, f));
     rmrf(join(dir, 'checkpoint-last.json'));
     const weights = join(dir, 'checkpoint-last.safetensors');
     await assert.rejects(readResumableCheckpoint(weights), /checkpoint-last\.safetensors: not a complete checkpoint \(no checkpoint-last\.json beside it/);

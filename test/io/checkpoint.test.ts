@@ -1,8 +1,8 @@
 import { test } from 'node:test';
+import { NO_FIXTURES, REFERENCE } from '../reference-fixtures.js';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Tensor, type StateDict } from '../../src/tensor.js';
 import {
   loadCheckpoint,
@@ -15,7 +15,6 @@ import {
 import { f32Bytes, pickleOf, tensorRef, torchZip, type PyLike } from './pickle-writer.js';
 import { tempDirs } from './temp-dirs.js';
 
-const REFERENCE = fileURLToPath(new URL('../../../shared/fixtures/reference/', import.meta.url));
 const tmp = tempDirs('mobilezoo-io-');
 
 test('loadStateDictFile picks the format by content, not by extension', async () => {
@@ -33,7 +32,7 @@ test('loadStateDictFile picks the format by content, not by extension', async ()
   await assert.rejects(loadStateDictFile(join(dir, 'missing.pth')), /missing\.pth: no such file/);
 });
 
-test('loadStateDictFile loads the reference checkpoints', async () => {
+test('loadStateDictFile loads the reference checkpoints', { skip: NO_FIXTURES }, async () => {
   const sd = await loadStateDictFile(join(REFERENCE, 'mobilenet_v3_small_1.0_224', 'weights.pth'));
   assert.ok(sd.size > 100);
   assert.ok([...sd.keys()].every((k) => !k.startsWith('module.')));

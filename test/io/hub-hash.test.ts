@@ -61,7 +61,7 @@ test('a wrong prefix fails, naming the file, the prefix and the digest; checkHas
       assert.equal(
         e.message,
         `${path}: the name says its sha256 starts with ${wrong}, but it is ${digest}: the download is corrupt ` +
-          'or the file was renamed (checkHash: false skips this check)',
+          'or the file was renamed (`checkHash: false` skips this check)',
       );
       return true;
     },

@@ -43,6 +43,19 @@ describe('saveFileAtomic', () => {
     assert.deepEqual(readdirSync(dir).sort(), ['file', 'loss.png', 'sub']);
   });
 
+  test("a write removes the temporary siblings a killed writer of the same file left, not other files' or live writers'", async () => {
+    const dir = tmp();
+    const dead = deadPid();
+    const path = join(dir, 'model.onnx');
+    const left = `model.onnx.tmp-${dead}-0123456789ab`;
+    const others = [`other.onnx.tmp-${dead}-0123456789ab`, 'model.onnx.tmp-notes'];
+    for (const f of [left, ...others]) writeFileSync(join(dir, f), 'half');
+    const live = tempPathFor(path);
+    writeFileSync(live, 'being written');
+    await saveFileAtomic(path, 'model');
+    assert.deepEqual(readdirSync(dir).sort(), ['model.onnx', ...others, live.slice(dir.length + 1)].sort());
+  });
+
   test('removeDeadTemps removes what dead writers left, not what live ones are writing', async () => {
     const dir = tmp();
     const dead = deadPid();

@@ -14,11 +14,11 @@ import { decodeModel, serializeModel } from '../../src/onnx/serialize.js';
 import { InferenceSession, traceInference } from '../../src/runtime/inference.js';
 import { createSession, nodeBackend, ort, ortSessionOptions } from '../../src/runtime/node-backend.js';
 import { Tensor } from '../../src/tensor.js';
-import { REFERENCE, REFERENCE_BENCH_ONNX, maxAbs, maxAbsDiff, modelOptions, readCounts } from './fixtures.js';
+import { NO_FIXTURES, REFERENCE, REFERENCE_BENCH_ONNX, maxAbs, maxAbsDiff, modelOptions, readCounts } from './fixtures.js';
 
 const CIFAR: [number, number, number] = [3, 32, 32];
 
-test('counts.json: params and MACs of every configuration equal the reference implementations', () => {
+test('counts.json: params and MACs of every configuration equal the reference implementations', { skip: NO_FIXTURES }, () => {
   const rows = readCounts();
   assert.equal(rows.length, 30);
   for (const r of rows) {
@@ -67,7 +67,7 @@ function onnxWeights(bytes: Uint8Array): { convs: [Tensor, Tensor][]; gemm: [Ten
   return { convs, gemm: [get(gemms[0]!.input![1]!), get(gemms[0]!.input![2]!)] };
 }
 
-test('CIFAR-stem MobileNetV2 matches torch.onnx.export of the reference network in ORT', async (t) => {
+test('CIFAR-stem MobileNetV2 matches torch.onnx.export of the reference network in ORT', { skip: NO_FIXTURES }, async (t) => {
   const model = createModel('mobilenet_v2', { numClasses: 10, stem: 'cifar', dropout: 0 });
   const bytes = new Uint8Array(readFileSync(REFERENCE_BENCH_ONNX));
   const ref = onnxWeights(bytes);
@@ -132,7 +132,7 @@ async function optimizedOps(bytes: Uint8Array): Promise<Record<string, number>> 
   }
 }
 
-test('ORT fuses our CIFAR MobileNetV2 exactly as it fuses torch.onnx.export of it (BatchNorm folded, Clip fused)', async () => {
+test('ORT fuses our CIFAR MobileNetV2 exactly as it fuses torch.onnx.export of it (BatchNorm folded, Clip fused)', { skip: NO_FIXTURES }, async () => {
   const ours = serializeModel(traceInference(createModel('mobilenet_v2', { numClasses: 10, stem: 'cifar' }), { inputSize: CIFAR }));
   const a = await optimizedOps(ours);
   const b = await optimizedOps(new Uint8Array(readFileSync(REFERENCE_BENCH_ONNX)));
@@ -165,20 +165,28 @@ test('every model traces with a symbolic batch at its natural input size', () =>
   }
 });
 
-test('createModel: unknown model names and options, and bad option values, fail clearly', () => {
+test('createModel: unknown model names and options, and bad option values, fail clearly (and do not compile)', () => {
+  // @ts-expect-error: also refused at compile time
   assert.throws(() => createModel('resnet50'), /unknown model 'resnet50'; available: mobilenet_v1, mobilenet_v2, .*shufflenet_v2_x2_0/);
+  // @ts-expect-error: also refused at compile time
   assert.throws(() => createModel('mobilenet_v2', { width: 1 }), /mobilenet_v2: unknown option 'width'; accepted: .*widthMult/);
+  // @ts-expect-error: also refused at compile time
   assert.throws(() => createModel('shufflenet_v2_x1_0', { widthMult: 0.5 }), /shufflenet_v2_x1_0: unknown option 'widthMult'/);
+  // @ts-expect-error: also refused at compile time
   assert.throws(() => createModel('mobilenet_v2', { widthMult: 'wide' }), /option 'widthMult' must be a number, got "wide"/);
   assert.throws(() => createModel('mobilenet_v2', { numClasses: 2.5 }), /option 'numClasses' must be a positive integer, got 2.5/);
   assert.throws(() => createModel('mobilenet_v1', { numClasses: 0 }), /option 'numClasses' must be a positive integer, got 0/);
+  // @ts-expect-error: also refused at compile time
   assert.throws(() => createModel('mobilenet_v2', { stem: 'tiny' }), /option 'stem' must be 'imagenet' or 'cifar', got "tiny"/);
+  // @ts-expect-error: also refused at compile time
   assert.throws(() => createModel('shufflenet_v1', { groups: 5 }), /option 'groups' must be one of 1, 2, 3, 4, 8, got 5/);
+  // @ts-expect-error: also refused at compile time
   assert.throws(() => createModel('shufflenet_v1', { size: '3.0x' }), /option 'size' must be one of 0.25x, .*, got "3.0x"/);
+  // @ts-expect-error: also refused at compile time
   assert.throws(() => createModel('mobilenet_v3_large', { reducedTail: 'yes' }), /option 'reducedTail' must be true or false/);
   assert.throws(() => createModel('mobilenet_v2', { dropout: 1.5 }), /Dropout: p must be in \[0, 1\), got 1.5/);
   assert.throws(() => createModel('mobilenet_v2', { roundNearest: 0 }), /mobilenet_v2: roundNearest must be a positive integer, got 0/);
-  for (const name of ['mobilenet_v1', 'mobilenet_v2', 'mobilenet_v3_large', 'mobilenet_v3_small']) {
+  for (const name of ['mobilenet_v1', 'mobilenet_v2', 'mobilenet_v3_large', 'mobilenet_v3_small'] as const) {
     for (const widthMult of [0, -1]) {
       assert.throws(() => createModel(name, { widthMult }), new RegExp(`${name}: widthMult must be > 0, got ${widthMult}`));
     }
@@ -188,7 +196,8 @@ test('createModel: unknown model names and options, and bad option values, fail 
 });
 
 test('createModel: invalid invertedResidualSetting fails clearly', () => {
-  const build = (rows: unknown) => () => createModel('mobilenet_v2', { invertedResidualSetting: rows });
+  // A table that comes as data (JSON) is checked at run time.
+  const build = (rows: unknown) => () => createModel('mobilenet_v2' as string, { invertedResidualSetting: rows });
   assert.throws(build('abc'), /option 'invertedResidualSetting' must be a list of \[t, c, n, s\] rows, got "abc"/);
   assert.throws(build([]), /invertedResidualSetting should be non-empty or a 4-element list, got \[\]/);
   assert.throws(build([[1, 16, 1]]), /invertedResidualSetting should be non-empty or a 4-element list, got \[\[1,16,1\]\]/);
@@ -201,7 +210,7 @@ test('createModel: invalid invertedResidualSetting fails clearly', () => {
   assert.deepEqual(summary(m, [3, 64, 64]).outputShape, [1, 10]);
 });
 
-test('loadStateDict: strict lists missing, unexpected and mismatched keys; non-strict loads what matches', async () => {
+test('loadStateDict: strict lists missing, unexpected and mismatched keys; non-strict loads what matches', { skip: NO_FIXTURES }, async () => {
   const sd = await loadStateDictFile(`${REFERENCE}mobilenet_v2_0.5_cifar/weights.pth`);
 
   // A different family: keys that exist on one side only.

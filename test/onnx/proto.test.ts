@@ -18,11 +18,12 @@ import { quantizeModel } from '../../src/quantize/quantize-model.js';
 import { traceInference } from '../../src/runtime/inference.js';
 import { ort, ortSessionOptions } from '../../src/runtime/node-backend.js';
 import { Tensor } from '../../src/tensor.js';
+import { NO_FIXTURES, REFERENCE_BENCH_ONNX } from '../reference-fixtures.js';
 import { buildStepGraph } from '../../src/train/step-graph.js';
 
 const { onnx } = onnxProto;
 const here = dirname(fileURLToPath(import.meta.url));
-const TORCH_EXPORT = join(here, '../../../shared/reference-bench/mobilenet_v2_cifar.onnx');
+const TORCH_EXPORT = REFERENCE_BENCH_ONNX;
 const INPUT: [number, number, number] = [3, 32, 32];
 
 /** One small configuration of every family. */
@@ -153,7 +154,7 @@ test('int64 values a number cannot hold decode as exact bigints and encode back 
   assert.deepEqual(theirs, [max, min, 2n ** 53n + 1n, 5n]);
 });
 
-test('a torch.onnx.export model (unpacked repeated fields, as C++ protobuf writes them) decodes as onnx-proto decodes it', () => {
+test('a torch.onnx.export model (unpacked repeated fields, as C++ protobuf writes them) decodes as onnx-proto decodes it', { skip: NO_FIXTURES }, () => {
   const bytes = new Uint8Array(readFileSync(TORCH_EXPORT));
   assertSameDecoding(bytes, 'torch export');
   const m = decodeModel(bytes);

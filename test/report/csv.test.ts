@@ -25,7 +25,7 @@ test('MetricsCsv: append creates header, read round-trips exactly', () =>
     assert.equal(csv.exists(), true);
     const text = await readFile(csv.path, 'utf8');
     const lines = text.trimEnd().split('\n');
-    assert.equal(lines[0], 'epoch,lr,train_loss,train_acc,test_loss,test_acc,images_per_sec,seconds');
+    assert.equal(lines[0], 'epoch,lr,train_loss,train_acc,val_loss,val_acc,test_loss,test_acc,images_per_sec,seconds');
     assert.equal(lines[0], METRICS_HEADER);
     assert.equal(lines.length, 6);
     assert.ok(text.endsWith('\n'));
@@ -35,12 +35,18 @@ test('MetricsCsv: append creates header, read round-trips exactly', () =>
 test('MetricsCsv: missing values are empty cells and read back as NaN', () =>
   withTmp(async (dir) => {
     const csv = new MetricsCsv(join(dir, 'metrics.csv'));
-    const row: EpochMetrics = { epoch: 1, lr: 0.05, trainLoss: 1.5, trainAcc: 0.4, testLoss: Number.NaN, testAcc: Number.NaN, imagesPerSec: 300, seconds: 10 };
+    const row: EpochMetrics = { epoch: 1, lr: 0.05, trainLoss: 1.5, trainAcc: 0.4, valLoss: 1.25, valAcc: 0.5, testLoss: Number.NaN, testAcc: Number.NaN, imagesPerSec: 300, seconds: 10 };
     await csv.append(row);
-    assert.equal((await readFile(csv.path, 'utf8')).split('\n')[1], '1,0.05,1.5,0.4,,,300,10');
+    assert.equal((await readFile(csv.path, 'utf8')).split('\n')[1], '1,0.05,1.5,0.4,1.25,0.5,,,300,10');
     const [back] = await csv.read();
     assert.equal(back!.epoch, 1);
+    assert.equal(back!.valLoss, 1.25);
     assert.ok(Number.isNaN(back!.testLoss) && Number.isNaN(back!.testAcc));
+    // a file from before validation existed: its rows read with NaN validation values
+    await writeFile(csv.path, 'epoch,lr,train_loss,train_acc,test_loss,test_acc,images_per_sec,seconds\n1,0.05,1.5,0.4,1.2,0.6,300,10\n');
+    const [old] = await csv.read();
+    assert.deepEqual([old!.testLoss, old!.testAcc], [1.2, 0.6]);
+    assert.ok(Number.isNaN(old!.valLoss));
   }));
 
 test('MetricsCsv: resume support (truncateAfter, torn last line, header check)', () =>

@@ -14,6 +14,8 @@ export function syntheticEpochs(n: number): EpochMetrics[] {
       lr: 0.1 * 0.5 * (1 + Math.cos((Math.PI * i) / n)),
       trainLoss: 2.3 * Math.exp(-e / 4) + 0.2,
       trainAcc: 1 - 0.9 * Math.exp(-e / 4),
+      valLoss: 2.25 * Math.exp(-e / 5) + 0.33 + 0.01 * Math.max(0, e - 9),
+      valAcc: 0.95 - 0.84 * Math.exp(-e / 5),
       testLoss: 2.2 * Math.exp(-e / 5) + 0.35,
       testAcc: 0.95 - 0.85 * Math.exp(-e / 5),
       imagesPerSec: 410 + 7 * Math.sin(e),

@@ -66,7 +66,7 @@ test('renderReportHtml is self-contained and escapes data', async () => {
   const ids = [...html.matchAll(/\bid="([^"]+)"/g)].map((m) => m[1]!);
   assert.equal(new Set(ids).size, ids.length, 'ids are unique');
   // key numbers
-  assert.ok(html.includes(`>${formatPercent(data.final.top1)}<`));
+  assert.ok(html.includes(`>${formatPercent(data.final!.top1)}<`));
   assert.ok(html.includes('>99.34%<'), 'top-5');
   assert.ok(html.includes('>0.4563<'), 'test loss');
   assert.ok(html.includes('706,634'), 'exact parameter count');
@@ -116,7 +116,7 @@ test('report.html renders in headless Chromium', { skip: existsSync(CHROMIUM) ? 
     assert.ok(overflow <= 0, `page overflows horizontally by ${overflow}px`);
 
     const text = await page.locator('body').innerText();
-    for (const expected of [formatPercent(data.final.top1), '99.34%', '0.4563', '706,634', '706.6 k', '25.17 M', 'airplane', 'truck', 'v20.20.2', '1.30.0']) {
+    for (const expected of [formatPercent(data.final!.top1), '99.34%', '0.4563', '706,634', '706.6 k', '25.17 M', 'airplane', 'truck', 'v20.20.2', '1.30.0']) {
       assert.ok(text.includes(expected), `page text contains ${expected}`);
     }
     assert.ok(text.includes(data.command), 'exact command shown verbatim');

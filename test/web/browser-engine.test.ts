@@ -13,7 +13,7 @@ import type { Browser, Page } from 'playwright-core';
 import { readSafetensors } from '../../src/io/safetensors.js';
 import { Tensor } from '../../src/tensor.js';
 import { ROOT, rmrf, tempDir } from '../cli/helpers.js';
-import { EVAL_TOLERANCE, REFERENCE, maxAbs, maxAbsDiff } from '../models/fixtures.js';
+import { EVAL_TOLERANCE, NO_FIXTURES, REFERENCE, maxAbs, maxAbsDiff } from '../models/fixtures.js';
 import { type TrainModeOutputs, assertTrainMode } from '../train/fixture-checks.js';
 import { CHROMIUM, serve } from './helpers.js';
 
@@ -135,7 +135,7 @@ describe('the engine in Chromium (plain ES modules, onnxruntime-web wasm)', { sk
     rmrf(dir);
   });
 
-  test(`${CASE}: weights.pth read in the page; eval logits, train-mode loss, every gradient and the BatchNorm buffers within the fixture tolerances`, async (t) => {
+  test(`${CASE}: weights.pth read in the page; eval logits, train-mode loss, every gradient and the BatchNorm buffers within the fixture tolerances`, { skip: NO_FIXTURES }, async (t) => {
     const file = readSafetensors(new Uint8Array(Buffer.from(await page.evaluate(fixtureInPage, CASE), 'base64')), 'page output');
     const expected = readSafetensors(readFileSync(`${REFERENCE}${CASE}/case.safetensors`), 'case.safetensors').get('logits_eval')!.toFloat32();
     const evalLogits = file.get('eval_logits')!.toFloat32();

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { readCheckpointRecord } from '../../src/workflow/checkpoints.js';
 import { ConfigError, describeOptimization, resolveTrainConfig } from '../../src/workflow/config.js';
-import { resumeConfig, train } from '../../src/workflow/index.js';
+import { resumeConfig, trainFromConfig as train } from '../../src/workflow/index.js';
 
 describe('augmentation settings', () => {
   test('flags resolve to torchvision\'s defaults and the given values', () => {
@@ -60,7 +60,7 @@ test('a run with every augmentation and mixup/cutmix records them and resumes ex
     const run = { threads: 1, workers: 0, saveEvery: 1 };
     const strip = (rows: { imagesPerSec: number; seconds: number }[]) => rows.map(({ imagesPerSec: _i, seconds: _s, ...r }) => r);
     const full = await train(config, { ...run, outDir: join(dir, 'full') });
-    assert.ok(full.history.every((r) => Number.isFinite(r.trainLoss) && Number.isFinite(r.testLoss)));
+    assert.ok(full.history.every((r) => Number.isFinite(r.trainLoss) && Number.isFinite(r.valLoss)));
     const { record } = await readCheckpointRecord(full.checkpoint!);
     assert.deepEqual(record.config.augmentation, config.augmentation);
     assert.deepEqual(record.config.mix, config.mix);

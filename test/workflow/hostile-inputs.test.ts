@@ -22,7 +22,7 @@ import { tempDirs } from '../io/temp-dirs.js';
 
 const HOSTILE = fileURLToPath(new URL('../fixtures/hostile/', import.meta.url));
 const tmp = tempDirs('mobilezoo-hostile-wf-');
-const OPTIONS = { widthMult: 0.25, numClasses: 10, stem: 'cifar', seed: 0 };
+const OPTIONS = { widthMult: 0.25, numClasses: 10, stem: 'cifar' as const, seed: 0 };
 
 /** A checkpoint record as train writes it (the fields loadModel reads), with `patch` applied. */
 function record(patch: { model?: object; files?: object; preprocessing?: object } = {}): object {

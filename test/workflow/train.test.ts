@@ -133,7 +133,7 @@ describe('train(): interrupting at any point resumes exactly', () => {
     const { tmpdir } = await import('node:os');
     const { join } = await import('node:path');
     const { readCheckpointRecord } = await import('../../src/workflow/checkpoints.js');
-    const { resumeConfig, train } = await import('../../src/workflow/index.js');
+    const { resumeConfig, trainFromConfig: train } = await import('../../src/workflow/index.js');
     const dir = mkdtempSync(join(tmpdir(), 'mobilezoo-wf-'));
     try {
       const config = resolveTrainConfig({

@@ -1,12 +1,11 @@
 /** `mobilezoo demo`. */
 import type { Command } from 'commander';
-import { join } from 'node:path';
 import { type TrainSettings } from '../../workflow/config.js';
 import { readCheckpointRecord } from '../../workflow/checkpoints.js';
-import { demoConfig } from '../../workflow/index.js';
+import { demoConfig, demoSettings } from '../../workflow/index.js';
 import { evalText } from '../format.js';
-import { nonNegativeInt, positiveInt, threadCount, threadsCap, workerCount, workersCap } from '../parse.js';
-import { type CommandEnv, runTraining, timestamp, EXIT } from '../context.js';
+import { positiveInt, threadCount, threadsCap, workerCount, workersCap } from '../parse.js';
+import { type CommandEnv, runTraining, defaultRunFolder, EXIT } from '../context.js';
 
 export function addDemoCommand(program: Command, { ctx, io, out }: CommandEnv): void {
   program
@@ -23,11 +22,13 @@ export function addDemoCommand(program: Command, { ctx, io, out }: CommandEnv): 
       const overrides: TrainSettings = {};
       if (o.epochs !== undefined) overrides.epochs = o.epochs as number;
       if (o.limit !== undefined) Object.assign(overrides, { limit: o.limit as number, testLimit: Math.max(1, Math.ceil((o.limit as number) / 5)) });
-      const { config, fallback } = demoConfig({ dataDir: o.data as string | undefined, download: o.download as boolean | undefined, overrides });
+      const demo = { dataDir: o.data as string | undefined, download: o.download as boolean | undefined, overrides };
+      const { settings, fallback } = demoSettings(demo);
+      const { config } = demoConfig(demo);
       if (fallback) io.stderr.write(`${fallback}\n\n`);
-      const outDir = (o.out as string | undefined) ?? join('runs', `demo-${timestamp()}`);
+      const outDir = (o.out as string | undefined) ?? defaultRunFolder('demo');
       io.stderr.write(`demo: ${config.model} ${JSON.stringify(config.modelOptions)} on ${config.dataset}, ${config.epochs} epochs, batch ${config.batchSize}\n`);
-      const r = await runTraining(ctx, config, { outDir, saveEvery: Number.MAX_SAFE_INTEGER, threads: o.threads as number | undefined, workers: o.workers as number | undefined });
+      const r = await runTraining(ctx, { ...settings, outDir, saveEvery: Number.MAX_SAFE_INTEGER, threads: o.threads as number | undefined, workers: o.workers as number | undefined });
       ctx.code = r.code;
       const ev = r.result?.evaluation;
       if (r.code === EXIT.ok && ev && r.result) {

@@ -11,9 +11,10 @@ export function addEmbedCommand(program: Command, { io, out }: CommandEnv): void
     program
       .command('embed')
       .description('the embedding of each image (the pooled features before the classifier), with the model\'s preprocessing')
-      .argument('<images...>', 'image files (png, jpeg, webp, ...)')
+      .argument('<images...>', 'image files (png, jpeg, webp, ...) or folders of them')
       .option('--checkpoint <file>', 'a checkpoint-*.json written by train')
       .option('--weights <file|name>', 'a state dict (.pth / .safetensors), or published weights by name (mobilezoo weights); needs --model unless it is a name')
+      .option('--no-check-hash', 'load --weights whose file name\'s sha256 prefix does not match its content (torch.hub\'s check_hash, on by default)')
       .option('--model <name>', 'model for --weights', modelName('--model')),
     { classes: true },
   )

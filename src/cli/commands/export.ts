@@ -14,9 +14,11 @@ export function addExportCommand(program: Command, { ctx, io, out }: CommandEnv)
       .option('--pth <file>', 'output: the state dict in torch.save format with torchvision\'s / megvii\'s key names (torch.load(file, weights_only=True) reads it)')
       .option('--web <dir>', 'output: a static site in a new or empty folder (or a previous export --web, whose files it replaces; files you added are kept, files of it you changed make it refuse): index.html, model.onnx, model.json, onnxruntime-web; serve it with any static server')
       .option('--teach', 'with --web: the teach page (train a classifier in the browser from classes of images, offline); --checkpoint / --weights --model, if given, are bundled as its starting weights')
+      .option('--title <text>', 'with --web: the page\'s title (default: the model\'s name)')
       .option('--from-onnx <file>', 'with --web: put this ONNX file (from export or quantize: its metadata gives the preprocessing and class names) on the page instead of exporting --checkpoint / --weights / --model')
       .option('--checkpoint <file>', 'a checkpoint-*.json written by train')
       .option('--weights <file|name>', 'a state dict (.pth / .safetensors), or published weights by name (mobilezoo weights); needs --model unless it is a name')
+      .option('--no-check-hash', 'load --weights whose file name\'s sha256 prefix does not match its content (torch.hub\'s check_hash, on by default)')
       .option('--model <name>', 'model (alone: randomly initialized)', modelName('--model')),
     { classes: true },
   )
@@ -30,6 +32,7 @@ export function addExportCommand(program: Command, { ctx, io, out }: CommandEnv)
       if ([o.onnx, o.pth, o.web].filter(Boolean).length !== 1) throw new UsageError('--onnx, --pth or --web: give one output, an .onnx file, a .pth file or a folder for the web page');
       if (o.pth && o.batch) throw new UsageError('--batch: not used with --pth (a state dict has no batch size)');
       if (o.fromOnnx && !o.web) throw new UsageError('--from-onnx: an input of --web (to write an .onnx file, export a checkpoint, weights or model)');
+      if (o.title && !o.web) throw new UsageError('--title: the title of the --web page');
       if (o.web && o.batch) throw new UsageError('--batch: not used with --web (the page runs one image at a time)');
       if (o.teach && !o.web) throw new UsageError('--teach: a kind of --web page (give --web DIR)');
       if (o.teach && o.fromOnnx) throw new UsageError('--from-onnx: the teach page trains a network; bundle --checkpoint or --weights with --model instead');
@@ -37,7 +40,8 @@ export function addExportCommand(program: Command, { ctx, io, out }: CommandEnv)
       const common = { input: o.input as number | undefined, threads: o.threads as number | undefined, ema: o.emaOff ? false : undefined };
       if (o.web) {
         if (o.fromOnnx && (src.checkpoint || src.weights || src.model)) throw new UsageError('--from-onnx: give it or --checkpoint / --weights / --model, not both');
-        const r = await exportWeb({ ...src, onnx: o.fromOnnx as string | undefined, teach: o.teach === true, dir: o.web as string, ...common, command: shellQuote(['mobilezoo', ...ctx.argv]), log: (m) => io.stderr.write(`${m}\n`) });
+        const r = await exportWeb({ ...src, onnx: o.fromOnnx as string | undefined, teach: o.teach === true, dir: o.web as string, ...(o.title ? { title: o.title as string } : {}), ...common, command: shellQuote(['mobilezoo', ...ctx.argv]), log: (m) => io.stderr.write(`${m}
+`) });
         return out(o.json ? JSON.stringify(r, null, 2) : exportWebText(r));
       }
       if (o.pth) {

@@ -14,6 +14,7 @@ export function addQuantizeCommand(program: Command, { io, out }: CommandEnv): v
       .requiredOption('--out <file>', 'output .onnx file (test --onnx, predict --onnx and export --web --from-onnx take it)')
       .option('--checkpoint <file>', 'a checkpoint-*.json written by train')
       .option('--weights <file|name>', 'a state dict (.pth / .safetensors), or published weights by name (mobilezoo weights); needs --model unless it is a name (and --dataset to calibrate on)')
+      .option('--no-check-hash', 'load --weights whose file name\'s sha256 prefix does not match its content (torch.hub\'s check_hash, on by default)')
       .option('--model <name>', 'model for --weights', modelName('--model')),
     { classes: true },
   )

@@ -12,8 +12,9 @@ export function addTestCommand(program: Command, { ctx, io, out }: CommandEnv): 
     program
       .command('test')
       .description('evaluate a checkpoint (or weights) on a test split: loss, top-1/5, per-class accuracy, confusion matrix')
-      .option('--checkpoint <file>', 'a checkpoint-*.json written by train')
+      .option('--checkpoint <file>', 'a checkpoint-*.json written by train, or its run folder (its checkpoint-best.json, else checkpoint-last.json)')
       .option('--weights <file|name>', 'a state dict (.pth / .safetensors), or published weights by name (mobilezoo weights); needs --model unless it is a name')
+      .option('--no-check-hash', 'load --weights whose file name\'s sha256 prefix does not match its content (torch.hub\'s check_hash, on by default)')
       .option('--onnx <file>', 'an ONNX model written by export or quantize (its metadata gives preprocessing and class names); needs --dataset')
       .option('--model <name>', 'model for --weights (or to override the checkpoint\'s)', modelName('--model')),
     { classes: true },

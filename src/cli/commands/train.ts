@@ -1,13 +1,12 @@
 /** `mobilezoo train`. */
-import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { DATASET_NAMES } from '../../data/index.js';
-import { OPTIMIZER_TYPES, RECIPES, type TrainSettings, resolveTrainConfig } from '../../workflow/config.js';
+import { MONITORS, OPTIMIZER_TYPES, RECIPES, type TrainSettings } from '../../workflow/config.js';
 import { SCHEDULE_TYPES } from '../../train/schedules.js';
 import { AUTO_AUGMENT_POLICIES } from '../../data/transforms-augment.js';
-import { inspectPretrained, openResume, resumeConfig } from '../../workflow/index.js';
+import { inspectPretrained } from '../../workflow/index.js';
 import { UsageError, addModelFlags, explicit, modelName, modelOptionsFrom, nonNegativeInt, nonNegativeNumber, numberIn, numberList, oneOf, positiveInt, positiveNumber, threadCount, threadsCap, workerCount, workersCap } from '../parse.js';
-import { type CommandEnv, runTraining, timestamp, flagOf, weightsFile, RESUMABLE } from '../context.js';
+import { type CommandEnv, runTraining, flagOf, weightsFile, RESUMABLE } from '../context.js';
 
 export function addTrainCommand(program: Command, { ctx, io }: CommandEnv): void {
   const trainCmd = addModelFlags(
@@ -55,26 +54,29 @@ export function addTrainCommand(program: Command, { ctx, io }: CommandEnv): void
     .option('--minutes <m>', 'wall-clock budget: the schedule follows the clock (its --epochs shape, decay ending when time is up) and training stops there', positiveNumber('--minutes'))
     .option('--ema <decay>', 'evaluate and save an exponential moving average of the weights, e.g. 0.999 (warmed up: min(decay, (1+k)/(10+k)) after k steps)', numberIn('--ema', 0, 1, true))
     .option('--pretrained <file|name>', 'fine-tune from these weights: a checkpoint-*.json, a state dict (.pth, .pth.tar, .safetensors) for --model, or published weights by name (mobilenet_v3_large, mobilenet_v2.IMAGENET1K_V1: see mobilezoo weights), downloaded once into the cache; tensors that match by name and shape load, the rest (a new classifier) is initialized; input size and normalization default to the source\'s')
+    .option('--no-check-hash', 'use --pretrained weights whose file name\'s sha256 prefix does not match their content (torch.hub\'s check_hash, on by default)')
     .option('--freeze <what>', 'none | backbone (everything but the classifier) | a module path such as features.12 (it and everything before it): frozen layers run in inference mode, BatchNorm statistics kept, and get no gradient (default none)')
     .option('--unfreeze-at <epoch>', 'from this epoch (1-based) on, nothing is frozen', positiveInt('--unfreeze-at'))
     .option('--backbone-lr-mult <m>', 'learning-rate factor for everything but the classifier (default 1)', positiveNumber('--backbone-lr-mult'))
+    .option('--val-split <f>', 'fraction of the training split held out for validation, seeded and stratified by class (default 0.1; 0: none, the test split is then evaluated every epoch); a folder with train/, val/ and test/ validates on val/', numberIn('--val-split', 0, 1))
+    .option('--monitor <what>', `${MONITORS.join(' | ')}: chooses checkpoint-best and drives early stopping (default val_loss)`, oneOf('--monitor', MONITORS))
+    .option('--early-stopping <patience>', 'stop when the monitored value has not improved for this many epochs', positiveInt('--early-stopping'))
+    .option('--min-delta <x>', 'with --early-stopping: the smallest change that counts as an improvement (default 0)', nonNegativeNumber('--min-delta'))
+    .option('--eval-test-every <n>', 'also evaluate the test split every N epochs (default: at the end only, on checkpoint-best; never used to choose)', positiveInt('--eval-test-every'))
     .addOption(new Option('--recipe <name>', `preset: ${Object.entries(RECIPES).map(([k, r]) => `${k} (${r.description})`).join('; ')}`).argParser(oneOf('--recipe', Object.keys(RECIPES))))
     .action(async (o: Record<string, unknown>, cmd: Command) => {
       const given = explicit(cmd);
       if (given.resume) {
         const bad = Object.keys(given).filter((k) => !RESUMABLE.has(k));
         if (bad.length) throw new UsageError(`${flagOf(bad[0]!)}: cannot be changed when resuming (a resumed run keeps its checkpoint's settings; only --epochs, --out, --threads, --workers, --save-every, --data, --download may be given)`);
-        const resume = await openResume(given.resume as string);
-        const { record, dir } = resume;
-        const config = resumeConfig(record, { epochs: given.epochs as number | undefined });
-        if (given.data) config.dataDir = given.data as string;
-        if (given.download) config.download = true;
-        const threads = (o.threads as number | undefined) ?? record.threads;
-        const r = await runTraining(ctx, config, { outDir: (given.out as string | undefined) ?? dir, saveEvery: (o.saveEvery as number | undefined) ?? record.saveEvery, threads, workers: o.workers as number | undefined, resume });
+        const r = await runTraining(ctx, {
+          resume: given.resume as string, epochs: given.epochs as number | undefined, dataDir: given.data as string | undefined, download: given.download ? true : undefined,
+          outDir: given.out as string | undefined, saveEvery: o.saveEvery as number | undefined, threads: o.threads as number | undefined, workers: o.workers as number | undefined,
+        });
         ctx.code = r.code;
         return;
       }
-      const pretrained = o.pretrained ? await inspectPretrained(await weightsFile(o.pretrained as string, '--pretrained', io)) : undefined;
+      const pretrained = o.pretrained ? await inspectPretrained(await weightsFile(o.pretrained as string, '--pretrained', io), { checkHash: o.checkHash !== false }) : undefined;
       if (pretrained && !o.model && !pretrained.model) throw new UsageError(`--model: needed with --pretrained ${o.pretrained as string} (a state dict does not say which model it is for)`);
       const model = (o.model as string | undefined) ?? pretrained?.model ?? 'mobilenet_v2';
       // A checkpoint's model options are the defaults of its fine-tuning run; flags override them.
@@ -120,11 +122,14 @@ export function addTrainCommand(program: Command, { ctx, io }: CommandEnv): void
         ema: o.ema as number | undefined,
         minutes: o.minutes as number | undefined,
         recipe: o.recipe as string | undefined,
+        valSplit: o.valSplit as number | undefined,
+        monitor: o.monitor as string | undefined,
+        earlyStopping: o.earlyStopping as number | undefined,
+        minDelta: o.minDelta as number | undefined,
+        evalTestEvery: o.evalTestEvery as number | undefined,
       };
       if (settings.modelOptions!.numClasses !== undefined) throw new UsageError('--classes: not used by train (the dataset sets the classes)');
-      const config = resolveTrainConfig(settings);
-      const outDir = (o.out as string | undefined) ?? join('runs', `${model}-${config.dataset}-${timestamp()}`);
-      const r = await runTraining(ctx, config, { outDir, saveEvery: o.saveEvery as number | undefined, threads: o.threads as number | undefined, workers: o.workers as number | undefined });
+      const r = await runTraining(ctx, { ...settings, outDir: o.out as string | undefined, saveEvery: o.saveEvery as number | undefined, threads: o.threads as number | undefined, workers: o.workers as number | undefined });
       ctx.code = r.code;
     });
   trainCmd.addHelpText('after', '\nRecipes set defaults that explicit flags override (cifar and fashion-mnist also default --dataset to cifar10 / fashion-mnist). Grayscale datasets are replicated to 3 channels and padded to 32x32; small datasets use --stem cifar unless another stem is given (then images are resized to --input, default 224).');

@@ -31,7 +31,12 @@ export function trainedNetwork(p: Project, r: TeachResult): Network {
 }
 
 export function onnxOf(p: Project, r: TeachResult, network = trainedNetwork(p, r)): Uint8Array {
-  return classifierOnnx(network, { classNames: r.classNames, preprocessing: r.preprocessing, dataset: 'folder' });
+  const json = r.files.find((f) => f.name.endsWith('.json'));
+  const dataset = json ? (JSON.parse(new TextDecoder().decode(json.bytes)) as { dataset: { name: string; options: object; trainSize: number; testSize: number } }).dataset : undefined;
+  return classifierOnnx(network, {
+    classNames: r.classNames, preprocessing: r.preprocessing, dataset: 'folder',
+    ...(dataset ? { datasetRecord: { name: dataset.name, options: dataset.options, trainSize: dataset.trainSize, testSize: dataset.testSize } } : {}),
+  });
 }
 
 export function sidecarOf(p: Project, r: TeachResult, onnx: Uint8Array, exporter: string): WebSidecar {

@@ -4,7 +4,7 @@
  * checked before every step, and the minutes budget).
  */
 import { type DataLoader, Rng, mixBatch, mixes } from '../../data/index.js';
-import { topK } from '../../report/index.js';
+import { type StepPoint, topK } from '../../report/index.js';
 import { learningRate } from '../../train/schedules.js';
 import type { Trainer } from '../../train/trainer.js';
 import type { EpochAccumulator } from '../checkpoints.js';
@@ -23,6 +23,8 @@ export interface EpochOutcome {
   outOfTime: boolean;
   /** Seconds the epoch took. */
   seconds: number;
+  /** The loss and learning rate of each step taken now. */
+  points: StepPoint[];
 }
 
 export interface EpochLoopOptions {
@@ -55,6 +57,7 @@ export class EpochLoop {
     let done = skip;
     const t0 = performance.now();
     let aborted = signal?.aborted ?? false;
+    const points: StepPoint[] = [];
     if (skip < steps && !aborted) {
       let index = 0;
       for await (const batch of loader.iterate(e)) {
@@ -74,11 +77,12 @@ export class EpochLoop {
         sums.lossSum += r.loss * batch.n;
         sums.correct += topK(r.logits!, o.numClasses, batch.labels, 1);
         sums.seen += batch.n;
+        points.push({ step: trainer.step, epoch: e + 1, loss: r.loss, lr });
         done++;
         events.step?.({ epoch: e + 1, epochs: shownEpochs, step: done, steps, loss: sums.lossSum / sums.seen, acc: sums.correct / sums.seen, imagesPerSec: sums.seen / sums.stepSeconds, lr });
       }
     }
     const seconds = (performance.now() - t0) / 1000;
-    return { steps: done, sums, lastLr, aborted, outOfTime: clock.limited && done === skip && !aborted, seconds };
+    return { steps: done, sums, lastLr, aborted, outOfTime: clock.limited && done === skip && !aborted, seconds, points };
   }
 }

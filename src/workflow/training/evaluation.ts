@@ -8,6 +8,7 @@ import type { Network } from '../../models/network.js';
 import { createModel } from '../../models/registry.js';
 import { InferenceSession } from '../../runtime/inference.js';
 import type { Trainer } from '../../train/trainer.js';
+import { loadModel } from '../checkpoints.js';
 import { type EvalResult, evaluateLoader } from '../evaluate.js';
 
 /**
@@ -25,26 +26,47 @@ export interface RunEvaluatorOptions {
   batchNorm?: DataLoader;
 }
 
+export type Predict = (images: Float32Array) => Promise<Float32Array>;
+
 export class RunEvaluator {
   private emaSession?: InferenceSession;
+  private checkpointSession?: InferenceSession;
+  private cached?: { step: number; predict: Predict };
 
   constructor(private readonly trainer: Trainer, private readonly o: RunEvaluatorOptions) {}
 
-  /** Evaluates the weights the run evaluates on a loader; null when the signal aborts it. */
-  async evaluate(loader: DataLoader, o: { signal?: AbortSignal; onBatch?: (done: number, total: number) => void } = {}): Promise<EvalResult | null> {
-    return evaluateLoader(await this.predictor(), loader, this.o.numClasses, o);
+  /** The weights the run evaluates, as they are now (with EMA, their BatchNorm statistics are measured once per step count). */
+  async current(): Promise<Predict> {
+    const t = this.trainer;
+    if (this.cached?.step === t.step) return this.cached.predict;
+    let predict: Predict;
+    if (!t.emaStateDict()) {
+      predict = (x) => t.predict(x);
+    } else {
+      await t.measureEmaBatchNorm(this.emaBatchNormImages());
+      const m: Network = createModel(this.o.model, this.o.modelOptions);
+      m.loadStateDict(t.emaStateDict()!, { source: 'EMA weights' });
+      await this.emaSession?.dispose();
+      this.emaSession = await InferenceSession.create(m, { inputSize: this.o.inputSize, backend: t.backend });
+      const s = this.emaSession;
+      predict = (x) => s.run(x);
+    }
+    this.cached = { step: t.step, predict };
+    return predict;
   }
 
-  private async predictor(): Promise<(x: Float32Array) => Promise<Float32Array>> {
-    const t = this.trainer;
-    if (!t.emaStateDict()) return (x) => t.predict(x);
-    await t.measureEmaBatchNorm(this.emaBatchNormImages());
-    const m: Network = createModel(this.o.model, this.o.modelOptions);
-    m.loadStateDict(t.emaStateDict()!, { source: 'EMA weights' });
-    await this.emaSession?.dispose();
-    this.emaSession = await InferenceSession.create(m, { inputSize: this.o.inputSize, backend: t.backend });
-    const s = this.emaSession;
+  /** The weights a checkpoint of this run evaluates (the EMA weights when it holds them), in an inference session. */
+  async ofCheckpoint(path: string): Promise<Predict> {
+    const { model } = await loadModel({ checkpoint: path });
+    await this.checkpointSession?.dispose();
+    this.checkpointSession = await InferenceSession.create(model, { inputSize: this.o.inputSize, backend: this.trainer.backend });
+    const s = this.checkpointSession;
     return (x) => s.run(x);
+  }
+
+  /** Evaluates a predictor on a loader; null when the signal aborts it. */
+  evaluate(predict: Predict, loader: DataLoader, o: { signal?: AbortSignal; onBatch?: (done: number, total: number) => void } = {}): Promise<EvalResult | null> {
+    return evaluateLoader(predict, loader, this.o.numClasses, o);
   }
 
   private async *emaBatchNormImages(): AsyncGenerator<Float32Array> {
@@ -57,5 +79,6 @@ export class RunEvaluator {
 
   async dispose(): Promise<void> {
     await this.emaSession?.dispose();
+    await this.checkpointSession?.dispose();
   }
 }

@@ -4,7 +4,7 @@
  * the step count and the running sums of a partly trained epoch, so it computes what an uninterrupted
  * run computes.
  */
-import { existsSync, readdirSync, realpathSync } from 'node:fs';
+import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { openStateDictFile, readExpected } from '../../io/checkpoint.js';
 import { ReadBudget } from '../../io/limits.js';
 import type { Network } from '../../models/network.js';
@@ -23,13 +23,20 @@ export interface ResumePoint {
 
 /** Reads the checkpoint a run continues from (a complete one: its JSON records this save). */
 export function openResume(path: string): Promise<ResumePoint> {
+  if (existsSync(path) && statSync(path).isDirectory()) {
+    const found = readdirSync(path).filter((f) => /^checkpoint-.*\.json$/.test(f)).sort();
+    throw new Error(`${path} is a folder: give the checkpoint to continue from${found.length ? ` (${found.join(', ')})` : ''}`);
+  }
   return readResumableCheckpoint(path);
 }
 
 /** The config to continue a checkpoint with: its own, with `epochs` optionally changed. */
 export function resumeConfig(record: CheckpointRecord, overrides: { epochs?: number } = {}): TrainConfig {
-  // Checkpoints from before fine-tuning existed lack its settings.
-  const c: TrainConfig = { ...record.config, freeze: record.config.freeze ?? 'none', backboneLrMult: record.config.backboneLrMult ?? 1 };
+  // Checkpoints from before fine-tuning and validation existed lack their settings; they resume as they ran.
+  const r = record.config as Partial<TrainConfig> & TrainConfig;
+  const c: TrainConfig = {
+    ...r, freeze: r.freeze ?? 'none', backboneLrMult: r.backboneLrMult ?? 1, valSplit: r.valSplit ?? 0, monitor: r.monitor ?? 'val_loss', minDelta: r.minDelta ?? 0,
+  };
   if (overrides.epochs !== undefined) c.epochs = overrides.epochs;
   return c;
 }
@@ -59,6 +66,8 @@ export function zeroAccumulator(): EpochAccumulator {
 
 /** How far a run has come: completed epochs, steps into the next one with their sums, the rows so far. */
 export interface RunProgress {
+  /** Optimizer steps taken. */
+  step: number;
   epoch: number;
   stepInEpoch: number;
   partial: EpochAccumulator;
@@ -67,7 +76,7 @@ export interface RunProgress {
 }
 
 export function freshProgress(): RunProgress {
-  return { epoch: 0, stepInEpoch: 0, partial: zeroAccumulator(), history: [], seconds: 0 };
+  return { step: 0, epoch: 0, stepInEpoch: 0, partial: zeroAccumulator(), history: [], seconds: 0 };
 }
 
 /** Restores the optimizer state of a resumed run into the trainer, after checking it fits; returns its progress. */
@@ -83,6 +92,7 @@ export async function restoreTrainer(trainer: Trainer, resume: ResumePoint, step
   trainer.loadOptimizerStateDict(readExpected(state, expected, file.path));
   if (trainer.step !== record.progress.step) throw new Error(`${path}: optimizer state is at step ${trainer.step}, record says ${record.progress.step}`);
   return {
+    step: record.progress.step,
     epoch: record.epoch,
     stepInEpoch: record.progress.stepInEpoch,
     partial: record.progress.partial ? { ...record.progress.partial } : zeroAccumulator(),

@@ -15,6 +15,8 @@ import { type ResumePoint, loadResumedWeights } from './resume.js';
 
 export interface RunLoaders {
   train: DataLoader;
+  /** The validation images, un-augmented (absent without a validation split). */
+  val?: DataLoader;
   test: DataLoader;
   /** Un-augmented training batches for the EMA weights' BatchNorm statistics (with EMA only). */
   batchNorm?: DataLoader;
@@ -35,7 +37,9 @@ export interface RunSetup {
 export async function openRunSetup(config: TrainConfig, o: { workers: number; log: (m: string) => void }, resume?: ResumePoint): Promise<RunSetup> {
   const { log } = o;
   const data = await openTrainingData(config);
-  log(`dataset: ${data.title}, ${data.train.length} train / ${data.test.length} test images, ${data.train.numClasses} classes`);
+  const v = data.validation;
+  const held = v ? ` / ${v.size} validation (${v.source === 'folder' ? 'val/' : `${Number((v.fraction * 100).toFixed(2))}% of the training split, stratified, seed ${v.seed}`})` : '';
+  log(`dataset: ${data.title}, ${data.train.length} train${held} / ${data.test.length} test images, ${data.train.numClasses} classes`);
   const plan = planModel(config, { height: data.train.height, width: data.train.width, numClasses: data.train.numClasses, title: data.title });
   for (const n of [...data.notes, ...plan.notes]) log(n.startsWith('warning: ') ? n : `note: ${n}`);
   if (resume && JSON.stringify(resume.record.model.inputSize) !== JSON.stringify(plan.inputSize)) {
@@ -77,6 +81,7 @@ function openLoaders(config: TrainConfig, data: TrainingData, transforms: { trai
   const dropLast = data.train.length % config.batchSize === 1; // a 1-sample train batch breaks BatchNorm
   return {
     train: new DataLoader(data.train, { batchSize: config.batchSize, shuffle: true, seed: config.seed, dropLast, transform: transforms.train, workers }),
+    ...(data.val ? { val: new DataLoader(data.val, { batchSize: config.batchSize, shuffle: false, transform: transforms.eval, workers }) } : {}),
     test: new DataLoader(data.test, { batchSize: config.batchSize, shuffle: false, transform: transforms.eval, workers }),
     // EMA weights get BatchNorm statistics of their own before each evaluation (Trainer.measureEmaBatchNorm),
     // measured on un-augmented training images: the distribution the test split is drawn from.
@@ -88,6 +93,7 @@ function openLoaders(config: TrainConfig, data: TrainingData, transforms: { trai
 
 export async function closeLoaders(l: RunLoaders): Promise<void> {
   await l.train.close();
+  await l.val?.close();
   await l.test.close();
   await l.batchNorm?.close();
 }
