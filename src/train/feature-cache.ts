@@ -7,6 +7,9 @@
  * dropout masks are drawn in the same order from the same seed, its parameters and optimizer state have
  * the same names, and they are the model's own tensors (the head shares the classifier module).
  */
+import { type Batch, BatchLoader } from '../data/batch-loader.js';
+import type { Dataset } from '../data/dataset.js';
+import type { TransformSpec } from '../data/transforms.js';
 import type { GraphBuilder } from '../graph/builder.js';
 import { Network } from '../models/network.js';
 import { classifierName } from '../nn/module.js';
@@ -95,4 +98,51 @@ export function* cachedBatches(embeddings: Float32Array, dim: number, labels: In
     });
     yield { features, labels: batchLabels, indices };
   }
+}
+
+/** What a FeatureLoader takes of an image loader: its sample order per epoch and its batching. */
+export interface BatchOrder {
+  readonly length: number;
+  readonly batchSize: number;
+  order(epoch: number): Int32Array;
+}
+
+/**
+ * A loader of cached embeddings: the batches of an image loader (same order, same cuts, same batch and
+ * epoch numbers) with each image's embedding in place of its pixels ([n, D, 1, 1]), for the head trainer.
+ */
+export class FeatureLoader {
+  constructor(private readonly source: BatchOrder, readonly embeddings: Float32Array, readonly dim: number, readonly labels: Int32Array) {}
+
+  get length(): number {
+    return this.source.length;
+  }
+
+  setEpoch(_epoch: number): void {}
+
+  async *iterate(epoch = 0): AsyncGenerator<Batch, void, undefined> {
+    let index = 0;
+    for (const b of cachedBatches(this.embeddings, this.dim, this.labels, this.source.order(epoch), this.source.batchSize, this.source.length)) {
+      const n = b.labels.length;
+      yield { images: b.features, labels: b.labels, labels64: BigInt64Array.from(b.labels, (v) => BigInt(v)), n, shape: [n, this.dim, 1, 1], indices: b.indices.slice(), index: index++, epoch };
+    }
+  }
+}
+
+/** The embeddings of a loader's images in dataset order (epoch 0 of an unshuffled copy: no augmentation), and their labels. */
+export async function embedLoader(cache: EmbeddingCache, loader: { dataset: Dataset; transform: TransformSpec }, batchSize = 64): Promise<{ embeddings: Float32Array; dim: number; labels: Int32Array }> {
+  const chunks: Float32Array[] = [];
+  const labels = new Int32Array(loader.dataset.length);
+  let dim = 0;
+  let at = 0;
+  for await (const b of new BatchLoader(loader.dataset, { batchSize, shuffle: false, transform: loader.transform }).iterate(0)) {
+    const e = await cache.embed(b.images);
+    dim = e.dim;
+    chunks.push(e.data.slice());
+    labels.set(b.labels, at);
+    at += b.n;
+  }
+  const embeddings = new Float32Array(loader.dataset.length * dim);
+  chunks.reduce((o, c) => (embeddings.set(c, o), o + c.length), 0);
+  return { embeddings, dim, labels };
 }
