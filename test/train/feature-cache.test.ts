@@ -60,7 +60,7 @@ describe('the frozen-backbone cache', () => {
       const network = make();
       assert.ok(freezesBackbone(network, frozen));
       const cache = await EmbeddingCache.create(network, { backend, inputSize: [3, 32, 32] });
-      const embedded = [];
+      const embedded: { dim: number; data: Float32Array }[] = [];
       for (const b of epochs[0]!) embedded.push((await cache.embed(b.images.slice())));
       const dim = embedded[0]!.dim;
       const head = await Trainer.create(new ClassifierHead(network, dim), { ...trainerOptions, inputSize: [dim, 1, 1] });

@@ -17,7 +17,7 @@ import sharp from 'sharp';
 import { indexFolder } from '../../src/data/folder.js';
 import { readIdxImages, readIdxLabels } from '../../src/data/mnist.js';
 import { zipEntries } from '../../src/io/zip-reader.js';
-import type { Project } from '../../src/web/teach/project.js';
+import type {} from '../../src/web/teach/teach-page.js';
 import { exportWeb } from '../../src/workflow/index.js';
 import { rmrf, runCliProcess, tempDir } from '../cli/helpers.js';
 import { CHROMIUM, serve } from './helpers.js';
@@ -30,11 +30,6 @@ const EPOCHS = 4;
 const DESKTOP = { width: 1280, height: 860 };
 const PHONE = { width: 390, height: 844 };
 
-declare global {
-  interface Window {
-    teach: { ready: Promise<void>; project(): Project; saved(): Promise<void> };
-  }
-}
 
 const skip = !existsSync(CHROMIUM) ? `${CHROMIUM} not found (install Debian's chromium package to run this test)` : !existsSync(`${FM}/t10k-images-idx3-ubyte.gz`) ? `${FM} has no Fashion-MNIST test set` : false;
 

@@ -30,7 +30,10 @@ describe('the frozen-backbone cache in train', () => {
     cached.history.forEach((h, e) => {
       const f = full.history[e]!;
       // The test split is evaluated at the end only (a validation split picks checkpoint-best): NaN in both.
-      for (const k of ['trainLoss', 'valLoss', 'testLoss'] as const) assert.ok(Number.isNaN(h[k]) ? Number.isNaN(f[k]) : Math.abs(h[k] - f[k]) <= 1e-5 * Math.max(1, Math.abs(f[k])), `epoch ${e + 1} ${k}: ${h[k]} vs ${f[k]}`);
+      for (const k of ['trainLoss', 'valLoss', 'testLoss'] as const) {
+        const [x, y] = [Number(h[k]), Number(f[k])];
+        assert.ok(Number.isNaN(x) ? Number.isNaN(y) : Math.abs(x - y) <= 1e-5 * Math.max(1, Math.abs(y)), `epoch ${e + 1} ${k}: ${x} vs ${y}`);
+      }
       for (const k of ['trainAcc', 'valAcc', 'testAcc'] as const) assert.deepEqual(h[k], f[k], `epoch ${e + 1} ${k}`);
     });
     assert.equal(cached.best?.epoch, full.best?.epoch);

@@ -50,6 +50,8 @@ export interface TeachSettings {
   /** Fraction of each class held out for evaluation. */
   heldOut: number;
   seed: number;
+  /** false: no frozen-backbone cache (for measurements; the page has no control for it). */
+  featureCache?: boolean;
 }
 
 export interface Evaluation {

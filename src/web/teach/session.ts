@@ -176,7 +176,7 @@ export async function trainProject(p: Project, o: RunOptions): Promise<TeachResu
   const preprocessing = source ?? recordPreprocessing(trainDs, resolveTransform(transforms.eval, trainDs));
   const network = startingNetwork(p, plan.options, note);
   const frozen = resolveFreeze(network, s.freeze);
-  const cache = featureCacheApplies({ model: network, frozen, augment: s.augment, mix: false, ema: false });
+  const cache = s.featureCache === false ? { applies: false, why: 'the cache is turned off' } : featureCacheApplies({ model: network, frozen, augment: s.augment, mix: false, ema: false });
   note(cache.applies ? 'frozen backbone, no augmentation: each image\'s embedding is computed once, then the classifier trains on them' : `the network runs on every image at every step (${cache.why})`);
 
   const dropLast = trainDs.length % s.batchSize === 1; // a 1-image batch breaks BatchNorm (as train does)

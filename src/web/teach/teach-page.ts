@@ -403,6 +403,7 @@ export function startTeach(o: TeachOptions): TeachApi {
   const readSettings = () => {
     const num = (id: string) => Number($<HTMLInputElement>(id).value);
     project.settings = {
+      ...project.settings,
       freeze: $<HTMLSelectElement>('freeze').value, epochs: num('epochs'), lr: num('lr'), batchSize: num('batch-size'),
       heldOut: num('held-out'), seed: num('seed'), augment: $<HTMLInputElement>('augment').checked,
     };
