@@ -84,16 +84,18 @@ describe('a teach project trained as the command line trains its folder', () => 
       const out = join(dir, `cli-${freeze}`);
       const cli = await runCliProcess([
         'train', '--dataset', 'folder', '--data', data, '--pretrained', join(dir, 'run', 'checkpoint-last.json'), '--freeze', freeze, '--epochs', '3',
-        '--batch-size', '8', '--lr', '0.001', '--optimizer', 'adam', '--no-augment', '--seed', '0', '--threads', '1', '--out', out,
+        '--batch-size', '8', '--lr', '0.001', '--optimizer', 'adam', '--no-augment', '--seed', '0', '--val-split', '0', '--threads', '1', '--out', out,
       ]);
       assert.equal(cli.code, 0, cli.stderr);
-      const rows = readFileSync(join(out, 'metrics.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').map(Number));
+      const [header, ...lines] = readFileSync(join(out, 'metrics.csv'), 'utf8').trim().split('\n');
+      const [trainLoss, testLoss, testAcc] = ['train_loss', 'test_loss', 'test_acc'].map((c) => header!.split(',').indexOf(c)) as [number, number, number];
+      const rows = lines.map((l) => l.split(',').map(Number));
       t.diagnostic(`page: ${r.history.map((h) => `${h.trainLoss.toFixed(5)} ${h.testLoss.toFixed(5)} ${h.testAcc.toFixed(3)}`).join(' | ')}`);
-      t.diagnostic(`CLI:  ${rows.map((c) => `${c[2]!.toFixed(5)} ${c[4]!.toFixed(5)} ${c[5]!.toFixed(3)}`).join(' | ')}`);
+      t.diagnostic(`CLI:  ${rows.map((c) => `${c[trainLoss]!.toFixed(5)} ${c[testLoss]!.toFixed(5)} ${c[testAcc]!.toFixed(3)}`).join(' | ')}`);
       r.history.forEach((h, e) => {
-        assert.ok(Math.abs(h.trainLoss - rows[e]![2]!) < 1e-3, `epoch ${e + 1} train loss ${h.trainLoss} vs ${rows[e]![2]}`);
-        assert.ok(Math.abs(h.testLoss - rows[e]![4]!) < 1e-3, `epoch ${e + 1} held-out loss ${h.testLoss} vs ${rows[e]![4]}`);
-        assert.equal(h.testAcc, rows[e]![5]);
+        assert.ok(Math.abs(h.trainLoss - rows[e]![trainLoss]!) < 1e-3, `epoch ${e + 1} train loss ${h.trainLoss} vs ${rows[e]![trainLoss]}`);
+        assert.ok(Math.abs(h.testLoss - rows[e]![testLoss]!) < 1e-3, `epoch ${e + 1} held-out loss ${h.testLoss} vs ${rows[e]![testLoss]}`);
+        assert.equal(h.testAcc, rows[e]![testAcc]);
       });
       // The checkpoint's weights are the command line's, within float32 rounding of two runtimes.
       const page = readSafetensors(r.files.find((f) => f.name === 'checkpoint-last.safetensors')!.bytes, 'page');

@@ -91,7 +91,8 @@ export function projectConfig(p: Project): TrainConfig {
   return resolveTrainConfig({
     // The folder is the page's project (a command line would read DIR/<class>/*).
     model: p.model.name, modelOptions: p.model.options, dataset: 'folder', dataDir: p.name, epochs: s.epochs, batchSize: s.batchSize, lr: s.lr,
-    optimizer: 'adam', seed: s.seed, augment: s.augment, freeze: s.freeze,
+    // The held-out images are the test split, evaluated every epoch (train --val-split 0).
+    optimizer: 'adam', seed: s.seed, augment: s.augment, freeze: s.freeze, valSplit: 0,
     ...(p.start.preprocessing ? { input: p.start.preprocessing.inputSize[1] } : {}),
   });
 }

@@ -69,7 +69,7 @@ export function drawChart(host: HTMLElement, history: EpochMetrics[], epochs: nu
 
 /** The confusion matrix: rows are the true classes, columns the predicted ones; a click on a cell calls `pick`. */
 export function drawConfusion(table: HTMLTableElement, names: string[], confusion: number[][], pick: (t: number, p: number, cell: HTMLTableCellElement) => void): void {
-  const head = el('tr', {}, el('th', { textContent: 'true ↓ / predicted →' }), ...names.map((n) => el('th', { textContent: n, title: n })));
+  const head = el('tr', {}, el('th', { textContent: 'true \\ predicted', title: 'rows: the true class; columns: the predicted class' }), ...names.map((n) => el('th', { textContent: n, title: n })));
   const rows = confusion.map((row, t) => {
     const total = row.reduce((a, b) => a + b, 0) || 1;
     return el('tr', {}, el('th', { textContent: names[t]!, title: names[t]! }), ...row.map((count, p) => {
