@@ -46,6 +46,7 @@ describe('the teach page in Chromium', { skip }, () => {
   let context: BrowserContext;
   let page: Page;
   let server: Awaited<ReturnType<typeof serve>>;
+  let bundled: Awaited<ReturnType<typeof serve>>;
   const outside: string[] = [];
   const problems: string[] = [];
   const saved: Download[] = [];
@@ -94,6 +95,8 @@ describe('the teach page in Chromium', { skip }, () => {
     cliAccuracy.catch(() => {});
 
     await exportWeb({ dir: site, teach: true, threads: 1 });
+    await exportWeb({ dir: join(dir, 'bundled'), teach: true, checkpoint: join(nodeRun, 'checkpoint-last.json'), threads: 1 });
+    bundled = await serve({ '/': join(dir, 'bundled') });
     server = await serve({ '/': { dir: site, headers: { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' } } });
     const { chromium } = await import('playwright-core');
     browser = await chromium.launch({
@@ -104,7 +107,7 @@ describe('the teach page in Chromium', { skip }, () => {
     await context.grantPermissions(['camera'], { origin: server.origin });
     await context.route('**/*', (route) => {
       const url = route.request().url();
-      if (new URL(url).origin === server.origin || url.startsWith('blob:') || url.startsWith('data:')) return route.continue();
+      if ([server.origin, bundled.origin].includes(new URL(url).origin) || url.startsWith('blob:') || url.startsWith('data:')) return route.continue();
       outside.push(url);
       return route.abort();
     });
@@ -121,6 +124,7 @@ describe('the teach page in Chromium', { skip }, () => {
   after(async () => {
     await browser?.close();
     await server?.close();
+    await bundled?.close();
     await cliAccuracy?.catch(() => {});
     rmrf(dir);
   });
@@ -310,6 +314,48 @@ describe('the teach page in Chromium', { skip }, () => {
     assert.deepEqual(p.classes.map((c) => [c.name, c.images.length]), before.classes.map((c) => [c.name, c.images.length]));
     assert.deepEqual(p.result!.evaluation.accuracy, before.result!.evaluation.accuracy);
     assert.deepEqual(p.start.weights!.length, before.start.weights!.length);
+  });
+
+  test('drag-and-drop: files dropped on a class are added to it; a dropped file that is not an image is named in a message', async () => {
+    await tab('classes');
+    const before = (await project()).classes.map((c) => c.images.length);
+    // Files made in the page from two of the first class's images; a synthetic drop has files but no entries.
+    await page.evaluate(async () => {
+      const source = window.teach.project().classes[0]!.images.slice(0, 2);
+      const dt = new DataTransfer();
+      for (const im of source) dt.items.add(new File([im.blob], `dropped-${im.name}`, { type: 'image/png' }));
+      const card = document.querySelectorAll('.class')[2]!;
+      card.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
+      card.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    });
+    await page.waitForFunction((n) => window.teach.project().classes[2]!.images.length === n + 2, before[2]!);
+    const names = await page.evaluate(() => window.teach.project().classes[2]!.images.slice(-2).map((i) => i.name));
+    assert.deepEqual(names, ['dropped-000.png', 'dropped-001.png']);
+    assert.deepEqual((await project()).classes.slice(0, 2).map((c) => c.images.length), before.slice(0, 2));
+    // A file that is not an image is named in a message, and not added.
+    await page.evaluate(() => {
+      const dt = new DataTransfer();
+      dt.items.add(new File(['hello'], 'notes.txt', { type: 'text/plain' }));
+      document.querySelectorAll('.class')[2]!.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    });
+    await page.waitForFunction(() => /notes\.txt: not an image/.test(document.getElementById('messages')!.textContent!));
+    assert.equal((await project()).classes[2]!.images.length, before[2]! + 2);
+  });
+
+  test('a site with bundled weights (export --web --teach --checkpoint) starts from them', async () => {
+    const bundledPage = await context.newPage();
+    bundledPage.on('pageerror', (e) => problems.push(`pageerror ${e.message}`));
+    bundledPage.on('console', (m) => m.type() === 'error' && problems.push(m.text()));
+    await bundledPage.goto(`${bundled.origin}/`);
+    await bundledPage.evaluate(() => window.teach.ready);
+    assert.ok(await bundledPage.locator('#bundled-choice').isVisible());
+    assert.match((await bundledPage.textContent('#start-label'))!, /checkpoint-last\.json \(mobilenet_v2, Fashion-MNIST, 10 classes\) \(bundled with this page\)/);
+    assert.equal(await bundledPage.inputValue('#model'), 'mobilenet_v2');
+    const p = await bundledPage.evaluate(() => ({ kind: window.teach.project().start.kind, weights: window.teach.project().start.weights!.length }));
+    assert.equal(p.kind, 'bundled');
+    assert.ok(p.weights > 100_000);
+    await bundledPage.screenshot({ path: join(screens, 'desktop-1-start-bundled.png') });
+    await bundledPage.close();
   });
 
   test('every screen at phone width', async () => {
