@@ -125,5 +125,5 @@ export async function bundledStart(base: string, current: Project['model']): Pro
   const model = spec.model ?? current;
   if (files.length === 0) return { model, start: { kind: 'none', label: 'none (random initialization)' } };
   const choice = await startFromFiles(files, model);
-  return { model: choice.model ?? model, start: { ...choice.start, kind: 'bundled', label: `${spec.label} (bundled with this page)` } };
+  return { model: choice.model ?? model, start: { ...choice.start, kind: 'bundled', label: `${choice.start.label} (bundled with this page)` } };
 }
