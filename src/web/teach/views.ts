@@ -4,6 +4,13 @@ import type { ClassScore } from '../../report/metrics.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 
+/** The page's element with this id (a missing one is a defect of the page, said at once). */
+export const $ = <T extends HTMLElement>(id: string): T => {
+  const e = document.getElementById(id);
+  if (!e) throw new Error(`teach page: no element #${id}`);
+  return e as T;
+};
+
 function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string | number>, text?: string): SVGElementTagNameMap[K] {
   const e = document.createElementNS(SVG, tag);
   for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
