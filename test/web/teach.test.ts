@@ -10,13 +10,14 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdir, readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, BrowserContext, Download, Page } from 'playwright-core';
 import sharp from 'sharp';
 import { indexFolder } from '../../src/data/folder.js';
 import { readIdxImages, readIdxLabels } from '../../src/data/mnist.js';
-import { zipEntries } from '../../src/io/zip-reader.js';
+import { zipEntries, zipEntryBytes } from '../../src/io/zip-reader.js';
+import type {} from '../../src/web/page.js';
 import type {} from '../../src/web/teach/teach-page.js';
 import { exportWeb } from '../../src/workflow/index.js';
 import { rmrf, runCliProcess, tempDir } from '../cli/helpers.js';
@@ -279,8 +280,38 @@ describe('the teach page in Chromium', { skip }, () => {
     const [onnx] = await grab('#dl-onnx', 1);
     const [pth] = await grab('#dl-pth', 1);
     const [zip] = await grab('#dl-page', 1);
-    const entries = [...zipEntries(readFileSync(join(downloads, zip!)), zip!).keys()];
-    for (const f of ['index.html', 'page.css', 'model.onnx', 'model.json', 'lib/web/page.js', 'ort/ort-wasm-simd-threaded.wasm']) assert.ok(entries.includes(`my-classifier-page/${f}`), f);
+    const zipBytes = new Uint8Array(readFileSync(join(downloads, zip!)));
+    const entries = zipEntries(zipBytes, zip!);
+    for (const f of ['index.html', 'page.css', 'model.onnx', 'model.json', 'lib/web/page.js', 'ort/ort-wasm-simd-threaded.wasm']) assert.ok(entries.has(`my-classifier-page/${f}`), f);
+    // The classify page, unzipped and served, classifies as the teach page's Use tab does.
+    const unzipped = join(dir, 'classify-page');
+    for (const [name, e] of entries) {
+      await mkdir(dirname(join(unzipped, name)), { recursive: true });
+      writeFileSync(join(unzipped, name), zipEntryBytes(zipBytes, e, e.size, zip!));
+    }
+    const classifyServer = await serve({ '/': join(unzipped, 'my-classifier-page') });
+    try {
+      const other = await context.newPage();
+      await other.route('**/*', (route) => {
+        const url = route.request().url();
+        if (new URL(url).origin === classifyServer.origin || url.startsWith('data:')) return route.continue();
+        outside.push(url);
+        return route.abort();
+      });
+      await other.goto(`${classifyServer.origin}/`);
+      await other.evaluate(() => window.mobilezoo.ready);
+      const image = `data:image/png;base64,${readFileSync(join(data, 'sneaker', '000.png')).toString('base64')}`;
+      const top = await other.evaluate((src) => window.mobilezoo.classify(src, 3), image);
+      await other.close();
+      await tab('use');
+      await page.setInputFiles('#use-file', join(data, 'sneaker', '000.png'));
+      await page.waitForFunction(() => document.querySelectorAll('#bars li').length === 3);
+      const shownTop = await page.locator('#bars li .label').first().textContent();
+      assert.equal(top[0]!.label, shownTop);
+      await tab('keep');
+    } finally {
+      await classifyServer.close();
+    }
 
     const accuracyOf = (stdout: string) => Number(/"top1":\s*([0-9.]+)/.exec(stdout)?.[1] ?? NaN);
     const test1 = await runCliProcess(['test', '--checkpoint', join(downloads, 'checkpoint-last.json'), '--dataset', 'folder', '--data', heldOut, '--threads', '1', '--json']);
