@@ -310,6 +310,7 @@ export function startTeach(o: TeachOptions): TeachApi {
       return;
     }
     drawChart($('chart'), r.history, Math.max(r.history.length, project.settings.epochs));
+    if (!control) $('progress-text').textContent = `Trained ${r.history.length} epoch${r.history.length === 1 ? '' : 's'} on ${new Date(r.createdAt).toLocaleString()}${r.cached ? ' (cached embeddings)' : ''} · held-out accuracy ${(r.evaluation.accuracy * 100).toFixed(1)}%`;
     const ev = r.evaluation;
     const n = ev.predictions.length;
     $('accuracy').textContent = n ? `Held-out accuracy: ${(ev.accuracy * 100).toFixed(1)}% (${Math.round(ev.accuracy * n)} of ${n} images)` : 'No images were held out: set a held-out share to evaluate.';
