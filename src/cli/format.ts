@@ -129,6 +129,14 @@ export function exportText(r: ExportResult): string {
 
 export function exportWebText(r: ExportWebResult): string {
   const s = r.sidecar;
+  if (!s) {
+    return [
+      `wrote ${r.dir} (${r.files.length} files, ${humanBytes(r.bytes)}): the teach page; ${r.teach?.start.length ? `it starts from ${r.model}, weights ${r.source} (start/)` : `no bundled weights (the page starts from ${r.model}, or weights a user gives it)`}`,
+      formatTable(r.files.filter((f) => !f.path.startsWith('lib/')).map((f) => [f.path, humanBytes(f.bytes)]), ['file', 'size'], { align: ['left', 'right'] }),
+      `lib/: ${r.files.filter((f) => f.path.startsWith('lib/')).length} modules`,
+      `serve the folder with any static server (a file:// page cannot load modules), e.g. python3 -m http.server -d ${shellQuote([r.dir])} 8000, then open http://localhost:8000/; for several wasm threads, serve it cross-origin isolated (see the README)`,
+    ].join('\n');
+  }
   return [
     `wrote ${r.dir} (${r.files.length} files, ${humanBytes(r.bytes)}): a web page for ${r.model}, weights ${r.source}`,
     `model.onnx: ${humanBytes(s.file.bytes)}, input ${s.inputSize.join('x')}, ${s.classNames.length} classes${r.onnx ? `, verified in onnxruntime (a batch of ${r.onnx.check.batch} in ${r.onnx.check.ms.toFixed(1)} ms)` : ''}`,

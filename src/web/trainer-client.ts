@@ -63,6 +63,11 @@ export class RemoteTrainer {
     return this.call('trainStep', { images, labels, logits: o.logits, targets: o.targets });
   }
 
+  /** Embeddings of images, for a trainer created with `featureCache` (then trainStep and predict take embeddings). */
+  embed(images: Float32Array) {
+    return this.call('embed', { images });
+  }
+
   predict(images: Float32Array) {
     return this.call('predict', { images });
   }

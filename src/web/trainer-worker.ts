@@ -8,8 +8,10 @@
  * worker's modules import no package).
  */
 import { readSafetensors, writeSafetensors } from '../io/safetensors.js';
+import type { Network } from '../models/network.js';
 import { createModel } from '../models/registry.js';
 import { type OrtWebModule, type WebBackendOptions, webBackend } from '../runtime/web-backend.js';
+import { ClassifierHead, EmbeddingCache, featureCacheApplies, onNetwork } from '../train/feature-cache.js';
 import { backboneParameters } from '../train/freeze.js';
 import { Trainer, type TrainerOptions } from '../train/trainer.js';
 import { type TrainingCheckpoint, trainingCheckpointFiles } from '../workflow/checkpoint-record.js';
@@ -19,6 +21,11 @@ export interface RemoteTrainerOptions extends Omit<TrainerOptions, 'backend' | '
   frozen?: string[];
   /** Learning-rate factor of the parameters outside the classifier (the command line's --backbone-lr-mult). */
   backboneLrMult?: number;
+  /**
+   * Train the classifier on cached embeddings (src/train/feature-cache.ts; `frozen` must be the
+   * backbone, no EMA): `embed` gives them once, then trainStep and predict take embeddings, not images.
+   */
+  featureCache?: boolean;
 }
 
 /** The calls, by operation. */
@@ -27,8 +34,11 @@ export interface TrainerCalls {
   create: {
     /** `weights`: a state dict as safetensors bytes. */
     args: { model: string; modelOptions: Record<string, unknown>; options: RemoteTrainerOptions; weights?: Uint8Array };
-    result: { params: number; numClasses: number; inputSize: [number, number, number] };
+    /** `featureDim`: the embedding length, with featureCache. */
+    result: { params: number; numClasses: number; inputSize: [number, number, number]; featureDim?: number };
   };
+  /** Embeddings ([n, featureDim]) of n images, with featureCache. */
+  embed: { args: { images: Float32Array }; result: Float32Array };
   trainStep: { args: { images: Float32Array; labels: Int32Array; logits?: boolean; targets?: Float32Array }; result: { loss: number; logits?: Float32Array; step: number } };
   predict: { args: { images: Float32Array }; result: Float32Array };
   currentLr: { args: Record<string, never>; result: number };
@@ -72,9 +82,17 @@ export function transferables(value: unknown): Transferable[] {
 export function serveTrainer(port: PortLike, loadOrt: (url: string) => Promise<OrtWebModule>): void {
   let backend: ReturnType<typeof webBackend> | undefined;
   let trainer: Trainer | undefined;
+  // With featureCache: the whole network (whose classifier the trainer trains) and its embeddings.
+  let cached: { network: Network; cache: EmbeddingCache } | undefined;
   const need = () => {
     if (!trainer) throw new Error('trainer worker: call create first');
     return trainer;
+  };
+  const release = async () => {
+    await trainer?.dispose();
+    await cached?.cache.dispose();
+    trainer = undefined;
+    cached = undefined;
   };
   const handlers: { [K in TrainerOp]: (a: TrainerCalls[K]['args']) => Promise<TrainerCalls[K]['result']> } = {
     async start({ ortUrl, ...o }) {
@@ -83,21 +101,33 @@ export function serveTrainer(port: PortLike, loadOrt: (url: string) => Promise<O
     },
     async create({ model: name, modelOptions, options, weights }) {
       if (!backend) throw new Error('trainer worker: call start first');
-      await trainer?.dispose();
+      await release();
       const model = createModel(name, modelOptions);
       if (weights) model.loadStateDict(readSafetensors(weights, 'weights'), { source: 'the weights sent to the worker' });
-      const { frozen, backboneLrMult, ...rest } = options;
+      const { frozen, backboneLrMult, featureCache, ...rest } = options;
       const backbone = backboneLrMult !== undefined && backboneLrMult !== 1 ? backboneParameters(model) : undefined;
-      trainer = await Trainer.create(model, {
-        ...rest, backend, frozen: new Set(frozen ?? []),
-        lrMultiplier: backbone ? (p) => (backbone.has(p) ? backboneLrMult! : 1) : undefined,
-      });
+      const settings = { ...rest, backend, lrMultiplier: backbone ? (p: string) => (backbone.has(p) ? backboneLrMult! : 1) : undefined };
+      if (featureCache) {
+        const check = featureCacheApplies({ model, frozen: new Set(frozen ?? []), augment: false, mix: !!rest.softTargets, ema: !!rest.emaDecay });
+        if (!check.applies) throw new Error(`trainer worker: no feature cache here: ${check.why}`);
+        const inputSize = rest.inputSize ?? model.inputSize;
+        const cache = await EmbeddingCache.create(model, { backend, inputSize });
+        const { dim } = await cache.embed(new Float32Array(inputSize[0] * inputSize[1] * inputSize[2]));
+        cached = { network: model, cache };
+        trainer = await Trainer.create(new ClassifierHead(model, dim), { ...settings, inputSize: [dim, 1, 1] });
+        return { params: model.parameterCount(), numClasses: model.numClasses, inputSize, featureDim: dim };
+      }
+      trainer = await Trainer.create(model, { ...settings, frozen: new Set(frozen ?? []) });
       return { params: model.parameterCount(), numClasses: model.numClasses, inputSize: trainer.inputSize };
     },
     async trainStep({ images, labels, logits, targets }) {
       const t = need();
       const r = await t.trainStep(images, labels, { logits, targets });
       return { loss: r.loss, logits: r.logits, step: t.step };
+    },
+    async embed({ images }) {
+      if (!cached) throw new Error('trainer worker: embed needs a trainer created with featureCache');
+      return (await cached.cache.embed(images)).data;
     },
     predict: async ({ images }) => need().predict(images),
     currentLr: async () => need().currentLr(),
@@ -106,18 +136,15 @@ export function serveTrainer(port: PortLike, loadOrt: (url: string) => Promise<O
     async state() {
       const t = need();
       const ema = t.emaStateDict();
-      return { step: t.step, weights: writeSafetensors(t.model.stateDict()), optimizer: writeSafetensors(t.optimizerStateDict()), ...(ema ? { ema: writeSafetensors(ema) } : {}) };
+      return { step: t.step, weights: writeSafetensors((cached?.network ?? t.model).stateDict()), optimizer: writeSafetensors(t.optimizerStateDict()), ...(ema ? { ema: writeSafetensors(ema) } : {}) };
     },
     async loadOptimizerState({ optimizer }) {
       const t = need();
       t.loadOptimizerStateDict(readSafetensors(optimizer, 'optimizer state'));
       return { step: t.step };
     },
-    checkpoint: async (c) => trainingCheckpointFiles(need(), c),
-    async dispose() {
-      await trainer?.dispose();
-      trainer = undefined;
-    },
+    checkpoint: async (c) => trainingCheckpointFiles(cached ? onNetwork(need(), cached.network) : need(), c),
+    dispose: release,
   };
   // One call at a time, in order: a Trainer's calls depend on the ones before.
   let queue: Promise<void> = Promise.resolve();

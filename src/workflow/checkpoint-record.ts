@@ -153,11 +153,14 @@ export interface TrainingCheckpoint {
   pretrained?: PretrainedRecord;
 }
 
+/** What a checkpoint takes of a Trainer (a head trainer on cached embeddings gives it on the full network: src/train/feature-cache.ts). */
+export type CheckpointedTrainer = Pick<Trainer, 'model' | 'step' | 'optimizerStateDict' | 'emaStateDict'>;
+
 /**
  * The files of a checkpoint of a run on a Trainer (weights, optimizer state, EMA weights when kept): what
  * `mobilezoo test`, `predict`, `export` and `train --resume` read, however the run was driven.
  */
-export function trainingCheckpointFiles(trainer: Trainer, c: TrainingCheckpoint): { name: string; bytes: Uint8Array }[] {
+export function trainingCheckpointFiles(trainer: CheckpointedTrainer, c: TrainingCheckpoint): { name: string; bytes: Uint8Array }[] {
   const { config } = c;
   const counts = summary(trainer.model, c.inputSize);
   const record: Omit<CheckpointRecord, 'files'> = {

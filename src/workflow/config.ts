@@ -94,6 +94,8 @@ export interface TrainConfig {
   freeze: string;
   /** From this epoch (1-based) on nothing is frozen (gradual unfreezing). */
   unfreezeAt?: number;
+  /** With `freeze` backbone and nothing that changes images between epochs: train the classifier on embeddings computed once (default true; src/train/feature-cache.ts). */
+  featureCache?: boolean;
   /** Learning-rate factor of the parameters outside the classifier (default 1). */
   backboneLrMult: number;
   /**
@@ -169,6 +171,8 @@ export interface TrainSettings {
   pretrained?: PretrainedSource;
   freeze?: string;
   unfreezeAt?: number;
+  /** false: no frozen-backbone cache (the full step at every epoch; same results, slower). */
+  featureCache?: boolean;
   backboneLrMult?: number;
   /** Fraction of the training split held out for validation (default 0.1; 0: none). */
   valSplit?: number;
@@ -436,6 +440,7 @@ export function resolveTrainConfig(s: TrainSettings): TrainConfig {
     ...(m.pretrained ? { pretrained: m.pretrained } : {}),
     freeze,
     ...(m.unfreezeAt !== undefined ? { unfreezeAt: m.unfreezeAt } : {}),
+    ...(m.featureCache === false ? { featureCache: false } : {}),
     backboneLrMult,
     valSplit,
     monitor,

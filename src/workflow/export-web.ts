@@ -22,11 +22,17 @@ import { RefusedError } from '../io/refused.js';
 import { SIDECAR_FORMAT, SIDECAR_VERSION, type WebSidecar } from '../web/sidecar.js';
 import { type ClassifierSource, classifierInputs, openClassifier, readOnnxFile } from './classifier.js';
 import { type ExportResult, exportOnnx } from './export.js';
+import { checkpointFile, loadModel, readCheckpointRecord } from './checkpoints.js';
 import { moduleGraph } from './module-graph.js';
 
 export interface ExportWebOptions extends ClassifierSource {
   /** The site's folder: new, empty, or a previous export --web (replaced). */
   dir: string;
+  /**
+   * The teach page instead of the classify page (src/web/teach): the checkpoint / weights / model, if
+   * given, are bundled as its starting point (start/), not exported to ONNX.
+   */
+  teach?: boolean;
   /** Square input size when exporting a network (default: the checkpoint's or the model's). */
   input?: number;
   threads?: number;
@@ -44,9 +50,12 @@ export interface ExportWebResult {
   files: { path: string; bytes: number }[];
   bytes: number;
   model: string;
-  /** What model.onnx was made from. */
+  /** What model.onnx was made from (with teach: the bundled start, or 'none'). */
   source: string;
-  sidecar: WebSidecar;
+  /** The classify page's sidecar (absent with teach). */
+  sidecar?: WebSidecar;
+  /** With teach: the files of start/ (the bundled weights). */
+  teach?: { start: string[] };
   /** The export of a network (absent when an ONNX file was copied). */
   onnx?: ExportResult;
 }
@@ -57,6 +66,12 @@ const DIST = join(ROOT, 'dist');
 const PAGE_ENTRY = join(DIST, 'web', 'page.js');
 const SITE_ASSETS = join(ROOT, 'src', 'web', 'site');
 const PAGE_FILES = ['index.html', 'page.css'];
+/** The teach page's module and its worker's; the teach site's page files (index.html is teach.html, classify.html the classify page the teach page zips). */
+const TEACH_ENTRY = join(DIST, 'web', 'teach', 'teach-page.js');
+const WORKER_ENTRY = join(DIST, 'web', 'trainer-worker-main.js');
+const TEACH_PAGE_FILES = ['index.html', 'teach.css', 'classify.html', 'page.css', 'teach.json', 'vendor/fflate.js'];
+/** The one package the teach page imports (zip reading and writing), named by its import map; workers import none. */
+const TEACH_PACKAGES = ['fflate'];
 /** onnxruntime-web's wasm-only ESM build, its Emscripten loader and the (SIMD, threads-capable) binary. */
 const ORT_FILES = ['ort.wasm.min.mjs', 'ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.wasm'];
 const MODEL = 'model.onnx';
@@ -75,19 +90,26 @@ async function checkTarget(dir: string): Promise<void> {
   throw new RefusedError(`${dir}: the folder is not empty and not a previous export --web (no ${MANIFEST_FILE}); give a new or empty folder`);
 }
 
-/** The compiled browser modules, checked to import nothing outside them and to be built from the current sources. */
-async function browserModules(): Promise<string[]> {
-  if (!existsSync(PAGE_ENTRY)) throw new Error(`${PAGE_ENTRY} not found: build the package first (npm run build)`);
-  const graph = await moduleGraph([PAGE_ENTRY]);
-  const outside = graph.external[0];
+/**
+ * The compiled browser modules, checked to import nothing outside them (the teach page: its import
+ * map's packages, its worker nothing) and to be built from the current sources.
+ */
+async function browserModules(teach = false): Promise<string[]> {
+  for (const entry of teach ? [PAGE_ENTRY, TEACH_ENTRY, WORKER_ENTRY] : [PAGE_ENTRY]) {
+    if (!existsSync(entry)) throw new Error(`${entry} not found: build the package first (npm run build)`);
+  }
+  const page = await moduleGraph(teach ? [PAGE_ENTRY, TEACH_ENTRY] : [PAGE_ENTRY]);
+  const worker = await moduleGraph(teach ? [WORKER_ENTRY] : []);
+  const outside = [...page.external.filter((e) => !(teach && TEACH_PACKAGES.includes(e.specifier))), ...worker.external][0];
   if (outside) throw new Error(`${outside.from} imports '${outside.specifier}', which the browser cannot load`);
-  for (const file of graph.files) {
+  const files = [...new Set([...page.files, ...worker.files])];
+  for (const file of files) {
     const source = join(ROOT, 'src', relative(DIST, file)).replace(/\.js$/, '.ts');
     if (existsSync(source) && (await stat(source)).mtimeMs > (await stat(file)).mtimeMs) {
       throw new Error(`${file} is older than ${source}: rebuild the package (npm run build)`);
     }
   }
-  return graph.files;
+  return files;
 }
 
 /** Checks that an ONNX file can be put on the page as it is, before anything is written. */
@@ -144,16 +166,55 @@ async function sidecarOf(path: string, source: string, threads?: number, title?:
   };
 }
 
-/** The site's files (relative, '/'-separated): the page, the model and its sidecar, ort/ and lib/. */
-function siteFiles(modules: string[]): string[] {
-  return [...PAGE_FILES, MODEL, SIDECAR, ...ORT_FILES.map((f) => `ort/${f}`), ...modules.map(libPath)].sort();
+/** The site's files (relative, '/'-separated): the page, the model and its sidecar, ort/ and lib/ (the teach site: its pages, start/ and no model). */
+function siteFiles(modules: string[], teach?: TeachStart): string[] {
+  const own = teach ? [...TEACH_PAGE_FILES, ...teach.files.map((f) => `start/${basename(f.path)}`)] : [...PAGE_FILES, MODEL, SIDECAR];
+  return [...own, ...ORT_FILES.map((f) => `ort/${f}`), ...modules.map(libPath)].sort();
+}
+
+/** What the teach site bundles as its start (teach.json's `start` and its files in start/, read by src/web/teach/start.ts), from the checkpoint / weights / model given. */
+interface TeachStart {
+  files: { path: string; folder?: string }[];
+  spec?: { files: string[]; label: string; model?: { name: string; options: Record<string, unknown> } };
+  source: string;
+  model: string;
+}
+
+async function teachStart(o: ExportWebOptions): Promise<TeachStart> {
+  if (o.onnx) throw new Error('--teach: the teach page trains a network; give --checkpoint, --weights with --model, or --model to start from (or none), not an ONNX file');
+  if (!o.checkpoint && !o.weights && !o.model) return { files: [], source: 'none', model: 'mobilenet_v3_small' };
+  // Loaded once here, so that the page is never given weights that do not load.
+  const { model, source } = await loadModel(o);
+  if (o.checkpoint) {
+    const { record, path } = await readCheckpointRecord(o.checkpoint);
+    const weights = checkpointFile(record, path, (o.ema ?? true) && record.files.ema ? 'ema' : 'weights');
+    const files = [{ path }, weights];
+    return { files, spec: { files: files.map((f) => basename(f.path)), label: basename(path) }, source, model: model.modelName };
+  }
+  const options = Object.fromEntries(Object.entries(model.options).filter(([k]) => k !== 'numClasses' && k !== 'seed'));
+  const spec = { files: o.weights ? [basename(o.weights)] : [], label: o.weights ? basename(o.weights) : model.modelName, model: { name: model.modelName, options } };
+  return { files: o.weights ? [{ path: resolve(o.weights) }] : [], spec, source, model: model.modelName };
 }
 
 const libPath = (file: string) => ['lib', ...relative(DIST, file).split(sep)].join('/');
 
-/** index.html, page.css, onnxruntime-web (ort/) and the compiled modules (lib/, as laid out in dist/). */
-async function copyPage(dir: string, modules: string[]): Promise<void> {
-  for (const f of PAGE_FILES) await copyFile(join(SITE_ASSETS, f), join(dir, f));
+/** index.html, page.css, onnxruntime-web (ort/) and the compiled modules (lib/, as laid out in dist/); for teach, its pages, fflate, teach.json and start/. */
+async function copyPage(dir: string, modules: string[], teach?: TeachStart): Promise<void> {
+  if (teach) {
+    await copyFile(join(SITE_ASSETS, 'teach.html'), join(dir, 'index.html'));
+    await copyFile(join(SITE_ASSETS, 'teach.css'), join(dir, 'teach.css'));
+    await copyFile(join(SITE_ASSETS, 'index.html'), join(dir, 'classify.html'));
+    await copyFile(join(SITE_ASSETS, 'page.css'), join(dir, 'page.css'));
+    await mkdir(join(dir, 'vendor'));
+    await copyFile(join(dirname(require.resolve('fflate')), '..', 'esm', 'browser.js'), join(dir, 'vendor', 'fflate.js'));
+    // The classify page the teach page zips for a trained model: its own modules, not the teach page's.
+    const classify = (await moduleGraph([PAGE_ENTRY])).files;
+    const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    const manifest = { classifyPage: ['classify.html', 'page.css', ...ORT_FILES.map((f) => `ort/${f}`), ...classify.map(libPath)], exporter: `mobilezoo ${pkg.version}`, ...(teach.spec ? { start: teach.spec } : {}) };
+    await writeFile(join(dir, 'teach.json'), JSON.stringify(manifest, null, 2) + '\n');
+    if (teach.files.length) await mkdir(join(dir, 'start'));
+    for (const f of teach.files) await copyFile(f.path, join(dir, 'start', basename(f.path)));
+  } else for (const f of PAGE_FILES) await copyFile(join(SITE_ASSETS, f), join(dir, f));
   const ortDir = dirname(require.resolve('onnxruntime-web'));
   await mkdir(join(dir, 'ort'));
   for (const f of ORT_FILES) await copyFile(join(ortDir, f), join(dir, 'ort', f));
@@ -167,11 +228,12 @@ async function copyPage(dir: string, modules: string[]): Promise<void> {
 
 export async function exportWeb(o: ExportWebOptions): Promise<ExportWebResult> {
   const dir = resolve(o.dir);
-  const modules = await browserModules();
-  if (o.onnx) await checkOnnxSource({ ...o, onnx: o.onnx });
+  const modules = await browserModules(o.teach);
+  if (o.onnx && !o.teach) await checkOnnxSource({ ...o, onnx: o.onnx });
   refuseOutputsOverInputs([{ path: dir, what: 'the site folder', folder: true }], await classifierInputs(o));
   await checkTarget(dir);
-  const names = siteFiles(modules);
+  const teach = o.teach ? await teachStart(o) : undefined;
+  const names = siteFiles(modules, teach);
   const writes = new Set(names);
   const folder = await OutputFolder.open(dir, { command: o.command ?? 'mobilezoo export --web', writes: names, log: o.log });
   try {
@@ -180,16 +242,17 @@ export async function exportWeb(o: ExportWebOptions): Promise<ExportWebResult> {
     const tmp = tempPathFor(dir);
     try {
       await mkdir(tmp);
-      const { source, onnx } = await writeModel(o, join(tmp, MODEL));
-      const sidecar = await sidecarOf(join(tmp, MODEL), source, o.threads, o.title);
+      const { source, onnx } = teach ? { source: teach.source, onnx: undefined } : await writeModel(o, join(tmp, MODEL));
+      const sidecar = teach ? undefined : await sidecarOf(join(tmp, MODEL), source, o.threads, o.title);
       try {
-        await copyPage(tmp, modules);
-        await writeFile(join(tmp, SIDECAR), JSON.stringify(sidecar, null, 2) + '\n');
+        await copyPage(tmp, modules, teach);
+        if (sidecar) await writeFile(join(tmp, SIDECAR), JSON.stringify(sidecar, null, 2) + '\n');
       } catch (e) {
         throw new WriteError(tmp, e);
       }
-      // Everything is written and checked: now into the site, the sidecar last.
-      const order = [...names.filter((n) => n !== SIDECAR), SIDECAR];
+      // Everything is written and checked: now into the site, the page's entry (sidecar / index) last.
+      const last = teach ? 'index.html' : SIDECAR;
+      const order = [...names.filter((n) => n !== last), last];
       await folder.track(order, async () => {
         for (const n of order) {
           try {
@@ -204,7 +267,8 @@ export async function exportWeb(o: ExportWebOptions): Promise<ExportWebResult> {
         if (!(await folder.removeOwn(f))) o.log?.(`${join(dir, f)}: kept (a file of a previous export, changed since; this export does not write it)`);
       }
       const files = await Promise.all(names.map(async (path) => ({ path, bytes: (await stat(join(dir, path))).size })));
-      return { dir, files, bytes: files.reduce((a, f) => a + f.bytes, 0), model: sidecar.model, source, sidecar, onnx };
+      const model = sidecar?.model ?? teach!.model;
+      return { dir, files, bytes: files.reduce((a, f) => a + f.bytes, 0), model, source, sidecar, onnx, ...(teach ? { teach: { start: teach.files.map((f) => basename(f.path)) } } : {}) };
     } finally {
       await rm(tmp, { recursive: true, force: true });
     }

@@ -10,6 +10,7 @@ import { traceInference } from '../runtime/inference.js';
 import { createSession, ort } from '../runtime/node-backend.js';
 import type { CheckpointRecord } from './checkpoints.js';
 import { type Classifier, type ClassifierSource, classifierInputs, openClassifier } from './classifier.js';
+import { classifierMetadata } from './model-metadata.js';
 import type { TrainedOn } from './model-split.js';
 
 export interface ExportOptions extends ClassifierSource {
@@ -39,19 +40,10 @@ export interface ExportResult {
  * read back. Mean, std and grayscale are also given on their own for readers of other tools.
  */
 export function modelMetadata(c: Classifier): { key: string; value: string }[] {
-  const p = c.preprocessing;
-  const meta: Record<string, string> = {
-    'mobilezoo.model': c.model,
-    ...(c.network ? { 'mobilezoo.options': JSON.stringify(c.network.options) } : {}),
-    ...(c.record ? { 'mobilezoo.dataset': c.record.dataset.name, 'mobilezoo.dataset_record': JSON.stringify(trainedOn(c.record)) } : {}),
-    'mobilezoo.class_names': JSON.stringify(c.classNames),
-    'mobilezoo.preprocessing': JSON.stringify(p),
-    'mobilezoo.input_size': JSON.stringify(p.inputSize),
-    'mobilezoo.mean': JSON.stringify(p.mean),
-    'mobilezoo.std': JSON.stringify(p.std),
-    'mobilezoo.grayscale': String(p.grayscale),
-  };
-  return Object.entries(meta).map(([key, value]) => ({ key, value }));
+  return classifierMetadata({
+    model: c.model, options: c.network?.options, dataset: c.record?.dataset.name, datasetRecord: c.record ? trainedOn(c.record) : undefined,
+    classNames: c.classNames, preprocessing: c.preprocessing,
+  });
 }
 
 /** What `test` needs to reopen a checkpoint's dataset the way it was split (kept in exported models). */

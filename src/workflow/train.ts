@@ -17,7 +17,9 @@ import type { OutputFolder } from '../io/output-folder.js';
 import { refuseOutputsOverInputs } from '../io/output-guard.js';
 import { type DataLoader, mixes } from '../data/index.js';
 import type { EpochMetrics } from '../report/index.js';
+import type { Network } from '../models/network.js';
 import { nodeBackend } from '../runtime/node-backend.js';
+import { ClassifierHead, EmbeddingCache, FeatureLoader, embedLoader, featureCacheApplies } from '../train/feature-cache.js';
 import { backboneParameters, resolveFreeze } from '../train/freeze.js';
 import { Trainer } from '../train/trainer.js';
 import { type EpochAccumulator, checkpointPaths, readCheckpointRecord } from './checkpoints.js';
@@ -25,7 +27,7 @@ import { ConfigError, type Monitor, type TrainConfig, type TrainSettings, descri
 import type { EvalResult } from './evaluate.js';
 import type { RunStatus } from './report.js';
 import { RunClock } from './training/clock.js';
-import { type EpochOutcome, EpochLoop } from './training/epoch-loop.js';
+import { type EpochBatches, type EpochOutcome, EpochLoop } from './training/epoch-loop.js';
 import { type Predict, RunEvaluator } from './training/evaluation.js';
 import type { EpochEvent, StepEvent, TrainEvents } from './training/events.js';
 import { RunRecord } from './training/record.js';
@@ -193,6 +195,8 @@ class TrainingSession {
   private readonly log: (m: string) => void;
   /** Seconds of each epoch of this session, training and evaluation (for the report's ETA). */
   private readonly epochSeconds: number[] = [];
+  /** With the frozen-backbone cache: the splits as embeddings, computed once (src/train/feature-cache.ts). */
+  private cached?: { train: FeatureLoader; test: FeatureLoader; val?: FeatureLoader };
 
   constructor(
     private readonly config: TrainConfig,
@@ -208,6 +212,11 @@ class TrainingSession {
 
   private get steps(): number {
     return this.setup.loaders.train.length;
+  }
+
+  /** The batches of each split: the loaders', or their cached embeddings'. */
+  private get loaders(): { train: EpochBatches; test: DataLoader | FeatureLoader; val?: DataLoader | FeatureLoader } {
+    return this.cached ?? this.setup.loaders;
   }
 
   private get events(): TrainEvents {
@@ -249,12 +258,13 @@ class TrainingSession {
       return { outDir: this.outDir, interrupted: false, history: record.history, nothingToDo: true };
     }
 
-    const loop = new EpochLoop(trainer, setup.loaders.train, { config, numClasses: setup.model.numClasses, clock: this.clock, signal: options.signal, events: options.events });
+    const loop = new EpochLoop(trainer, this.loaders.train, { config, numClasses: setup.model.numClasses, clock: this.clock, signal: options.signal, events: options.events });
     this.clock.start();
     for (let e = progress.epoch; !trained && (this.clock.limited ? e === progress.epoch || !this.clock.timeUp() : e < config.epochs); e++) {
       const frozen = this.frozenAt(e);
       if (e > progress.epoch && frozen.size < trainer.frozen.size) this.log(`epoch ${e + 1}: unfreezing ${frozen.size ? `all but ${frozen.size} modules` : 'every layer'}`);
-      await trainer.setFrozen(frozen);
+      // The head trainer of the cache has no backbone to freeze.
+      if (!this.cached) await trainer.setFrozen(frozen);
       const first = e === progress.epoch;
       const epoch = await loop.run(e, first ? progress.stepInEpoch : 0, first ? progress.partial : zeroAccumulator(), this.shownEpochs(e));
       record.seconds += epoch.seconds;
@@ -263,9 +273,9 @@ class TrainingSession {
       if (epoch.outOfTime) break;
       const t0 = performance.now();
       const predict = await this.evaluator!.current();
-      const validation = setup.loaders.val ? await this.evaluate(predict, setup.loaders.val, e + 1, 'validation') : undefined;
+      const validation = this.loaders.val ? await this.evaluate(predict, this.loaders.val, e + 1, 'validation') : undefined;
       if (validation === null) return this.interrupt(e, this.steps, epoch.sums);
-      const test = this.testDue(e) ? await this.evaluate(predict, setup.loaders.test, e + 1, 'test') : undefined;
+      const test = this.testDue(e) ? await this.evaluate(predict, this.loaders.test, e + 1, 'test') : undefined;
       if (test === null) return this.interrupt(e, this.steps, epoch.sums);
       const evalSeconds = (performance.now() - t0) / 1000;
       record.seconds += evalSeconds;
@@ -311,13 +321,13 @@ class TrainingSession {
     const path = best ? await this.bestCheckpoint(best.epoch) : undefined;
     if (best && !path) this.log(`note: the weights of the best epoch (${best.epoch}) are in no checkpoint this run can reach; the final test measures the last weights`);
     if (best && path) {
-      const result = await this.evaluate(await this.evaluator!.ofCheckpoint(path), setup.loaders.test, best.epoch, 'test', true);
+      const result = await this.evaluate(await this.evaluator!.ofCheckpoint(path), this.loaders.test, best.epoch, 'test', true);
       if (!result) return this.interrupt(done, 0);
       record.final = { epoch: best.epoch, result, checkpoint: path };
     } else if (record.test?.epoch === done && record.history.length) {
       record.final = { ...record.test, checkpoint: lastPath };
     } else {
-      const result = await this.evaluate(await this.evaluator!.current(), setup.loaders.test, done, 'test', true);
+      const result = await this.evaluate(await this.evaluator!.current(), this.loaders.test, done, 'test', true);
       if (!result) return this.interrupt(done, 0);
       record.final = { epoch: done, result, checkpoint: lastPath };
     }
@@ -368,16 +378,47 @@ class TrainingSession {
   }
 
   /** Evaluates a split with progress events; null when aborted. */
-  private evaluate(predict: Predict, loader: DataLoader, epoch: number, split: 'validation' | 'test', final = false): Promise<EvalResult | null> {
+  private evaluate(predict: Predict, loader: DataLoader | FeatureLoader, epoch: number, split: 'validation' | 'test', final = false): Promise<EvalResult | null> {
     this.events.evalStart?.({ epoch, batches: loader.length, split, ...(final ? { final } : {}) });
     return this.evaluator!.evaluate(predict, loader, { signal: this.options.signal, onBatch: (done, total) => this.events.evalProgress?.(done, total) });
   }
 
-  /** Compiles the train step, with the frozen modules of the starting epoch. */
+  /**
+   * Compiles the train step, with the frozen modules of the starting epoch; with the backbone frozen for
+   * the whole run and nothing that changes images between epochs, the classifier's step on embeddings
+   * computed once (the frozen-backbone cache: same losses as the full step, src/train/feature-cache.ts).
+   */
   private async startTrainer(startEpoch: number): Promise<Trainer> {
     const { config, options, setup } = this;
+    const backend = nodeBackend({ threads: options.threads });
     const backbone = config.backboneLrMult !== undefined && config.backboneLrMult !== 1 ? backboneParameters(setup.model) : undefined;
-    this.trainer = await Trainer.create(setup.model, {
+    const frozen = this.frozenAt(startEpoch);
+    const cache = config.featureCache === false ? { applies: false, why: 'turned off (featureCache false, --no-feature-cache)' } : featureCacheApplies({
+      model: setup.model, frozen, augment: config.augment || config.augmentation !== undefined, mix: mixes(config.mix), ema: !!config.emaDecay,
+      unfreezeLater: config.unfreezeAt !== undefined,
+    });
+    let model: Network = setup.model;
+    let inputSize = setup.inputSize;
+    if (cache.applies) {
+      const t0 = performance.now();
+      const embeddings = await EmbeddingCache.create(setup.model, { backend, inputSize });
+      try {
+        const { train, test, val } = setup.loaders;
+        const of = async (l: DataLoader) => {
+          const e = await embedLoader(embeddings, l, config.batchSize);
+          return new FeatureLoader(l, e.embeddings, e.dim, e.labels);
+        };
+        this.cached = { train: await of(train), test: await of(test), ...(val ? { val: await of(val) } : {}) };
+      } finally {
+        await embeddings.dispose();
+      }
+      const dim = this.cached.train.dim;
+      model = new ClassifierHead(setup.model, dim);
+      inputSize = [dim, 1, 1];
+      const n = setup.loaders.train.dataset.length + setup.loaders.test.dataset.length + (setup.loaders.val?.dataset.length ?? 0);
+      this.log(`frozen-backbone cache: the backbone is frozen and the images are the same at every epoch, so each image's embedding (${dim} values) was computed once (${n} images, ${((performance.now() - t0) / 1000).toFixed(1)} s) and the classifier trains on them`);
+    } else if (config.freeze !== 'none') this.log(`frozen layers: the network runs on every image at every step (no frozen-backbone cache: ${cache.why})`);
+    this.trainer = await Trainer.create(model, {
       optimizer: config.optimizer,
       lr: config.lr,
       schedule: config.schedule,
@@ -388,16 +429,16 @@ class TrainingSession {
       seed: config.seed,
       emaDecay: config.emaDecay,
       schedulePosition: this.clock.schedulePosition(),
-      inputSize: setup.inputSize,
-      backend: nodeBackend({ threads: options.threads }),
+      inputSize,
+      backend,
       batchSize: config.batchSize,
-      frozen: this.frozenAt(startEpoch),
+      frozen: cache.applies ? new Set() : frozen,
       lrMultiplier: backbone ? (p) => (backbone.has(p) ? config.backboneLrMult : 1) : undefined,
       softTargets: mixes(config.mix),
     });
     this.evaluator = new RunEvaluator(this.trainer, {
-      model: config.model, modelOptions: setup.modelOptions, inputSize: setup.inputSize, numClasses: setup.model.numClasses,
-      batchNorm: setup.loaders.batchNorm,
+      model: config.model, modelOptions: setup.modelOptions, inputSize, numClasses: setup.model.numClasses,
+      batchNorm: setup.loaders.batchNorm, ...(this.cached ? { featureDim: this.cached.train.dim } : {}),
     });
     return this.trainer;
   }

@@ -15,6 +15,7 @@ export function addExportCommand(program: Command, { ctx, io, out }: CommandEnv)
       .option('--pytorch <dir>', 'output: a PyTorch project in a new or empty folder (or a previous export --pytorch): model.py, train.py (the recorded recipe; runs under torchrun), weights.pth, and with --resume optimizer.pth; its checkpoints come back with train --resume')
       .option('--resume <file>', 'with --pytorch: a checkpoint-*.json whose run train.py continues (weights, optimizer state, EMA, progress); --checkpoint starts a new run from its weights')
       .option('--web <dir>', 'output: a static site in a new or empty folder (or a previous export --web, whose files it replaces; files you added are kept, files of it you changed make it refuse): index.html, model.onnx, model.json, onnxruntime-web; serve it with any static server')
+      .option('--teach', 'with --web: the teach page (train a classifier in the browser from classes of images, offline); --checkpoint / --weights --model, if given, are bundled as its starting weights')
       .option('--title <text>', 'with --web: the page\'s title (default: the model\'s name)')
       .option('--from-onnx <file>', 'with --web: put this ONNX file (from export or quantize: its metadata gives the preprocessing and class names) on the page instead of exporting --checkpoint / --weights / --model')
       .option('--checkpoint <file>', 'a checkpoint-*.json written by train')
@@ -43,11 +44,14 @@ export function addExportCommand(program: Command, { ctx, io, out }: CommandEnv)
       if (o.fromOnnx && !o.web) throw new UsageError('--from-onnx: an input of --web (to write an .onnx file, export a checkpoint, weights or model)');
       if (o.title && !o.web) throw new UsageError('--title: the title of the --web page');
       if (o.web && o.batch) throw new UsageError('--batch: not used with --web (the page runs one image at a time)');
+      if (o.teach && !o.web) throw new UsageError('--teach: a kind of --web page (give --web DIR)');
+      if (o.teach && o.fromOnnx) throw new UsageError('--from-onnx: the teach page trains a network; bundle --checkpoint or --weights with --model instead');
       const src = await modelSource(o, false, io);
       const common = { input: o.input as number | undefined, threads: o.threads as number | undefined, ema: o.emaOff ? false : undefined };
       if (o.web) {
         if (o.fromOnnx && (src.checkpoint || src.weights || src.model)) throw new UsageError('--from-onnx: give it or --checkpoint / --weights / --model, not both');
-        const r = await exportWeb({ ...src, onnx: o.fromOnnx as string | undefined, dir: o.web as string, ...(o.title ? { title: o.title as string } : {}), ...common, command: shellQuote(['mobilezoo', ...ctx.argv]), log: (m) => io.stderr.write(`${m}\n`) });
+        const r = await exportWeb({ ...src, onnx: o.fromOnnx as string | undefined, teach: o.teach === true, dir: o.web as string, ...(o.title ? { title: o.title as string } : {}), ...common, command: shellQuote(['mobilezoo', ...ctx.argv]), log: (m) => io.stderr.write(`${m}
+`) });
         return out(o.json ? JSON.stringify(r, null, 2) : exportWebText(r));
       }
       if (o.pth) {

@@ -59,6 +59,7 @@ export function addTrainCommand(program: Command, { ctx, io }: CommandEnv): void
     .option('--no-check-hash', 'use --pretrained weights whose file name\'s sha256 prefix does not match their content (torch.hub\'s check_hash, on by default)')
     .option('--freeze <what>', 'none | backbone (everything but the classifier) | a module path such as features.12 (it and everything before it): frozen layers run in inference mode, BatchNorm statistics kept, and get no gradient (default none)')
     .option('--unfreeze-at <epoch>', 'from this epoch (1-based) on, nothing is frozen', positiveInt('--unfreeze-at'))
+    .option('--no-feature-cache', 'with --freeze backbone and no augmentation: run the whole network at every step instead of training the classifier on embeddings computed once (same results, slower)')
     .option('--backbone-lr-mult <m>', 'learning-rate factor for everything but the classifier (default 1)', positiveNumber('--backbone-lr-mult'))
     .option('--val-split <f>', 'fraction of the training split held out for validation, seeded and stratified by class (default 0.1; 0: none, the test split is then evaluated every epoch); a folder with train/, val/ and test/ validates on val/', numberIn('--val-split', 0, 1))
     .option('--monitor <what>', `${MONITORS.join(' | ')}: chooses checkpoint-best and drives early stopping (default val_loss)`, oneOf('--monitor', MONITORS))
@@ -89,6 +90,7 @@ export function addTrainCommand(program: Command, { ctx, io }: CommandEnv): void
         pretrained,
         freeze: o.freeze as string | undefined,
         unfreezeAt: o.unfreezeAt as number | undefined,
+        featureCache: given.featureCache === false ? false : undefined,
         backboneLrMult: o.backboneLrMult as number | undefined,
         dataset: o.dataset as string | undefined,
         dataDir: o.data as string | undefined,

@@ -3,7 +3,7 @@
  * the running sums of the epoch, progress events, and the two ways an epoch ends early (an abort signal,
  * checked before every step, and the minutes budget).
  */
-import { type DataLoader, Rng, mixBatch, mixes } from '../../data/index.js';
+import { type Batch, Rng, mixBatch, mixes } from '../../data/index.js';
 import { type StepPoint, topK } from '../../report/index.js';
 import { learningRate } from '../../train/schedules.js';
 import type { Trainer } from '../../train/trainer.js';
@@ -35,8 +35,15 @@ export interface EpochLoopOptions {
   events?: TrainEvents;
 }
 
+/** The batches an epoch loop takes: a DataLoader's, or cached embeddings' (src/train/feature-cache.ts). */
+export interface EpochBatches {
+  readonly length: number;
+  setEpoch(epoch: number): void;
+  iterate(epoch: number): AsyncIterable<Batch>;
+}
+
 export class EpochLoop {
-  constructor(private readonly trainer: Trainer, private readonly loader: DataLoader, private readonly o: EpochLoopOptions) {}
+  constructor(private readonly trainer: Trainer, private readonly loader: EpochBatches, private readonly o: EpochLoopOptions) {}
 
   get steps(): number {
     return this.loader.length;

@@ -7,6 +7,7 @@ import type { DataLoader } from '../../data/index.js';
 import type { Network } from '../../models/network.js';
 import { createModel } from '../../models/registry.js';
 import { InferenceSession } from '../../runtime/inference.js';
+import { ClassifierHead } from '../../train/feature-cache.js';
 import type { Trainer } from '../../train/trainer.js';
 import { loadModel } from '../checkpoints.js';
 import { type EvalResult, evaluateLoader } from '../evaluate.js';
@@ -24,6 +25,8 @@ export interface RunEvaluatorOptions {
   numClasses: number;
   /** Un-augmented, shuffled training batches for the EMA weights' BatchNorm statistics (with EMA only). */
   batchNorm?: DataLoader;
+  /** With the frozen-backbone cache: batches are embeddings of this length (inputSize [D, 1, 1]), predicted by the classifier alone. */
+  featureDim?: number;
 }
 
 export type Predict = (images: Float32Array) => Promise<Float32Array>;
@@ -59,13 +62,14 @@ export class RunEvaluator {
   async ofCheckpoint(path: string): Promise<Predict> {
     const { model } = await loadModel({ checkpoint: path });
     await this.checkpointSession?.dispose();
-    this.checkpointSession = await InferenceSession.create(model, { inputSize: this.o.inputSize, backend: this.trainer.backend });
+    const dim = this.o.featureDim;
+    this.checkpointSession = await InferenceSession.create(dim ? new ClassifierHead(model, dim) : model, { inputSize: this.o.inputSize, backend: this.trainer.backend });
     const s = this.checkpointSession;
     return (x) => s.run(x);
   }
 
   /** Evaluates a predictor on a loader; null when the signal aborts it. */
-  evaluate(predict: Predict, loader: DataLoader, o: { signal?: AbortSignal; onBatch?: (done: number, total: number) => void } = {}): Promise<EvalResult | null> {
+  evaluate(predict: Predict, loader: Parameters<typeof evaluateLoader>[1], o: { signal?: AbortSignal; onBatch?: (done: number, total: number) => void } = {}): Promise<EvalResult | null> {
     return evaluateLoader(predict, loader, this.o.numClasses, o);
   }
 
