@@ -156,6 +156,14 @@ export interface TrainingCheckpoint {
 /** What a checkpoint takes of a Trainer (a head trainer on cached embeddings gives it on the full network: src/train/feature-cache.ts). */
 export type CheckpointedTrainer = Pick<Trainer, 'model' | 'step' | 'optimizerStateDict' | 'emaStateDict'>;
 
+/** The record's optimizer section: the settings that make the run's update rule. */
+export function optimizerRecord(config: TrainConfig): CheckpointRecord['optimizer'] {
+  return {
+    optimizer: config.optimizer, lr: config.lr, schedule: config.schedule, warmupEpochs: config.warmupEpochs,
+    labelSmoothing: config.labelSmoothing, emaDecay: config.emaDecay,
+  };
+}
+
 /**
  * The files of a checkpoint of a run on a Trainer (weights, optimizer state, EMA weights when kept): what
  * `mobilezoo test`, `predict`, `export` and `train --resume` read, however the run was driven.
@@ -178,10 +186,7 @@ export function trainingCheckpointFiles(trainer: CheckpointedTrainer, c: Trainin
     metrics: c.history[c.history.length - 1],
     evaluation: c.evaluation,
     history: c.history,
-    optimizer: {
-      optimizer: config.optimizer, lr: config.lr, schedule: config.schedule, warmupEpochs: config.warmupEpochs,
-      labelSmoothing: config.labelSmoothing, emaDecay: config.emaDecay,
-    },
+    optimizer: optimizerRecord(config),
     config,
     ...(c.pretrained ? { pretrained: c.pretrained } : {}),
     commands: c.commands ?? [],

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { OutputFolder } from '../../io/output-folder.js';
 import { type EpochMetrics, MetricsCsv, type StepPoint, StepsCsv } from '../../report/index.js';
 import type { Trainer } from '../../train/trainer.js';
+import { optimizerRecord } from '../checkpoint-record.js';
 import { type CheckpointRecord, type EpochAccumulator, type EvalSummary, CHECKPOINT_FORMAT, CHECKPOINT_VERSION, checkpointFileNames, writeCheckpoint } from '../checkpoints.js';
 import { type TrainConfig, describeOptimization } from '../config.js';
 import type { EvalResult } from '../evaluate.js';
@@ -113,10 +114,7 @@ export class RunRecord {
       preprocessing: setup.preprocessing,
       trainTransform: setup.loaders.train.transform,
       epochs: config.epochs,
-      optimizer: {
-        optimizer: config.optimizer, lr: config.lr, schedule: config.schedule, warmupEpochs: config.warmupEpochs,
-        labelSmoothing: config.labelSmoothing, emaDecay: config.emaDecay,
-      },
+      optimizer: optimizerRecord(config),
       config,
       ...(setup.pretrained ? { pretrained: setup.pretrained } : {}),
       ...(this.monitor.best ? { best: this.monitor.best } : {}),
